@@ -1,0 +1,10 @@
+export { MetarlError, isMetarlError, listChoices } from './errors.js';
+export type { MetarlErrorCode } from './errors.js';
+export { Rng } from './rng.js';
+export type { RngState } from './rng.js';
+export { defineTaskFamily, isTaskFamily } from './define.js';
+export { FamilyRegistry, loadFamily } from './registry.js';
+export type { FamilyRef } from './registry.js';
+export { POSE_STRIDE } from './scene.js';
+export type * from './scene.js';
+export type * from './types.js';
