@@ -8,3 +8,4 @@ export type { FamilyRef } from './registry.js';
 export { POSE_STRIDE } from './scene.js';
 export type * from './scene.js';
 export type * from './types.js';
+export type * from './learner.js';

@@ -1,0 +1,57 @@
+import type { JsonValue, Task } from './types.js';
+
+/**
+ * The shape both meta-learners (agents/maml.ts, agents/rl2.ts) expose to the
+ * training loop. An agent owns its sampling and its update (read its file top to
+ * bottom); the loop owns tasks, timing, metrics, checkpoints and the viewer.
+ */
+export interface MetaLearner {
+  readonly agent: string;
+  /** Names of the adaptation stages, e.g. ['pre', 'step 1'] (MAML) or ['episode 1', 'episode 2'] (RL²). */
+  readonly stages: readonly string[];
+  /** One meta-iteration on these training tasks: sample, then update. */
+  iterate(tasks: Task[]): Promise<IterationMetrics>;
+  /** Mean return per adaptation stage on held-out tasks, without changing the learner. */
+  evaluate(tasks: Task[], options?: EvaluateOptions): Promise<AdaptationResult>;
+  /** Everything needed to continue exactly: weights, optimiser, baseline, RNG. */
+  state(): Promise<LearnerState>;
+  restore(state: LearnerState): Promise<void>;
+  /** Frees every tensor the learner holds; idempotent. */
+  dispose(): void;
+}
+
+export interface IterationMetrics {
+  /** Mean undiscounted return per stage, aligned with `stages`. */
+  stageReturns: number[];
+  /** Losses, KL, entropy and the like, by name. */
+  figures: Record<string, number>;
+  /** Env steps sampled in this iteration. */
+  envSteps: number;
+  /** Seconds spent sampling vs updating. */
+  sampleSeconds: number;
+  learnSeconds: number;
+}
+
+export interface EvaluateOptions {
+  /** Adaptation steps for MAML / episodes per trial for RL² (defaults to the training value). */
+  stages?: number;
+  /** Reset seed of the evaluation rollouts. */
+  seed?: number;
+}
+
+export interface AdaptationResult {
+  stages: string[];
+  /** returns[stage][task]: mean return of that task's episodes at that stage. */
+  returns: number[][];
+}
+
+export interface SavedArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface LearnerState {
+  arrays: Record<string, SavedArray>;
+  /** Plain data: RNG states, step counters, baseline coefficients, … */
+  meta: { [key: string]: JsonValue };
+}
