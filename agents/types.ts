@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+import type { MetaLearner } from '../src/core/learner.js';
+import type { FamilyRef } from '../src/core/registry.js';
+import type { TaskFamily } from '../src/core/types.js';
+import type { SampleHooks, Sampler } from '../src/sampling/types.js';
+
+/** What an agent file exports as `definition`, registered by name in agents/index.ts. */
+export interface AgentDefinition<Schema extends z.ZodObject = z.ZodObject> {
+  name: string;
+  description: string;
+  /** Every hyperparameter with a default and `.describe()`; CLI flags and config.json come from it. */
+  configSchema: Schema;
+  /** Per-family overrides of the schema's defaults (e.g. MAML's inner lr on point-nav). */
+  familyDefaults: Readonly<Record<string, Partial<z.input<Schema>>>>;
+  create(args: AgentArgs<z.output<Schema>>): Promise<MetaLearner>;
+}
+
+export interface AgentArgs<Config> {
+  config: Config;
+  family: TaskFamily;
+  familyRef: FamilyRef;
+  /** Created and closed by the caller; the agent only calls `sample`. */
+  sampler: Sampler;
+  /** Seeds the agent's own Rng (initial weights, action noise). */
+  seed: number;
+  /**
+   * Streams rollouts to a viewer: the agent calls it once per sampling call with the
+   * adaptation stage it is sampling (0 = before adaptation) and passes the hooks and
+   * `watchSlots` it returns to the sampler. Undefined when nobody watches.
+   */
+  watch?: (stage: number, stageLabel: string) => WatchHooks | undefined;
+}
+
+export interface WatchHooks extends SampleHooks {
+  watchSlots: number[];
+}
