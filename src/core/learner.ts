@@ -9,6 +9,8 @@ export interface MetaLearner {
   readonly agent: string;
   /** Names of the adaptation stages, e.g. ['pre', 'step 1'] (MAML) or ['episode 1', 'episode 2'] (RL²). */
   readonly stages: readonly string[];
+  /** Training tasks the loop draws for each `iterate` call (the meta-batch). */
+  readonly tasksPerIteration: number;
   /** One meta-iteration on these training tasks: sample, then update. */
   iterate(tasks: Task[]): Promise<IterationMetrics>;
   /** Mean return per adaptation stage on held-out tasks, without changing the learner. */
