@@ -1,0 +1,141 @@
+import { Command, Option } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtinFamilies } from '../../envs/index.js';
+import { isMetarlError } from '../core/errors.js';
+import { loadFamily } from '../core/registry.js';
+import { Rng } from '../core/rng.js';
+import { createSampler } from '../sampling/sampler.js';
+import { formatAdaptationTable } from './adaptation-table.js';
+import { BACKENDS } from './config.js';
+import { resolveFamily } from './families.js';
+import { intFlag, parseAgentFlags, describeSchema } from './flags.js';
+import { openRun } from './open-run.js';
+import { agentDefinition, evaluateLearner, train } from './train.js';
+
+const program = new Command('metarl')
+  .description('Meta-reinforcement learning on simulated robots: Rapier task families, RL² and MAML on TensorFlow.js, a live viewer.')
+  .showHelpAfterError();
+
+program
+  .command('envs')
+  .description('list the built-in task families with their spaces and task ranges')
+  .action(async () => {
+    for (const name of builtinFamilies.names()) {
+      const family = await loadFamily(builtinFamilies.ref(name));
+      const { spec } = family;
+      console.log(`${name}\n  ${family.description}\n  obs ${spec.obsSize}, act ${spec.actSize} in [-1, 1], horizon ${spec.horizon}, dt ${spec.dt} s`);
+      for (const [k, v] of Object.entries(family.taskRanges ?? {})) console.log(`  task: ${k} ~ ${v}`);
+    }
+  });
+
+program
+  .command('rollout')
+  .description('run a random policy on sampled tasks and print the return of each task')
+  .requiredOption('--env <name>', 'task family: a built-in name or a .ts/.js file')
+  .option('--tasks <n>', 'tasks to sample', intFlag('--tasks', 1), 4)
+  .option('--episodes <n>', 'episodes per task', intFlag('--episodes', 1), 1)
+  .option('--seed <n>', 'seed', intFlag('--seed'), 1)
+  .option('--workers <n>', 'worker threads (0 = main thread)', intFlag('--workers'))
+  .action(async (opts: { env: string; tasks: number; episodes: number; seed: number; workers?: number }) => {
+    const { ref, family } = await resolveFamily(opts.env);
+    const rng = new Rng(opts.seed);
+    const tasks = family.sampleTasks(rng, opts.tasks);
+    const sampler = await createSampler({ family: ref, workers: opts.workers });
+    try {
+      const actSize = family.spec.actSize;
+      const batch = await sampler.sample({ tasks, slotsPerTask: opts.episodes, episodesPerSlot: 1, seed: rng.seed() }, {
+        act: (input) => {
+          const out = new Float32Array(input.active.length * actSize);
+          for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-1, 1);
+          return out;
+        },
+      });
+      console.log(`${family.name}: random policy, ${opts.tasks} tasks × ${opts.episodes} episodes, ${batch.envSteps} steps`);
+      tasks.forEach((task, t) => {
+        let sum = 0;
+        for (let s = 0; s < opts.episodes; s++) sum += batch.returns[t * opts.episodes + s];
+        console.log(`  task ${t} ${JSON.stringify(task)}: return ${(sum / opts.episodes).toFixed(2)}`);
+      });
+    } finally {
+      await sampler.close();
+    }
+  });
+
+program
+  .command('train')
+  .description('meta-train an agent on a task family; extra --flags set the agent hyperparameters (see --help-agent)')
+  .option('--env <name>', 'task family: a built-in name or a .ts/.js file')
+  .option('--agent <name>', "meta-learner: 'maml' or 'rl2'")
+  .option('--iterations <n>', 'meta-training iterations', intFlag('--iterations', 1))
+  .option('--seed <n>', 'seed', intFlag('--seed'))
+  .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKENDS))
+  .option('--workers <n>', 'sampler worker threads (0 = main thread)', intFlag('--workers'))
+  .option('--out <dir>', 'run directory (default runs/<env>-<agent>-<time>)')
+  .option('--checkpoint-every <n>', 'iterations between checkpoints', intFlag('--checkpoint-every', 1))
+  .option('--eval-tasks <n>', 'held-out tasks in the final adaptation table', intFlag('--eval-tasks', 1))
+  .option('--config <file>', 'JSON file with run options and an "agentConfig" object')
+  .option('--resume <dir>', 'continue a run from its latest checkpoint')
+  .option('--quiet', 'plain log lines instead of a progress bar')
+  .option('--help-agent', "list the agent's hyperparameters and exit")
+  .allowUnknownOption(true)
+  .allowExcessArguments(true)
+  .action(async (opts: Record<string, unknown>, command: Command) => {
+    const fromFile = opts.config ? (JSON.parse(readFileSync(String(opts.config), 'utf8')) as Record<string, unknown>) : {};
+    const agent = String(opts.agent ?? fromFile.agent ?? '');
+    if (!opts.resume && !agent) program.error("train needs --agent ('maml' or 'rl2') and --env (see `metarl envs`)");
+    const extra = command.args;
+    const definition = agent ? agentDefinition(agent) : null;
+    if (opts.helpAgent && definition) {
+      console.log(`${definition.name}: ${definition.description}\n${describeSchema(definition.configSchema, definition.configSchema.parse({}) as Record<string, unknown>)}`);
+      return;
+    }
+    const agentConfig = {
+      ...((fromFile.agentConfig as Record<string, unknown>) ?? {}),
+      ...(definition ? parseAgentFlags(extra, definition.configSchema, definition.name) : {}),
+    };
+    const pick = (key: string) => opts[key] ?? fromFile[key];
+    await train({
+      env: pick('env') as string,
+      agent,
+      iterations: pick('iterations') as number,
+      seed: pick('seed') as number,
+      backend: pick('backend') as never,
+      workers: pick('workers') as number,
+      out: pick('out') as string,
+      checkpointEvery: pick('checkpointEvery') as number,
+      evalTasks: pick('evalTasks') as number,
+      agentConfig,
+      resume: opts.resume as string | undefined,
+      quiet: Boolean(opts.quiet),
+    });
+  });
+
+program
+  .command('eval')
+  .description('evaluate a trained run: mean ± stderr of the return at each adaptation stage on held-out tasks')
+  .argument('<run>', 'run directory')
+  .option('--tasks <n>', 'held-out tasks', intFlag('--tasks', 1), 40)
+  .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json)')
+  .action(async (runDir: string, opts: { tasks: number; out?: string }) => {
+    const run = await openRun(runDir);
+    try {
+      const adaptation = await evaluateLearner(run.learner, run.family, run.config.seed, opts.tasks);
+      const out = opts.out ?? join(runDir, 'eval.json');
+      writeFileSync(out, `${JSON.stringify({ iteration: run.iteration, adaptation }, null, 2)}\n`);
+      console.log(`${run.config.agent} on ${run.family.name}, iteration ${run.iteration}, ${opts.tasks} held-out tasks:\n${formatAdaptationTable(adaptation)}\nwritten to ${out}`);
+    } finally {
+      await run.close();
+    }
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (isMetarlError(err)) {
+    console.error(`error [${err.code}]: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
+

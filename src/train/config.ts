@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { MetarlError } from '../core/errors.js';
+
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+
+/** The run-level config; each agent's hyperparameters live in its own schema (agents/*.ts). */
+export const runConfigSchema = z.strictObject({
+  env: z.string().min(1).describe('task family: a built-in name (see `metarl envs`) or the path of a .ts/.js file'),
+  agent: z.string().min(1).describe("meta-learner: 'maml' or 'rl2'"),
+  iterations: z.number().int().positive().default(100).describe('meta-training iterations'),
+  seed: z.number().int().nonnegative().default(1).describe('seed of every random draw in the run'),
+  backend: z.enum(BACKENDS).default('auto').describe('TensorFlow.js backend'),
+  workers: z.number().int().nonnegative().optional().describe('sampler worker threads (default: one per core; 0 = main thread)'),
+  out: z.string().min(1).describe('run directory'),
+  checkpointEvery: z.number().int().positive().default(10).describe('iterations between checkpoints'),
+  evalTasks: z.number().int().positive().default(40).describe('held-out tasks in the final adaptation table'),
+  agentConfig: z.record(z.string(), z.unknown()).default({}).describe("the agent's hyperparameters, validated by its schema"),
+});
+
+export type RunConfig = z.output<typeof runConfigSchema>;
+export type RunConfigInput = z.input<typeof runConfigSchema>;
+
+/** Parses with a schema; every issue is reported with its dotted path. */
+export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    const path = issue.path.length ? issue.path.join('.') : '(root)';
+    return `  - ${path}: ${issue.message}`;
+  });
+  throw new MetarlError('METARL_CONFIG_INVALID', `invalid ${what}:\n${issues.join('\n')}`, {
+    issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  });
+}

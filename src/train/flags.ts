@@ -1,0 +1,59 @@
+import { InvalidArgumentError } from 'commander';
+import type { z } from 'zod';
+import { MetarlError } from '../core/errors.js';
+
+export function intFlag(name: string, min = 0): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${value}'.`);
+    return n;
+  };
+}
+
+const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * Agent hyperparameters come as extra flags (`--inner-lr 0.1`, `--first-order`), named
+ * after the agent schema's keys in kebab-case; an unknown one is an error that lists
+ * the valid ones with their descriptions.
+ */
+export function parseAgentFlags(args: string[], schema: z.ZodObject, agent: string): Record<string, unknown> {
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i];
+    if (!token.startsWith('--')) {
+      throw new MetarlError('METARL_CONFIG_INVALID', `unexpected argument '${token}' (agent hyperparameters are given as --name value)`, { argument: token });
+    }
+    const [flag, inline] = token.slice(2).split(/=(.*)/s, 2);
+    const key = camel(flag);
+    if (!(key in shape)) {
+      const known = Object.entries(shape).map(([k, s]) => `  --${kebab(k)}  ${s.description ?? ''}`);
+      throw new MetarlError('METARL_CONFIG_INVALID', `unknown option '--${flag}' for agent '${agent}'. Its hyperparameters:\n${known.join('\n')}`, { option: flag });
+    }
+    let raw = inline;
+    if (raw === undefined) {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('--')) raw = 'true';
+      else raw = args[++i];
+    }
+    out[key] = coerce(raw);
+  }
+  return out;
+}
+
+function coerce(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export function describeSchema(schema: z.ZodObject, defaults: Record<string, unknown>): string {
+  const shape = schema.shape as Record<string, z.ZodType>;
+  return Object.entries(shape)
+    .map(([k, s]) => `  --${kebab(k)} <value>  ${s.description ?? ''} (default: ${JSON.stringify(defaults[k])})`)
+    .join('\n');
+}

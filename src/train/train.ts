@@ -1,0 +1,204 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtinAgents, type BuiltinAgentName } from '../../agents/index.js';
+import type { AgentDefinition, WatchHooks } from '../../agents/types.js';
+import { MetarlError, listChoices } from '../core/errors.js';
+import type { AdaptationResult, MetaLearner } from '../core/learner.js';
+import { Rng, type RngState } from '../core/rng.js';
+import type { JsonValue, Task, TaskFamily } from '../core/types.js';
+import { initBackend } from '../nn/backend.js';
+import { createSampler } from '../sampling/sampler.js';
+import { formatAdaptationTable, summarizeAdaptation, type StageSummary } from './adaptation-table.js';
+import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { parseConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config.js';
+import { resolveFamily } from './families.js';
+import { MetricsWriter, type MetricsRow } from './metrics.js';
+import { Progress } from './progress.js';
+
+/** Where a training run sends what a viewer shows; see src/stream. */
+export interface TrainObserver {
+  runInfo?(info: { family: string; agent: string; backend: string; stages: readonly string[]; config: RunConfig }): void;
+  watch?(stage: number, stageLabel: string): WatchHooks | undefined;
+  metrics?(row: MetricsRow, stages: readonly string[]): void;
+  evaluation?(summary: StageSummary[]): void;
+}
+
+export interface TrainOptions extends Partial<RunConfigInput> {
+  /** Continue the run in this directory from its latest checkpoint. */
+  resume?: string;
+  quiet?: boolean;
+  log?: (line: string) => void;
+  observer?: TrainObserver;
+  /** Stops after the current iteration, with a checkpoint (Ctrl-C does the same in the CLI). */
+  signal?: AbortSignal;
+  /** Skip the final adaptation table. */
+  skipFinalEval?: boolean;
+}
+
+export interface TrainResult {
+  runDir: string;
+  config: RunConfig;
+  /** Last completed iteration. */
+  iteration: number;
+  stopped: 'finished' | 'interrupted';
+  metrics: MetricsRow[];
+  adaptation?: StageSummary[];
+}
+
+export const SEEDS = { tasks: 1, agent: 2, evalTasks: 3, evalRollouts: 4 } as const;
+
+/** Meta-trains an agent on a task family, with metrics, checkpoints and a final adaptation table. */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const { config, resumeFrom } = resolveRunConfig(options);
+  const definition = agentDefinition(config.agent);
+  const { ref, family } = await resolveFamily(config.env);
+  const agentConfig = resolveAgentConfig(definition, family.name, config.agentConfig);
+  const backend = await initBackend(config.backend);
+  log(`backend: ${backend.name} (${backend.reason})`);
+
+  mkdirSync(config.out, { recursive: true });
+  const checkpoint = resumeFrom ? readLatestCheckpoint(resumeFrom) : null;
+  writeFileSync(join(config.out, 'config.json'), `${JSON.stringify({ ...config, agentConfig }, null, 2)}\n`);
+
+  const sampler = await createSampler({ family: ref, workers: config.workers });
+  let learner: MetaLearner | null = null;
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    log('\ninterrupt: finishing this iteration, then saving a checkpoint (Ctrl-C again to quit at once)');
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  options.signal?.addEventListener('abort', () => (interrupted = true), { once: true });
+
+  try {
+    learner = await definition.create({
+      config: agentConfig,
+      family,
+      familyRef: ref,
+      sampler,
+      seed: seedFor(config.seed, SEEDS.agent),
+      watch: options.observer?.watch?.bind(options.observer),
+    });
+    let taskRng = new Rng(seedFor(config.seed, SEEDS.tasks));
+    let iteration = 0;
+    if (checkpoint) {
+      await learner.restore(checkpoint.learner);
+      taskRng = Rng.fromState(checkpoint.loop.taskRng as unknown as RngState);
+      iteration = checkpoint.iteration;
+      log(`resumed ${config.out} at iteration ${iteration}`);
+    }
+    options.observer?.runInfo?.({ family: family.name, agent: config.agent, backend: backend.name, stages: learner.stages, config });
+
+    const metrics = new MetricsWriter(config.out, checkpoint ? iteration : undefined);
+    const rows: MetricsRow[] = [];
+    const progress = new Progress(config.iterations, iteration, { quiet: options.quiet, log });
+    const save = (it: number) =>
+      learner!.state().then((state) => writeCheckpoint(config.out, { iteration: it, learner: state, loop: { taskRng: taskRng.state() as unknown as JsonValue } }));
+    let lastSaved = iteration;
+    const started = performance.now();
+
+    try {
+      while (iteration < config.iterations && !interrupted) {
+        const tasks = family.sampleTasks(taskRng, learner.tasksPerIteration);
+        const result = await learner.iterate(tasks);
+        iteration += 1;
+        const row = metricsRow(iteration, learner.stages, result, (performance.now() - started) / 1000);
+        const bad = Object.entries(row).find(([, v]) => !Number.isFinite(v));
+        if (bad) {
+          throw new MetarlError(
+            'METARL_NAN_LOSS',
+            `iteration ${iteration} produced ${bad[0]} = ${bad[1]}; stopped. The last good checkpoint (iteration ${lastSaved}) is kept: try a smaller learning rate or step size and --resume ${config.out}`,
+            { iteration, figure: bad[0], lastCheckpoint: lastSaved },
+          );
+        }
+        metrics.write(row);
+        rows.push(row);
+        options.observer?.metrics?.(row, learner.stages);
+        progress.update({ iteration, stageReturns: result.stageReturns, stages: learner.stages, figures: result.figures, stepsPerSecond: row.stepsPerSecond });
+        if (iteration % config.checkpointEvery === 0 || iteration === config.iterations || interrupted) {
+          await save(iteration);
+          lastSaved = iteration;
+        }
+      }
+    } finally {
+      progress.stop();
+    }
+
+    if (interrupted) {
+      log(`stopped at iteration ${iteration}; checkpoint saved. Continue with: metarl train --resume ${config.out}`);
+      return { runDir: config.out, config, iteration, stopped: 'interrupted', metrics: rows };
+    }
+    let adaptation: StageSummary[] | undefined;
+    if (!options.skipFinalEval) {
+      adaptation = await evaluateLearner(learner, family, config.seed, config.evalTasks);
+      writeFileSync(join(config.out, 'eval.json'), `${JSON.stringify({ iteration, adaptation }, null, 2)}\n`);
+      options.observer?.evaluation?.(adaptation);
+      log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}`);
+    }
+    return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    learner?.dispose();
+    await sampler.close();
+  }
+}
+
+/** Held-out tasks come from their own seed, so every evaluation of a run sees the same ones. */
+export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number): Promise<StageSummary[]> {
+  const tasks: Task[] = family.sampleTasks(new Rng(seedFor(seed, SEEDS.evalTasks)), nTasks);
+  const result: AdaptationResult = await learner.evaluate(tasks, { seed: seedFor(seed, SEEDS.evalRollouts) });
+  return summarizeAdaptation(result);
+}
+
+function metricsRow(iteration: number, stages: readonly string[], result: Awaited<ReturnType<MetaLearner['iterate']>>, wallSeconds: number): MetricsRow {
+  const row: MetricsRow = { iteration };
+  stages.forEach((_, i) => (row[`return${i}`] = result.stageReturns[i]));
+  for (const [k, v] of Object.entries(result.figures)) row[k] = v;
+  row.envSteps = result.envSteps;
+  row.sampleSeconds = result.sampleSeconds;
+  row.learnSeconds = result.learnSeconds;
+  row.stepsPerSecond = result.envSteps / Math.max(1e-9, result.sampleSeconds + result.learnSeconds);
+  row.wallSeconds = wallSeconds;
+  return row;
+}
+
+function resolveRunConfig(options: TrainOptions): { config: RunConfig; resumeFrom: string | null } {
+  if (options.resume) {
+    const path = join(options.resume, 'config.json');
+    if (!existsSync(path)) {
+      throw new MetarlError('METARL_CHECKPOINT_MISSING', `cannot resume ${options.resume}: it has no config.json (is it a run directory?)`, { runDir: options.resume });
+    }
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as RunConfigInput;
+    const overrides = options.iterations !== undefined ? { iterations: options.iterations } : {};
+    return { config: parseConfig(runConfigSchema, { ...saved, ...overrides, out: options.resume }, `config of ${path}`), resumeFrom: options.resume };
+  }
+  const { resume: _r, quiet: _q, log: _l, observer: _o, signal: _s, skipFinalEval: _e, ...input } = options;
+  const out = input.out ?? join('runs', `${input.env ?? 'run'}-${input.agent ?? ''}-${timestamp()}`.replace(/[^\w.-]+/g, '_'));
+  return { config: parseConfig(runConfigSchema, { ...input, out }, 'run config'), resumeFrom: null };
+}
+
+export function agentDefinition(name: string): AgentDefinition {
+  const definition = (builtinAgents as Record<string, AgentDefinition>)[name];
+  if (!definition) {
+    throw new MetarlError('METARL_UNKNOWN_AGENT', `unknown agent '${name}': choose ${listChoices(Object.keys(builtinAgents))}`, { agent: name });
+  }
+  return definition;
+}
+
+export function resolveAgentConfig(definition: AgentDefinition, familyName: string, given: Record<string, unknown>): Record<string, unknown> {
+  const defaults = definition.familyDefaults[familyName] ?? {};
+  return parseConfig(definition.configSchema, { ...defaults, ...given }, `${definition.name} config`) as Record<string, unknown>;
+}
+
+/** Seeds of the run's independent random streams, derived from the one user seed. */
+export function seedFor(seed: number, stream: number): number {
+  return new Rng(seed * 7919 + stream).seed();
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+}
+
+export type { BuiltinAgentName };
