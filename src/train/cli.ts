@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinFamilies } from '../../envs/index.js';
+import { checkFamily } from '../core/check.js';
 import { isMetarlError } from '../core/errors.js';
 import { loadFamily } from '../core/registry.js';
 import { Rng } from '../core/rng.js';
@@ -10,8 +11,8 @@ import { formatAdaptationTable } from './adaptation-table.js';
 import { BACKENDS } from './config.js';
 import { resolveFamily } from './families.js';
 import { intFlag, parseAgentFlags, describeSchema } from './flags.js';
-import { openRun } from './open-run.js';
-import { agentDefinition, evaluateLearner, train } from './train.js';
+import { evaluate } from './evaluate.js';
+import { agentDefinition, train } from './train.js';
 
 const program = new Command('metarl')
   .description('Meta-reinforcement learning on simulated robots: Rapier task families, RL² and MAML on TensorFlow.js, a live viewer.')
@@ -27,6 +28,22 @@ program
       console.log(`${name}\n  ${family.description}\n  obs ${spec.obsSize}, act ${spec.actSize} in [-1, 1], horizon ${spec.horizon}, dt ${spec.dt} s`);
       for (const [k, v] of Object.entries(family.taskRanges ?? {})) console.log(`  task: ${k} ~ ${v}`);
     }
+  });
+
+program
+  .command('check')
+  .description('run the env contract checks on a task family (a built-in name or your .ts/.js file)')
+  .argument('<env>', 'task family')
+  .option('--tasks <n>', 'tasks to try', intFlag('--tasks', 1), 3)
+  .option('--steps <n>', 'steps per episode at most', intFlag('--steps', 1), 200)
+  .action(async (env: string, opts: { tasks: number; steps: number }) => {
+    const { family } = await resolveFamily(env);
+    const results = checkFamily(family, { tasks: opts.tasks, steps: opts.steps });
+    console.log(`${family.name}: obs ${family.spec.obsSize}, act ${family.spec.actSize}, horizon ${family.spec.horizon}, dt ${family.spec.dt} s`);
+    for (const r of results) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.check}: ${r.detail}`);
+    const failed = results.filter((r) => !r.ok).length;
+    console.log(failed ? `${failed} check(s) failed` : 'all checks passed');
+    if (failed) process.exitCode = 1;
   });
 
 program
@@ -118,15 +135,9 @@ program
   .option('--tasks <n>', 'held-out tasks', intFlag('--tasks', 1), 40)
   .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json)')
   .action(async (runDir: string, opts: { tasks: number; out?: string }) => {
-    const run = await openRun(runDir);
-    try {
-      const adaptation = await evaluateLearner(run.learner, run.family, run.config.seed, opts.tasks);
-      const out = opts.out ?? join(runDir, 'eval.json');
-      writeFileSync(out, `${JSON.stringify({ iteration: run.iteration, adaptation }, null, 2)}\n`);
-      console.log(`${run.config.agent} on ${run.family.name}, iteration ${run.iteration}, ${opts.tasks} held-out tasks:\n${formatAdaptationTable(adaptation)}\nwritten to ${out}`);
-    } finally {
-      await run.close();
-    }
+    const out = opts.out ?? join(runDir, 'eval.json');
+    const result = await evaluate(runDir, { tasks: opts.tasks, out });
+    console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks:\n${formatAdaptationTable(result.adaptation)}\nwritten to ${out}`);
   });
 
 try {

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinAgents, type BuiltinAgentName } from '../../agents/index.js';
 import type { AgentDefinition, WatchHooks } from '../../agents/types.js';
+import { assertFamilyValid } from '../core/check.js';
 import { MetarlError, listChoices } from '../core/errors.js';
 import type { AdaptationResult, MetaLearner } from '../core/learner.js';
 import { Rng, type RngState } from '../core/rng.js';
@@ -53,6 +54,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { config, resumeFrom } = resolveRunConfig(options);
   const definition = agentDefinition(config.agent);
   const { ref, family } = await resolveFamily(config.env);
+  assertFamilyValid(family);
   const agentConfig = resolveAgentConfig(definition, family.name, config.agentConfig);
   const backend = await initBackend(config.backend);
   log(`backend: ${backend.name} (${backend.reason})`);
