@@ -1,0 +1,333 @@
+/**
+ * The viewer's server: node:http serves the bundled page, `ws` streams the protocol of
+ * ./protocol.ts to every connected browser.
+ *
+ * Publishing is the training loop's hot path, so each publisher call returns at once
+ * when nobody watches, and with viewers a frame is encoded once and the same bytes go
+ * to each. A slow browser is dropped frames (its socket's `bufferedAmount` is checked
+ * against `maxBufferedBytes`); one that falls past `maxClientBytes` even on
+ * scenes and metrics is disconnected, and reconnects by itself. Nothing is queued
+ * without bound.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, WebSocket } from 'ws';
+import type { RawData } from 'ws';
+import type { SceneDescription } from '../core/scene.js';
+import {
+  MAX_CLIENT_MESSAGE_BYTES,
+  decodeClientMessage,
+  encodeFrame,
+  frameByteLength,
+  PROTOCOL_VERSION,
+} from './protocol.js';
+import type { ClientMessage, MetricsRow, ReplayStateMessage, RunInfo, ServerMessage, Stage } from './protocol.js';
+import { POSE_STRIDE } from '../core/scene.js';
+import { defaultViewerDir, serveViewer } from './static.js';
+
+export interface ViewerServerOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  /** Interface to bind; 127.0.0.1 unless the user asks for more. */
+  host?: string;
+  /** Folder with the built viewer; default viewer/dist of this package. */
+  viewerDir?: string;
+  /** Per-client socket backlog above which frames are dropped for that client. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Backlog above which a client is disconnected (it reconnects and gets the current state). Default 16 MiB. */
+  maxClientBytes?: number;
+  /** Metrics rows kept for late joiners. Default 2000. */
+  metricsHistory?: number;
+  /** Where warnings go (malformed messages, dropped clients). Default console.warn. */
+  log?: (message: string) => void;
+}
+
+export interface ClientStats {
+  id: number;
+  /** Bytes waiting in this client's socket now. */
+  bufferedBytes: number;
+  framesSent: number;
+  framesDropped: number;
+  bytesSent: number;
+}
+
+export interface ViewerStats {
+  clients: ClientStats[];
+  /** Frames dropped over all clients, including those gone. */
+  framesDropped: number;
+  /** Client messages ignored because they failed to decode. */
+  malformed: number;
+  /** Clients cut off for falling past `maxClientBytes`. */
+  disconnectedSlow: number;
+}
+
+export interface ViewerServer {
+  /** http://host:port/ — print it for the user. */
+  readonly url: string;
+  readonly port: number;
+  readonly clientCount: number;
+  /** Run info shown in the page's HUD; sent to every client now and on connect. */
+  hello(run: RunInfo | null): void;
+  /** The scene of env `envId` (a task at an adaptation stage); replaces the previous one. `dt` in seconds per step. */
+  scene(envId: number, scene: SceneDescription, stage: Stage, dt: number): void;
+  /**
+   * Poses after step `step` (bodyCount × POSE_STRIDE floats) and that step's reward.
+   * The running return restarts at step 0 and at `episodeStart`. `poses` is copied.
+   */
+  frame(envId: number, step: number, poses: Float32Array, reward?: number): void;
+  /** Stage defaults to the one of the env's scene. */
+  episodeStart(envId: number, stage?: Stage): void;
+  episodeEnd(envId: number, ret: number, length: number, stage?: Stage): void;
+  /** One training iteration's row; the last `metricsHistory` rows go to late joiners. */
+  metrics(row: MetricsRow): void;
+  /** Forgets every env (a new evaluation with new scenes follows). */
+  reset(): void;
+  /** Any server message, as the convenience methods above send it (frames carry their own running return). */
+  publish(msg: ServerMessage): void;
+  /** Play/pause/seek/speed/view-mode from any page. Returns an unsubscribe function. */
+  onControl(listener: (msg: ClientMessage) => void): () => void;
+  stats(): ViewerStats;
+  /** Disconnects every client and stops listening; idempotent. */
+  close(): Promise<void>;
+}
+
+interface Client {
+  ws: WebSocket;
+  stats: ClientStats;
+  alive: boolean;
+}
+
+interface EnvState {
+  stage: Stage;
+  ret: number;
+}
+
+const HEARTBEAT_MS = 15_000;
+
+export async function startViewer(options: ViewerServerOptions = {}): Promise<ViewerServer> {
+  const host = options.host ?? '127.0.0.1';
+  const viewerDir = options.viewerDir ?? defaultViewerDir();
+  const maxBufferedBytes = options.maxBufferedBytes ?? 1 << 20;
+  const maxClientBytes = options.maxClientBytes ?? 16 << 20;
+  const metricsHistory = options.metricsHistory ?? 2000;
+  const log = options.log ?? ((m: string) => console.warn(`[viewer] ${m}`));
+
+  const clients = new Set<Client>();
+  const controlListeners = new Set<(msg: ClientMessage) => void>();
+  const envs = new Map<number, EnvState>();
+  // What a late joiner needs, kept already encoded.
+  let helloText = JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, run: null });
+  const sceneTexts = new Map<number, string>();
+  const lastFrames = new Map<number, Uint8Array>();
+  const history: MetricsRow[] = [];
+  let replayText: string | null = null;
+  let nextClientId = 1;
+  let droppedTotal = 0;
+  let malformed = 0;
+  let disconnectedSlow = 0;
+  let closed = false;
+
+  const http = createServer((req, res) => serveViewer(viewerDir, req, res));
+  const wss = new WebSocketServer({ server: http, path: '/ws', maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+
+  wss.on('connection', (ws) => {
+    const client: Client = { ws, alive: true, stats: { id: nextClientId++, bufferedBytes: 0, framesSent: 0, framesDropped: 0, bytesSent: 0 } };
+    clients.add(client);
+    ws.on('pong', () => (client.alive = true));
+    ws.on('message', (data, isBinary) => onClientMessage(client, data, isBinary));
+    // An oversized message makes ws close this socket with 1009 and emit 'error'; the server stays up.
+    ws.on('error', (err) => log(`client ${client.stats.id}: ${err.message}`));
+    ws.on('close', () => clients.delete(client));
+    sendText(client, helloText);
+    for (const text of sceneTexts.values()) sendText(client, text);
+    for (const bytes of lastFrames.values()) sendFrameTo(client, bytes);
+    if (history.length > 0) sendText(client, JSON.stringify({ type: 'metrics', replace: true, rows: history }));
+    if (replayText !== null) sendText(client, replayText);
+  });
+  wss.on('error', (err) => log(`websocket server: ${err.message}`));
+
+  const heartbeat = setInterval(() => {
+    for (const c of clients) {
+      if (!c.alive) c.ws.terminate();
+      else {
+        c.alive = false;
+        c.ws.ping();
+      }
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+
+  function onClientMessage(client: Client, data: RawData, isBinary: boolean): void {
+    let msg: ClientMessage;
+    try {
+      if (isBinary) throw new Error('binary messages from a client are not part of the protocol');
+      msg = decodeClientMessage(rawText(data));
+    } catch (err) {
+      malformed++;
+      log(`ignored a malformed message from client ${client.stats.id}: ${(err as Error).message}`);
+      return;
+    }
+    for (const listener of controlListeners) {
+      try {
+        listener(msg);
+      } catch (err) {
+        log(`control listener failed on ${msg.type}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  function sendText(client: Client, text: string): void {
+    const ws = client.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > maxClientBytes) {
+      disconnectedSlow++;
+      log(`client ${client.stats.id} fell ${ws.bufferedAmount} bytes behind; disconnecting it (it will reconnect)`);
+      ws.terminate();
+      clients.delete(client);
+      return;
+    }
+    client.stats.bytesSent += text.length;
+    ws.send(text);
+  }
+
+  function sendFrameTo(client: Client, bytes: Uint8Array): void {
+    const ws = client.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > maxBufferedBytes) {
+      client.stats.framesDropped++;
+      droppedTotal++;
+      return;
+    }
+    client.stats.framesSent++;
+    client.stats.bytesSent += bytes.byteLength;
+    ws.send(bytes, { binary: true });
+  }
+
+  function broadcastText(text: string): void {
+    for (const c of clients) sendText(c, text);
+  }
+
+  function envState(envId: number): EnvState {
+    let s = envs.get(envId);
+    if (s === undefined) {
+      s = { stage: { kind: 'rollout' }, ret: 0 };
+      envs.set(envId, s);
+    }
+    return s;
+  }
+
+  function sendFrameBytes(envId: number, bytes: Uint8Array): void {
+    lastFrames.set(envId, bytes);
+    for (const c of clients) sendFrameTo(c, bytes);
+  }
+
+  const server: ViewerServer = {
+    url: `http://${urlHost}:${port}/`,
+    port,
+    get clientCount() {
+      return clients.size;
+    },
+    hello(run) {
+      helloText = JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, run });
+      broadcastText(helloText);
+    },
+    scene(envId, scene, stage, dt) {
+      server.publish({ type: 'scene', envId, scene, stage, dt });
+    },
+    frame(envId, step, poses, reward = 0) {
+      const s = envState(envId);
+      s.ret = step === 0 ? reward : s.ret + reward;
+      if (clients.size === 0) return;
+      const bytes = encodeFrame(envId, step, s.ret, poses, Buffer.allocUnsafe(frameByteLength(poses.length / POSE_STRIDE)));
+      sendFrameBytes(envId, bytes);
+    },
+    episodeStart(envId, stage) {
+      const s = envState(envId);
+      s.ret = 0;
+      server.publish({ type: 'episode', phase: 'start', envId, stage: stage ?? s.stage, ret: 0, length: 0 });
+    },
+    episodeEnd(envId, ret, length, stage) {
+      server.publish({ type: 'episode', phase: 'end', envId, stage: stage ?? envState(envId).stage, ret, length });
+    },
+    metrics(row) {
+      server.publish({ type: 'metrics', replace: false, rows: [row] });
+    },
+    reset() {
+      server.publish({ type: 'reset' });
+    },
+    publish(msg) {
+      switch (msg.type) {
+        case 'frame':
+          envState(msg.envId).ret = msg.ret;
+          if (clients.size > 0) sendFrameBytes(msg.envId, encodeFrame(msg.envId, msg.step, msg.ret, msg.poses));
+          return;
+        case 'hello':
+          server.hello(msg.run);
+          return;
+        case 'scene': {
+          envState(msg.envId).stage = msg.stage;
+          const text = JSON.stringify(msg);
+          sceneTexts.set(msg.envId, text);
+          lastFrames.delete(msg.envId);
+          broadcastText(text);
+          return;
+        }
+        case 'metrics':
+          if (msg.replace) history.length = 0;
+          history.push(...msg.rows);
+          if (history.length > metricsHistory) history.splice(0, history.length - metricsHistory);
+          break;
+        case 'reset':
+          envs.clear();
+          sceneTexts.clear();
+          lastFrames.clear();
+          break;
+        case 'replay-state':
+          replayText = JSON.stringify(msg satisfies ReplayStateMessage);
+          broadcastText(replayText);
+          return;
+        case 'episode':
+          break;
+      }
+      if (clients.size > 0) broadcastText(JSON.stringify(msg));
+    },
+    onControl(listener) {
+      controlListeners.add(listener);
+      return () => controlListeners.delete(listener);
+    },
+    stats() {
+      return {
+        clients: [...clients].map((c) => ({ ...c.stats, bufferedBytes: c.ws.bufferedAmount })),
+        framesDropped: droppedTotal,
+        malformed,
+        disconnectedSlow,
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      for (const c of clients) c.ws.terminate();
+      clients.clear();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+  return server;
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
