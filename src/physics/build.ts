@@ -1,0 +1,498 @@
+/**
+ * Robot builder: a `RobotDescription` (robot.ts, plain data in MuJoCo coordinates)
+ * plus a ground (ground.ts) → a `RobotWorld` owning one Rapier `World`.
+ *
+ * How to use it (what an env does):
+ *
+ *   const rw = buildRobot(CHEETAH, flatGround(), { substeps: 5, dt: 0.05 });
+ *   rw.setPose({ jointAngles, jointVels, rootPos, rootQuat, rootLinvel, rootAngvel }); // reset noise
+ *   rw.readState();                  // fills rw.jointPos, rw.jointVel, rw.rootPos, ...
+ *   rw.actuate(clippedAction);       // action in [-1, 1] per actuator → torque = gear · a
+ *   rw.advance();                    // `substeps` world steps = one env step (dt)
+ *   rw.readState();
+ *   rw.frame(out);                   // packed poses for the viewer
+ *   rw.dispose();                    // frees the World (idempotent)
+ *
+ * Conventions: world is y-up; MuJoCo (x, y, z) → (x, z, −y). Body i of the description
+ * is `rw.bodies[i]`; joint j is the hinge of body j + 1 (every non-root body has one),
+ * `rw.jointPos[j]` its angle (rad, MuJoCo's sign: about the mapped axis) and
+ * `rw.jointVel[j]` its rate. Quaternions are x, y, z, w.
+ *
+ * Actuation (measured, see bench/physics.bench.ts and the env doc blocks): actions
+ * become equal and opposite torques on child and parent about the hinge axis
+ * (`addTorque`, which Rapier keeps until reset, so a planar robot sets them once per
+ * env step; a free robot re-aims them every substep as its axes turn). MuJoCo's joint
+ * damping and stiffness become each impulse joint's *motor*, force-based, with target
+ * angle 0: Rapier integrates motors implicitly, so large damping on light links stays
+ * stable where an explicit −d·q̇ torque blew up. Armature is added as extra rotational
+ * inertia of the child body about its origin (the hinge point in every model here).
+ */
+import type { SceneBody, SceneShape, Quat, Vec3 } from '../core/scene.js';
+import { POSE_STRIDE } from '../core/scene.js';
+import { RAPIER } from './rapier.js';
+import { createGround, groundHeightAt, ROBOT_GROUPS, type GroundDescription } from './ground.js';
+import { mjToWorld, quatBetween, quatMul, rotate, wrapAngle } from './math.js';
+import { geomVolume, type BodyDescription, type GeomDescription, type RobotDescription } from './robot.js';
+
+export interface BuildOptions {
+  /** Seconds per env step. */
+  dt: number;
+  /** World steps per env step (world timestep = dt / substeps). */
+  substeps: number;
+  /** Velocity solver iterations of the world (Rapier's default is 4). */
+  solverIterations?: number;
+  /** Gravity along world −y, m/s². Default 9.81. */
+  gravity?: number;
+}
+
+/** A whole-robot pose in world coordinates; omitted parts keep the description's initial pose (at rest). */
+export interface RobotPose {
+  rootPos?: ArrayLike<number>;
+  rootQuat?: ArrayLike<number>;
+  /** Velocity of the root body's origin, m/s. */
+  rootLinvel?: ArrayLike<number>;
+  rootAngvel?: ArrayLike<number>;
+  jointAngles?: ArrayLike<number>;
+  jointVels?: ArrayLike<number>;
+}
+
+const DEFAULT_COLOR = '#cc9966';
+const _v = { x: 0, y: 0, z: 0 };
+const _q = { x: 0, y: 0, z: 0, w: 1 };
+
+export class RobotWorld {
+  readonly description: RobotDescription;
+  readonly world: RAPIER.World;
+  readonly ground: RAPIER.Collider;
+  readonly groundDescription: GroundDescription;
+  readonly bodies: RAPIER.RigidBody[] = [];
+  readonly joints: RAPIER.RevoluteImpulseJoint[] = [];
+  readonly substeps: number;
+  readonly dt: number;
+  /** Joint angles (rad) and rates (rad/s), one per non-root body; filled by `readState`. */
+  readonly jointPos: Float32Array;
+  readonly jointVel: Float32Array;
+  /** Root body origin (m), orientation (x, y, z, w), centre-of-mass velocity (m/s), angular velocity (rad/s). */
+  readonly rootPos = new Float32Array(3);
+  readonly rootQuat = new Float32Array(4);
+  readonly rootLinvel = new Float32Array(3);
+  readonly rootAngvel = new Float32Array(3);
+  /** Body masses (kg) and centres of mass in their body frames (world axes, m), 3 per body. */
+  readonly masses: Float64Array;
+  readonly localComs: Float64Array;
+
+  private readonly parentIndex: Int32Array;
+  /** Hinge axis of joint j in its parent's frame (world axes at build), 3 per joint. */
+  private readonly axes: Float64Array;
+  /** Hinge point in the parent's frame and in the child's frame, 3 per joint each. */
+  private readonly anchorsParent: Float64Array;
+  private readonly anchorsChild: Float64Array;
+  private readonly actuatorJoint: Int32Array;
+  private readonly gears: Float64Array;
+  private readonly torques: Float64Array;
+  /** The last action (clipped), kept so a free robot can re-aim its torques every substep. */
+  private readonly action: Float64Array;
+  /** Scratch: body poses (7 each) and velocities (6 each) in float64. */
+  private readonly poses: Float64Array;
+  private readonly vels: Float64Array;
+  private readonly tmp = new Float64Array(8);
+  private torquesDirty = false;
+  private disposed = false;
+
+  constructor(description: RobotDescription, ground: GroundDescription, options: BuildOptions) {
+    checkDescription(description);
+    this.description = description;
+    this.groundDescription = ground;
+    this.substeps = options.substeps;
+    this.dt = options.dt;
+    const n = description.bodies.length;
+    const nj = n - 1;
+    this.jointPos = new Float32Array(nj);
+    this.jointVel = new Float32Array(nj);
+    this.parentIndex = new Int32Array(n).fill(-1);
+    this.axes = new Float64Array(3 * nj);
+    this.anchorsParent = new Float64Array(3 * nj);
+    this.anchorsChild = new Float64Array(3 * nj);
+    this.masses = new Float64Array(n);
+    this.localComs = new Float64Array(3 * n);
+    this.poses = new Float64Array(7 * n);
+    this.vels = new Float64Array(6 * n);
+    this.torques = new Float64Array(3 * n);
+
+    const world = new RAPIER.World({ x: 0, y: -(options.gravity ?? 9.81), z: 0 });
+    world.timestep = options.dt / options.substeps;
+    if (options.solverIterations) world.numSolverIterations = options.solverIterations;
+    this.world = world;
+    this.ground = createGround(world, ground, description.groundFriction);
+
+    const densityScale = description.totalMass ? description.totalMass / (description.density * totalVolume(description)) : 1;
+    const index = new Map<string, number>();
+    const worldPos: Vec3[] = [];
+    description.bodies.forEach((b, i) => {
+      index.set(b.name, i);
+      const p = b.parent === null ? -1 : index.get(b.parent)!;
+      this.parentIndex[i] = p;
+      const offset = mjToWorld(b.pos);
+      const pos: Vec3 = p < 0 ? offset : [worldPos[p][0] + offset[0], worldPos[p][1] + offset[1], worldPos[p][2] + offset[2]];
+      worldPos.push(pos);
+      this.bodies.push(this.createBody(b, pos, description.density * densityScale * (b.massScale ?? 1), i));
+      if (p >= 0) this.createJoint(b, i, p, offset);
+    });
+
+    this.actuatorJoint = new Int32Array(description.actuators.map((a) => {
+      const j = description.bodies.findIndex((b) => b.joint?.name === a.joint);
+      if (j < 1) throw new RangeError(`robot '${description.name}': actuator drives unknown joint '${a.joint}'`);
+      return j - 1;
+    }));
+    this.gears = Float64Array.from(description.actuators.map((a) => a.gear));
+    this.action = new Float64Array(this.gears.length);
+    this.readState();
+  }
+
+  private createBody(b: BodyDescription, pos: Vec3, density: number, i: number): RAPIER.RigidBody {
+    const desc = RAPIER.RigidBodyDesc.dynamic().setTranslation(pos[0], pos[1], pos[2]).setCanSleep(false);
+    if (this.description.root === 'planar' && i === 0) desc.enabledTranslations(true, true, false).enabledRotations(false, false, true);
+    const armature = b.joint?.armature ?? 0;
+    if (armature > 0) desc.setAdditionalMassProperties(0, { x: 0, y: 0, z: 0 }, { x: armature, y: armature, z: armature }, { x: 0, y: 0, z: 0, w: 1 });
+    const body = this.world.createRigidBody(desc);
+    let mass = 0;
+    const com = [0, 0, 0];
+    for (const g of b.geoms) {
+      const { volume, centroid } = geomVolume(g);
+      const c = mjToWorld(centroid);
+      mass += volume * density;
+      for (let k = 0; k < 3; k++) com[k] += volume * density * c[k];
+      this.world.createCollider(colliderDesc(g, density, g.friction ?? this.description.friction), body);
+    }
+    this.masses[i] = mass;
+    for (let k = 0; k < 3; k++) this.localComs[3 * i + k] = mass > 0 ? com[k] / mass : 0;
+    return body;
+  }
+
+  private createJoint(b: BodyDescription, i: number, p: number, offset: Vec3): void {
+    const j = b.joint!;
+    const axis = mjToWorld(j.axis);
+    const norm = Math.hypot(axis[0], axis[1], axis[2]);
+    const anchorChild = mjToWorld(j.pos ?? [0, 0, 0]);
+    const anchorParent: Vec3 = [offset[0] + anchorChild[0], offset[1] + anchorChild[1], offset[2] + anchorChild[2]];
+    const k = i - 1;
+    for (let c = 0; c < 3; c++) {
+      this.axes[3 * k + c] = axis[c] / norm;
+      this.anchorsParent[3 * k + c] = anchorParent[c];
+      this.anchorsChild[3 * k + c] = anchorChild[c];
+    }
+    const data = RAPIER.JointData.revolute(
+      { x: anchorParent[0], y: anchorParent[1], z: anchorParent[2] },
+      { x: anchorChild[0], y: anchorChild[1], z: anchorChild[2] },
+      { x: axis[0] / norm, y: axis[1] / norm, z: axis[2] / norm },
+    );
+    const joint = this.world.createImpulseJoint(data, this.bodies[p], this.bodies[i], true) as RAPIER.RevoluteImpulseJoint;
+    // Limits on the JointData are ignored by rapier.js 0.20; only the created joint's setter works.
+    if (j.range) joint.setLimits(j.range[0], j.range[1]);
+    joint.configureMotorModel(RAPIER.MotorModel.ForceBased);
+    if ((j.stiffness ?? 0) > 0) joint.configureMotorPosition(0, j.stiffness!, j.damping);
+    else if (j.damping > 0) joint.configureMotorVelocity(0, j.damping);
+    this.joints.push(joint);
+  }
+
+  /** Number of hinges (= bodies − 1). */
+  get jointCount(): number {
+    return this.joints.length;
+  }
+
+  get actuatorCount(): number {
+    return this.gears.length;
+  }
+
+  /** Sets actuator torques from `action` (already clipped to [-1, 1]): τ = gear · a. Kept until the next call. */
+  actuate(action: ArrayLike<number>): void {
+    this.torques.fill(0);
+    for (let a = 0; a < this.gears.length; a++) {
+      const j = this.actuatorJoint[a];
+      this.action[a] = action[a];
+      const tau = this.gears[a] * action[a];
+      const child = j + 1;
+      const parent = this.parentIndex[child];
+      this.addAxisTorque(child, parent, j, tau);
+    }
+    this.torquesDirty = true;
+  }
+
+  private addAxisTorque(child: number, parent: number, j: number, tau: number): void {
+    const t = this.torques;
+    // The axis is fixed in the parent's frame; for a planar robot that is the world z axis always.
+    const ax = this.axes[3 * j], ay = this.axes[3 * j + 1], az = this.axes[3 * j + 2];
+    t[3 * child] += tau * ax; t[3 * child + 1] += tau * ay; t[3 * child + 2] += tau * az;
+    t[3 * parent] -= tau * ax; t[3 * parent + 1] -= tau * ay; t[3 * parent + 2] -= tau * az;
+  }
+
+  /** Advances one env step: `substeps` world steps under the current torques. */
+  advance(): void {
+    const free = this.description.root === 'free';
+    for (let s = 0; s < this.substeps; s++) {
+      if (free) this.writeTorquesRotated();
+      else if (this.torquesDirty) this.writeTorques();
+      this.world.step();
+    }
+  }
+
+  private writeTorques(): void {
+    const t = this.torques;
+    for (let i = 0; i < this.bodies.length; i++) {
+      const body = this.bodies[i];
+      body.resetTorques(false);
+      _v.x = t[3 * i]; _v.y = t[3 * i + 1]; _v.z = t[3 * i + 2];
+      body.addTorque(_v, false);
+    }
+    this.torquesDirty = false;
+  }
+
+  /** For a free root: the axes turn with their parents, so rotate each torque by the parent's orientation. */
+  private writeTorquesRotated(): void {
+    const n = this.bodies.length;
+    const out = this.vels; // reused as scratch: 6 per body, we need 3
+    out.fill(0);
+    for (let i = 0; i < n; i++) {
+      const r = this.bodies[i].rotation(_q);
+      this.poses[7 * i + 3] = r.x; this.poses[7 * i + 4] = r.y; this.poses[7 * i + 5] = r.z; this.poses[7 * i + 6] = r.w;
+    }
+    for (let a = 0; a < this.gears.length; a++) {
+      const j = this.actuatorJoint[a];
+      const child = j + 1;
+      const parent = this.parentIndex[child];
+      const tau = this.gears[a] * this.action[a];
+      rotate(this.tmp, 0, this.poses, 7 * parent + 3, this.axes, 3 * j);
+      for (let c = 0; c < 3; c++) {
+        out[6 * child + c] += tau * this.tmp[c];
+        out[6 * parent + c] -= tau * this.tmp[c];
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const body = this.bodies[i];
+      body.resetTorques(false);
+      _v.x = out[6 * i]; _v.y = out[6 * i + 1]; _v.z = out[6 * i + 2];
+      body.addTorque(_v, false);
+    }
+  }
+
+  /** Reads root state, joint angles and joint rates into the public arrays. */
+  readState(): void {
+    const n = this.bodies.length;
+    const P = this.poses, V = this.vels;
+    for (let i = 0; i < n; i++) {
+      const b = this.bodies[i];
+      const t = b.translation(_v);
+      P[7 * i] = t.x; P[7 * i + 1] = t.y; P[7 * i + 2] = t.z;
+      const r = b.rotation(_q);
+      P[7 * i + 3] = r.x; P[7 * i + 4] = r.y; P[7 * i + 5] = r.z; P[7 * i + 6] = r.w;
+      const w = b.angvel(_v);
+      V[6 * i + 3] = w.x; V[6 * i + 4] = w.y; V[6 * i + 5] = w.z;
+    }
+    const root = this.bodies[0];
+    const lv = root.linvel(_v);
+    this.rootLinvel[0] = lv.x; this.rootLinvel[1] = lv.y; this.rootLinvel[2] = lv.z;
+    for (let c = 0; c < 3; c++) { this.rootPos[c] = P[c]; this.rootAngvel[c] = V[3 + c]; }
+    for (let c = 0; c < 4; c++) this.rootQuat[c] = P[3 + c];
+    const tmp = this.tmp;
+    for (let j = 0; j < n - 1; j++) {
+      const child = j + 1, parent = this.parentIndex[child];
+      // q_rel = q_parent⁻¹ ⊗ q_child; the angle is its twist about the hinge axis.
+      tmp[4] = -P[7 * parent + 3]; tmp[5] = -P[7 * parent + 4]; tmp[6] = -P[7 * parent + 5]; tmp[7] = P[7 * parent + 6];
+      quatMul(tmp, 0, tmp, 4, P, 7 * child + 3);
+      const ax = this.axes[3 * j], ay = this.axes[3 * j + 1], az = this.axes[3 * j + 2];
+      this.jointPos[j] = wrapAngle(2 * Math.atan2(tmp[0] * ax + tmp[1] * ay + tmp[2] * az, tmp[3]));
+      rotate(tmp, 0, P, 7 * parent + 3, this.axes, 3 * j);
+      this.jointVel[j] =
+        (V[6 * child + 3] - V[6 * parent + 3]) * tmp[0] + (V[6 * child + 4] - V[6 * parent + 4]) * tmp[1] + (V[6 * child + 5] - V[6 * parent + 5]) * tmp[2];
+    }
+  }
+
+  /**
+   * Places the whole robot by forward kinematics from a root pose and joint angles, with
+   * consistent body velocities. Clears torques. Call on a fresh world (reset rebuilds it)
+   * so no contact from an old episode carries over.
+   */
+  setPose(pose: RobotPose): void {
+    const n = this.bodies.length;
+    const P = this.poses, V = this.vels, tmp = this.tmp;
+    const rootPos = pose.rootPos ?? mjToWorld(this.description.bodies[0].pos);
+    const rootQuat = pose.rootQuat ?? [0, 0, 0, 1];
+    for (let c = 0; c < 3; c++) {
+      P[c] = rootPos[c];
+      V[3 + c] = pose.rootAngvel?.[c] ?? 0;
+      V[c] = pose.rootLinvel?.[c] ?? 0; // origin velocity for now; converted to COM velocity below
+    }
+    for (let c = 0; c < 4; c++) P[3 + c] = rootQuat[c];
+    for (let i = 1; i < n; i++) {
+      const j = i - 1, p = this.parentIndex[i];
+      const q = pose.jointAngles?.[j] ?? 0, qd = pose.jointVels?.[j] ?? 0;
+      // Orientation: parent ⊗ rotation about the (parent-frame) hinge axis.
+      const s = Math.sin(q / 2);
+      tmp[4] = this.axes[3 * j] * s; tmp[5] = this.axes[3 * j + 1] * s; tmp[6] = this.axes[3 * j + 2] * s; tmp[7] = Math.cos(q / 2);
+      quatMul(P, 7 * i + 3, P, 7 * p + 3, tmp, 4);
+      // Position: the hinge point must coincide in both bodies.
+      rotate(tmp, 0, P, 7 * p + 3, this.anchorsParent, 3 * j);
+      const hx = P[7 * p] + tmp[0], hy = P[7 * p + 1] + tmp[1], hz = P[7 * p + 2] + tmp[2];
+      rotate(tmp, 0, P, 7 * i + 3, this.anchorsChild, 3 * j);
+      P[7 * i] = hx - tmp[0]; P[7 * i + 1] = hy - tmp[1]; P[7 * i + 2] = hz - tmp[2];
+      // Angular velocity adds the hinge rate about the world axis.
+      rotate(tmp, 0, P, 7 * p + 3, this.axes, 3 * j);
+      const wpx = V[6 * p + 3], wpy = V[6 * p + 4], wpz = V[6 * p + 5];
+      V[6 * i + 3] = wpx + qd * tmp[0]; V[6 * i + 4] = wpy + qd * tmp[1]; V[6 * i + 5] = wpz + qd * tmp[2];
+      // Origin velocity: v_p + ω_p × (hinge − o_p) + ω_i × (o_i − hinge).
+      const rx = hx - P[7 * p], ry = hy - P[7 * p + 1], rz = hz - P[7 * p + 2];
+      const sx = P[7 * i] - hx, sy = P[7 * i + 1] - hy, sz = P[7 * i + 2] - hz;
+      const wx = V[6 * i + 3], wy = V[6 * i + 4], wz = V[6 * i + 5];
+      V[6 * i] = V[6 * p] + (wpy * rz - wpz * ry) + (wy * sz - wz * sy);
+      V[6 * i + 1] = V[6 * p + 1] + (wpz * rx - wpx * rz) + (wz * sx - wx * sz);
+      V[6 * i + 2] = V[6 * p + 2] + (wpx * ry - wpy * rx) + (wx * sy - wy * sx);
+    }
+    for (let i = 0; i < n; i++) {
+      const b = this.bodies[i];
+      _v.x = P[7 * i]; _v.y = P[7 * i + 1]; _v.z = P[7 * i + 2];
+      b.setTranslation(_v, false);
+      _q.x = P[7 * i + 3]; _q.y = P[7 * i + 4]; _q.z = P[7 * i + 5]; _q.w = P[7 * i + 6];
+      b.setRotation(_q, false);
+      // Rapier's linvel is the centre of mass's: v_com = v_origin + ω × (R · com_local).
+      rotate(tmp, 0, P, 7 * i + 3, this.localComs, 3 * i);
+      const wx = V[6 * i + 3], wy = V[6 * i + 4], wz = V[6 * i + 5];
+      _v.x = V[6 * i] + (wy * tmp[2] - wz * tmp[1]);
+      _v.y = V[6 * i + 1] + (wz * tmp[0] - wx * tmp[2]);
+      _v.z = V[6 * i + 2] + (wx * tmp[1] - wy * tmp[0]);
+      b.setLinvel(_v, false);
+      _v.x = wx; _v.y = wy; _v.z = wz;
+      b.setAngvel(_v, false);
+      b.resetTorques(false);
+      b.resetForces(false);
+    }
+    this.torques.fill(0);
+    this.action.fill(0);
+    this.torquesDirty = false;
+    this.readState();
+  }
+
+  /** World position of body i's centre of mass into out[o..o+2] (from the last `readState`). */
+  bodyCom(i: number, out: Float32Array | Float64Array, o = 0): void {
+    rotate(this.tmp, 0, this.poses, 7 * i + 3, this.localComs, 3 * i);
+    for (let c = 0; c < 3; c++) out[o + c] = this.poses[7 * i + c] + this.tmp[c];
+  }
+
+  /** Whole-robot centre of mass into `out` (from the last `readState`). */
+  robotCom(out: Float32Array | Float64Array): void {
+    let m = 0, x = 0, y = 0, z = 0;
+    const c = this.tmp;
+    for (let i = 0; i < this.bodies.length; i++) {
+      this.bodyCom(i, c, 5);
+      const mi = this.masses[i];
+      m += mi; x += mi * c[5]; y += mi * c[6]; z += mi * c[7];
+    }
+    out[0] = x / m; out[1] = y / m; out[2] = z / m;
+  }
+
+  /** Ground height at world (x, z), m. */
+  groundHeight(x: number, z: number): number {
+    return groundHeightAt(this.ground, x, z);
+  }
+
+  /** Packed body poses (bodies × POSE_STRIDE: x, y, z, qx, qy, qz, qw), from the last `readState`. */
+  frame(out?: Float32Array): Float32Array {
+    const n = this.bodies.length;
+    const dst = out ?? new Float32Array(n * POSE_STRIDE);
+    for (let i = 0; i < 7 * n; i++) dst[i] = this.poses[i];
+    return dst;
+  }
+
+  /** Frees the Rapier world and everything in it. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.world.free();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+}
+
+export function buildRobot(description: RobotDescription, ground: GroundDescription, options: BuildOptions): RobotWorld {
+  return new RobotWorld(description, ground, options);
+}
+
+function colliderDesc(g: GeomDescription, density: number, friction: number): RAPIER.ColliderDesc {
+  let desc: RAPIER.ColliderDesc;
+  switch (g.kind) {
+    case 'capsule': {
+      const a = mjToWorld(g.from), b = mjToWorld(g.to);
+      const d: Vec3 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+      const len = Math.hypot(d[0], d[1], d[2]);
+      const q = len > 0 ? quatBetween([0, 1, 0], [d[0] / len, d[1] / len, d[2] / len]) : ([0, 0, 0, 1] as Quat);
+      desc = RAPIER.ColliderDesc.capsule(len / 2, g.radius)
+        .setTranslation((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2)
+        .setRotation({ x: q[0], y: q[1], z: q[2], w: q[3] });
+      break;
+    }
+    case 'sphere': {
+      const p = mjToWorld(g.pos);
+      desc = RAPIER.ColliderDesc.ball(g.radius).setTranslation(p[0], p[1], p[2]);
+      break;
+    }
+    case 'box': {
+      const p = mjToWorld(g.pos), h = mjToWorld(g.halfExtents);
+      desc = RAPIER.ColliderDesc.cuboid(Math.abs(h[0]), Math.abs(h[1]), Math.abs(h[2])).setTranslation(p[0], p[1], p[2]);
+      break;
+    }
+  }
+  return desc
+    .setDensity(density)
+    .setFriction(friction)
+    .setFrictionCombineRule(RAPIER.CoefficientCombineRule.Max)
+    .setRestitution(0)
+    .setCollisionGroups(ROBOT_GROUPS);
+}
+
+function totalVolume(d: RobotDescription): number {
+  let v = 0;
+  for (const b of d.bodies) for (const g of b.geoms) v += geomVolume(g).volume;
+  return v;
+}
+
+function checkDescription(d: RobotDescription): void {
+  const fail = (why: string): never => {
+    throw new RangeError(`robot '${d.name}': ${why}`);
+  };
+  if (d.bodies.length === 0 || d.bodies[0].parent !== null) fail('the first body must be the root (parent: null)');
+  const seen = new Set<string>();
+  for (const b of d.bodies) {
+    if (seen.has(b.name)) fail(`body name '${b.name}' is used twice`);
+    if (b !== d.bodies[0]) {
+      if (b.parent === null) fail(`body '${b.name}': only the first body may be a root`);
+      if (!seen.has(b.parent!)) fail(`body '${b.name}': parent '${b.parent}' must be listed before it`);
+      if (!b.joint) fail(`body '${b.name}': every non-root body needs a joint`);
+    }
+    seen.add(b.name);
+  }
+}
+
+/** The viewer's bodies for a description (shapes in body frames, world axes). */
+export function robotSceneBodies(d: RobotDescription): SceneBody[] {
+  return d.bodies.map((b) => ({ name: b.name, shapes: b.geoms.map((g) => sceneShape(g, d.color ?? DEFAULT_COLOR)) }));
+}
+
+function sceneShape(g: GeomDescription, color: string): SceneShape {
+  const c = g.color ?? color;
+  switch (g.kind) {
+    case 'capsule': {
+      const a = mjToWorld(g.from), b = mjToWorld(g.to);
+      const d: Vec3 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+      const len = Math.hypot(d[0], d[1], d[2]);
+      const q = len > 0 ? quatBetween([0, 1, 0], [d[0] / len, d[1] / len, d[2] / len]) : ([0, 0, 0, 1] as Quat);
+      return { shape: { kind: 'capsule', radius: g.radius, halfHeight: len / 2 }, position: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2], rotation: q, color: c };
+    }
+    case 'sphere':
+      return { shape: { kind: 'sphere', radius: g.radius }, position: mjToWorld(g.pos), rotation: [0, 0, 0, 1], color: c };
+    case 'box': {
+      const h = mjToWorld(g.halfExtents);
+      return { shape: { kind: 'box', halfExtents: [Math.abs(h[0]), Math.abs(h[1]), Math.abs(h[2])] }, position: mjToWorld(g.pos), rotation: [0, 0, 0, 1], color: c };
+    }
+  }
+}
