@@ -1,0 +1,111 @@
+/**
+ * One sampler worker as the main thread sees it: how it is started (from
+ * TypeScript source or compiled JavaScript), an inbox of its messages, and the
+ * news of its death.
+ *
+ * @internal
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { MetarlError } from '../core/errors.js';
+import type { MainToWorker, WorkerToMain } from './messages.js';
+
+/**
+ * Starts the worker entry next to this file. From source (`.ts`, e.g. under vitest or
+ * tsx), or for a family module written in TypeScript, the worker needs a TypeScript
+ * loader. `execArgv: ['--import', 'tsx']` is silently ignored by Node 20's workers
+ * (the `.ts` entry then fails with ERR_UNKNOWN_FILE_EXTENSION), so a two-line
+ * bootstrap registers tsx's ESM hooks inside the worker and then imports the entry.
+ */
+function startWorker(familyModule: string): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
+  const familyIsTs = /\.[cm]?ts$/.test(familyModule);
+  if (!fromSource && !familyIsTs) return new Worker(entry);
+  const tsxApi = pathToFileURL(tsxEsmApi()).href;
+  const bootstrap =
+    `import(${JSON.stringify(tsxApi)})` +
+    `.then((api) => { (api.register ?? api.default.register)(); return import(${JSON.stringify(entry.href)}); })` +
+    `.catch((err) => { setImmediate(() => { throw err; }); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/**
+ * The path of tsx's ESM API. `require.resolve` can only see the package's `require`
+ * condition (index.cjs), whose `register()` fails inside a worker on Node 20, so the
+ * sibling `import` build (index.mjs) is taken when it is there.
+ */
+function tsxEsmApi(): string {
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  const esm = cjs.replace(/\.cjs$/, '.mjs');
+  return existsSync(esm) ? esm : cjs;
+}
+
+export class WorkerLink {
+  readonly worker: Worker;
+  /** Why the worker is gone, once it is (an unexpected exit or an uncaught error). */
+  death: MetarlError | null = null;
+  private readonly inbox: WorkerToMain[] = [];
+  private waiter: (() => void) | null = null;
+  private closing = false;
+
+  constructor(
+    readonly index: number,
+    familyModule: string,
+    onDeath: (link: WorkerLink) => void,
+  ) {
+    this.worker = startWorker(familyModule);
+    this.worker.on('message', (message: WorkerToMain) => {
+      this.inbox.push(message);
+      this.wake();
+    });
+    const die = (why: string, cause?: unknown) => {
+      if (this.death || this.closing) return;
+      this.death = new MetarlError(
+        'METARL_ENV_FAILED',
+        `sampler worker ${index} ${why}; the sampler cannot go on: close() it and create a new one`,
+        { worker: index },
+        { cause },
+      );
+      this.wake();
+      onDeath(this);
+    };
+    this.worker.on('error', (err) => die(`crashed: ${err.message}`, err));
+    this.worker.on('exit', (code) => die(`exited unexpectedly with code ${code}`));
+  }
+
+  post(message: MainToWorker): void {
+    this.worker.postMessage(message);
+  }
+
+  /** The next message from the worker; rejects once the worker has died. */
+  async receive(): Promise<WorkerToMain> {
+    for (;;) {
+      const next = this.inbox.shift();
+      if (next) return next;
+      if (this.death) throw this.death;
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  /** Lets the process exit while the worker idles between jobs (a forgotten close() must not hang it). */
+  hold(held: boolean): void {
+    if (held) this.worker.ref();
+    else this.worker.unref();
+  }
+
+  async terminate(): Promise<void> {
+    this.closing = true;
+    this.death ??= new MetarlError('METARL_DISPOSED', `sampler worker ${this.index} was terminated: the sampler is closed`, { worker: this.index });
+    this.wake();
+    await this.worker.terminate();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+}
