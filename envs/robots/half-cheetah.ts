@@ -8,7 +8,8 @@
  * the XML's (120/90/60/120/60/30): with damping, stiffness and armature in place the
  * robot does not blow up at full torque, so no gear scaling was needed.
  */
-import { capsuleAxisAngle, type RobotDescription } from '../../src/physics/index.js';
+import type { Rng } from '../../src/core/rng.js';
+import { capsuleAxisAngle, observePlanar, planarResetPose, type RobotDescription, type RobotPose, type RobotWorld } from '../../src/physics/index.js';
 
 const Y: [number, number, number] = [0, 1, 0];
 const SHIN = '#e69999';
@@ -82,3 +83,20 @@ export const HALF_CHEETAH: RobotDescription = {
     { joint: 'ffoot', gear: 30 },
   ],
 };
+
+/** MuJoCo's timestep 0.01 × frame-skip 5. */
+export const CHEETAH_DT = 0.05;
+export const CHEETAH_SUBSTEPS = 5;
+/** 8 positions (rootz, rooty, 6 joints) + 9 velocities. */
+export const CHEETAH_OBS_SIZE = 17;
+/** The torso starts 0.7 m up; MuJoCo's rootz slider reads 0 there. */
+export const CHEETAH_ROOT_HEIGHT = 0.7;
+
+/** gym HalfCheetah-v5 reset noise: qpos + U(−0.1, 0.1), qvel + 0.1·N(0, 1). */
+export function cheetahResetPose(rng: Rng, rw: RobotWorld): RobotPose {
+  return planarResetPose(rw, rng, (r) => r.uniform(-0.1, 0.1), (r) => 0.1 * r.normal());
+}
+
+export function observeCheetah(rw: RobotWorld, out: Float32Array): void {
+  observePlanar(rw, out, CHEETAH_ROOT_HEIGHT);
+}

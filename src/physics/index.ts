@@ -6,3 +6,7 @@ export type { GroundDescription } from './ground.js';
 export { actuatedJoints, capsuleAxisAngle, capsuleQuat, geomVolume } from './robot.js';
 export type { ActuatorDescription, BodyDescription, GeomDescription, JointDescription, RobotDescription } from './robot.js';
 export { mjToWorld, mjQuatToWorld, quatFromAxisAngle } from './math.js';
+export { RobotEnv, unitActionSpec } from './robot-env.js';
+export type { RobotEnvConfig, StepContext } from './robot-env.js';
+export { observePlanar, planarResetPose, planarRoot, ROOT_ANGLE, ROOT_ANGVEL, ROOT_VX, ROOT_VZ, ROOT_X, ROOT_Z } from './planar.js';
+export { parseFamilyOptions } from './options.js';
