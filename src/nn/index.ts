@@ -1,0 +1,13 @@
+export { tf } from './tf.js';
+export { initBackend, probeWebGpu, BACKEND_CHOICES } from './backend.js';
+export type { BackendChoice, BackendName, BackendInfo, InitBackendOptions, WebGpuAdapter } from './backend.js';
+export { tanh, exp, sigmoid } from './ops.js';
+export { gaussianLogProb, gaussianEntropy, gaussianKl, sampleGaussian } from './distributions.js';
+export { createGaussianMlp, createMlp, mlpForward, mlpShapes } from './mlp.js';
+export type { GaussianMlpPolicy, GaussianMlpSpec, Mlp, MlpSpec } from './mlp.js';
+export { LinearFeatureBaseline } from './baseline.js';
+export type { LinearBaselineState } from './baseline.js';
+export { flattenParams, unflattenParams, assignFlat, paramCount, saveParams, loadParamArrays, loadParamsInto } from './params.js';
+export type { SavedParams } from './params.js';
+export { Adam, clipByGlobalNorm } from './adam.js';
+export type { AdamOptions, AdamState } from './adam.js';
