@@ -10,3 +10,5 @@ export { RobotEnv, unitActionSpec } from './robot-env.js';
 export type { RobotEnvConfig, StepContext } from './robot-env.js';
 export { observePlanar, planarResetPose, planarRoot, ROOT_ANGLE, ROOT_ANGVEL, ROOT_VX, ROOT_VZ, ROOT_X, ROOT_Z } from './planar.js';
 export { parseFamilyOptions } from './options.js';
+export { applyDynamicsTask, dynamicsTaskSizes, nominalDynamicsTask, sampleDynamicsTask, DAMPING_BASE, FRICTION_BASE, MASS_BASE } from './dynamics.js';
+export type { DynamicsTask } from './dynamics.js';
