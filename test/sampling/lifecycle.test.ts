@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { transformSync } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSampler } from '../../src/sampling/index.js';
-import type { Sampler } from '../../src/sampling/index.js';
+import type { SampleJob, Sampler } from '../../src/sampling/index.js';
 import { liveEnvs } from '../fixtures/sampling-point.js';
 import { POINT_REF, randomPolicy } from '../fixtures/sampling-policies.js';
 
@@ -84,7 +84,7 @@ describe('sampler lifecycle', () => {
       const compiled = JSON.parse(stdout) as Record<string, string>;
 
       sampler = await createSampler({ family: POINT_REF, workers: 2 });
-      const job = { tasks: [{ goal: 0.5 }, { goal: -0.5, terminateAt: 7 }], slotsPerTask: 3, episodesPerSlot: 2, seed: 11 };
+      const job: SampleJob = { tasks: [{ goal: 0.5 }, { goal: -0.5, terminateAt: 7 }], slotsPerTask: 3, episodesPerSlot: 2, seed: 11 };
       const batch = await sampler.sample(job, randomPolicy(3, 1));
       const hash = createHash('sha256');
       for (const a of [batch.obs, batch.actions, batch.rewards, batch.lengths]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
