@@ -5,6 +5,8 @@ export { tanh, exp, sigmoid } from './ops.js';
 export { gaussianLogProb, gaussianEntropy, gaussianKl, sampleGaussian } from './distributions.js';
 export { createGaussianMlp, createMlp, mlpForward, mlpShapes } from './mlp.js';
 export type { GaussianMlpPolicy, GaussianMlpSpec, Mlp, MlpSpec } from './mlp.js';
+export { createLstmPolicy } from './lstm.js';
+export type { LstmGaussianPolicy, LstmPolicySpec, LstmState, LstmStepOutput, LstmSequenceOutput } from './lstm.js';
 export { LinearFeatureBaseline } from './baseline.js';
 export type { LinearBaselineState } from './baseline.js';
 export { flattenParams, unflattenParams, assignFlat, paramCount, saveParams, loadParamArrays, loadParamsInto } from './params.js';

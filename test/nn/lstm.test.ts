@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
+import { initBackend } from '../../src/nn/backend.js';
+import { createLstmPolicy, type LstmGaussianPolicy } from '../../src/nn/lstm.js';
+import { tf } from '../../src/nn/tf.js';
+
+const T = 6;
+const B = 3;
+const IN = 4;
+
+describe('LSTM Gaussian policy', () => {
+  let policy: LstmGaussianPolicy;
+  let inputs: tf.Tensor3D;
+  let resets: tf.Tensor2D;
+  let target: tf.Tensor3D;
+
+  beforeAll(async () => {
+    await initBackend('cpu');
+    const rng = new Rng(11);
+    policy = createLstmPolicy({ inputSize: IN, hiddenSize: 5, actSize: 2, meanGain: 1 }, rng);
+    inputs = tf.tensor3d(Float32Array.from({ length: T * B * IN }, () => rng.normal()), [T, B, IN]);
+    // Env 1 starts a new trial at t = 3: its state must not carry over.
+    const r = new Float32Array(T * B);
+    r[3 * B + 1] = 1;
+    resets = tf.tensor2d(r, [T, B]);
+    target = tf.tensor3d(Float32Array.from({ length: T * B * 2 }, () => rng.normal()), [T, B, 2]);
+  });
+  afterAll(() => {
+    policy.dispose();
+    tf.dispose([inputs, resets, target]);
+  });
+
+  const loss = (params: readonly tf.Tensor[]) =>
+    tf.tidy(() => {
+      const out = policy.sequence(params, inputs, resets);
+      return tf.add(tf.mean(tf.square(tf.sub(out.mean, target))), tf.mean(tf.square(out.value))) as tf.Scalar;
+    });
+
+  it('BPTT gradient matches central finite differences', async () => {
+    const params = policy.params;
+    // logStd is not in this loss, and tf.grads refuses inputs with no path to the output.
+    const grads = tf.grads((...ps: tf.Tensor[]) => loss([...ps, params[params.length - 1]]))(params.slice(0, -1));
+    const h = 1e-2;
+    let num = 0;
+    let den = 0;
+    // Every parameter tensor except logStd (not in this loss), a few coordinates each.
+    for (let i = 0; i < params.length - 1; i++) {
+      const base = Float32Array.from(await params[i].data());
+      const g = await grads[i].data();
+      for (const j of [0, Math.floor(base.length / 2), base.length - 1]) {
+        const at = async (delta: number) => {
+          const v = base.slice();
+          v[j] += delta;
+          const p = tf.tensor(v, params[i].shape);
+          const l = loss(params.map((q, k) => (k === i ? p : q)));
+          const value = (await l.data())[0];
+          tf.dispose([p, l]);
+          return value;
+        };
+        const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+        num += (g[j] - fd) ** 2;
+        den += fd * fd;
+      }
+    }
+    tf.dispose(grads);
+    expect(Math.sqrt(num / den)).toBeLessThan(5e-3);
+  });
+
+  it('step-by-step sampling equals the full-sequence forward, resets included', async () => {
+    const seq = policy.sequence(policy.params, inputs, resets);
+    let state = policy.initialState(B);
+    const steps = tf.unstack(inputs) as tf.Tensor2D[];
+    const resetRows = await resets.array();
+    for (let t = 0; t < T; t++) {
+      if (resetRows[t].some((x) => x === 1)) {
+        // What RL²'s sampler does at a trial start: zero those rows.
+        const keep = tf.tensor2d(resetRows[t].map((x) => [1 - x]));
+        const next = { h: tf.mul(state.h, keep) as tf.Tensor2D, c: tf.mul(state.c, keep) as tf.Tensor2D };
+        tf.dispose([keep, state.h, state.c]);
+        state = next;
+      }
+      const out = policy.step(policy.params, steps[t], state);
+      const expected = tf.tidy(() => tf.squeeze(tf.slice(seq.mean, [t, 0, 0], [1, B, 2]), [0]));
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(out.mean, expected))));
+      expect((await diff.data())[0]).toBeLessThan(1e-5);
+      tf.dispose([expected, diff, out.mean, out.logStd, out.value, state.h, state.c]);
+      state = out.state;
+    }
+    tf.dispose([...steps, state.h, state.c, seq.mean, seq.value, seq.logStd, seq.state.h, seq.state.c]);
+  });
+
+  it('a reset cuts the dependence on earlier inputs', async () => {
+    // Change env 1's input at t = 0; its outputs from t = 3 on (after its reset) must not change.
+    const changed = tf.tidy(() => tf.add(inputs, tf.tensor3d(Array.from({ length: T }, (_, t) => Array.from({ length: B }, (_, b) => Array(IN).fill(t === 0 && b === 1 ? 5 : 0))))));
+    const a = policy.sequence(policy.params, inputs, resets);
+    const b = policy.sequence(policy.params, changed, resets);
+    const am = (await a.mean.array()) as number[][][];
+    const bm = (await b.mean.array()) as number[][][];
+    expect(Math.abs(am[1][1][0] - bm[1][1][0])).toBeGreaterThan(1e-4);
+    for (let t = 3; t < T; t++) expect(bm[t][1][0]).toBeCloseTo(am[t][1][0], 6);
+    tf.dispose([changed, a.mean, a.value, a.logStd, a.state.h, a.state.c, b.mean, b.value, b.logStd, b.state.h, b.state.c]);
+  });
+});
