@@ -7,7 +7,8 @@ import type { Quat, Vec3 } from '../core/scene.js';
 
 /** MuJoCo (z-up) → metarl world (y-up): (x, y, z) → (x, z, −y). A proper rotation (−90° about x). */
 export function mjToWorld(v: readonly number[]): Vec3 {
-  return [v[0], v[2], -v[1]];
+  // `+ 0` turns −0 into 0, so descriptions survive a JSON round trip unchanged.
+  return [v[0] + 0, v[2] + 0, -v[1] + 0];
 }
 
 /** A MuJoCo quaternion (w, x, y, z, MuJoCo order) as a world quaternion (x, y, z, w). */
@@ -34,7 +35,7 @@ export function quatBetween(from: readonly number[], to: readonly number[]): Qua
   const c = cross(from, to);
   const q: Quat = [c[0], c[1], c[2], 1 + d];
   const n = Math.hypot(q[0], q[1], q[2], q[3]);
-  return [q[0] / n, q[1] / n, q[2] / n, q[3] / n];
+  return [q[0] / n + 0, q[1] / n + 0, q[2] / n + 0, q[3] / n + 0];
 }
 
 export function cross(a: readonly number[], b: readonly number[]): Vec3 {

@@ -12,7 +12,14 @@ import RAPIER from '@dimforge/rapier3d-simd-compat';
  * Rapier's compat build keeps its `WebAssembly.Memory` private. We catch it while the
  * module instantiates, so tests and benches can check that disposed worlds give their
  * memory back (WASM memory never shrinks, but a freed world's pages are reused).
+ *
+ * The list lives on `globalThis`: a test runner may load this module twice (a static
+ * import and a family's `import(fileUrl)` can resolve to two module instances, each
+ * with its own Rapier), and the count must cover every copy in the thread.
  */
+const MEMORIES = Symbol.for('metarl.rapier.memories');
+const registry = globalThis as unknown as Record<symbol, WebAssembly.Memory[] | undefined>;
+const memories: WebAssembly.Memory[] = (registry[MEMORIES] ??= []);
 let memory: WebAssembly.Memory | null = null;
 
 async function initCapturingMemory(init: () => Promise<void>): Promise<void> {
@@ -23,7 +30,13 @@ async function initCapturingMemory(init: () => Promise<void>): Promise<void> {
       | WebAssembly.Instance;
     const instance = 'instance' in result ? result.instance : result;
     const mem = instance.exports.memory;
-    if (mem instanceof WebAssembly.Memory && memory === null) memory = mem;
+    // Other modules may instantiate WASM while we wait (a test runner's parser, say):
+    // keep only the instance that exports Rapier's own entry points.
+    const isRapier = typeof instance.exports.reserve_memory === 'function' && typeof instance.exports.rawrigidbodyset_new === 'function';
+    if (isRapier && mem instanceof WebAssembly.Memory && memory === null) {
+      memory = mem;
+      memories.push(mem);
+    }
     return result;
   }) as typeof WebAssembly.instantiate;
   WebAssembly.instantiate = capture;
@@ -36,9 +49,16 @@ async function initCapturingMemory(init: () => Promise<void>): Promise<void> {
 
 await initCapturingMemory(() => RAPIER.init());
 
-/** Bytes of WASM linear memory the Rapier module holds now (0 if it could not be found). */
+/** Bytes of WASM linear memory that Rapier holds in this thread now, over every loaded copy (0 if none was found). */
 export function wasmMemoryBytes(): number {
-  return memory ? memory.buffer.byteLength : 0;
+  let bytes = 0;
+  for (const m of memories) bytes += m.buffer.byteLength;
+  return bytes;
+}
+
+/** How many Rapier module instances this thread has loaded (more than 1 wastes memory; see above). */
+export function rapierInstanceCount(): number {
+  return memories.length;
 }
 
 export { RAPIER };
