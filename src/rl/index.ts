@@ -7,3 +7,5 @@ export type { CgOptions } from './cg.js';
 export { backtrackingLineSearch } from './line-search.js';
 export type { LineSearchOptions, LineSearchResult } from './line-search.js';
 export { fisherVectorProduct } from './fvp.js';
+export { trpoStep } from './trpo.js';
+export type { TrpoStepInput, TrpoStepResult } from './trpo.js';
