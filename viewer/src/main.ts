@@ -1,0 +1,356 @@
+/**
+ * The metarl viewer, shaped like a three.js example: `init` builds everything once,
+ * `onResize` follows the window, `animate` (through `setAnimationLoop`) advances each
+ * env's frame player and renders. Messages from the server arrive through connection.ts
+ * and only change state; drawing happens in `animate`.
+ */
+import './style.css';
+import { Box3, Timer, Vector3 } from 'three';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import type { SceneDescription } from '../../src/core/scene.js';
+import { stageIndex, stageLabel } from '../../src/stream/protocol.js';
+import type { RunInfo, ServerMessage, Stage, ViewMode } from '../../src/stream/protocol.js';
+import { AdaptationChart, TrainingChart, shortStageLabel, stageColor } from './charts.js';
+import { Connection } from './connection.js';
+import { FramePlayer } from './frames.js';
+import { Hud, formatTask } from './hud.js';
+import { buildEnvView, type EnvView } from './scene.js';
+import { createWorld, type World } from './world.js';
+
+interface EnvEntry {
+  envId: number;
+  desc: SceneDescription;
+  sceneKey: string;
+  stage: Stage;
+  view: EnvView;
+  player: FramePlayer;
+  /** performance.now() of the last episode start: "one at a time" shows the latest. */
+  startedMs: number;
+  label: string;
+}
+
+const LANE_GAP_M = 0.8;
+const HUD_INTERVAL_MS = 200;
+
+let world: World;
+let controls: OrbitControls;
+let hud: Hud;
+let connection: Connection;
+let trainingChart: TrainingChart;
+let adaptationChart: AdaptationChart;
+const timer = new Timer();
+const envs = new Map<number, EnvEntry>();
+/** Latest episode return per (env, stage index) of the evaluation on screen. */
+const evalReturns = new Map<string, { stage: Stage; ret: number }>();
+let run: RunInfo | null = null;
+let mode: ViewMode = loadMode();
+let follow = true;
+let pickedEnv: number | null = null;
+let playbackSpeed = 1;
+let lastReplayTimeS = 0;
+let needsCameraReset = true;
+let lastHudMs = 0;
+const followTarget = new Vector3(0, 0.4, 0);
+const _desired = new Vector3();
+const _delta = new Vector3();
+
+init();
+
+function init(): void {
+  const container = document.getElementById('stage')!;
+  world = createWorld(container);
+  controls = new OrbitControls(world.camera, world.renderer.domElement);
+  controls.enableDamping = true;
+  controls.maxPolarAngle = Math.PI * 0.495; // never under the floor
+  controls.addEventListener('start', () => setFollow(false));
+  resetCamera();
+
+  trainingChart = new TrainingChart(document.getElementById('chart-train')!, trainingStageName);
+  adaptationChart = new AdaptationChart(document.getElementById('chart-adapt')!);
+  hud = new Hud({
+    toggleLayout: () => setMode(mode === 'side-by-side' ? 'sequential' : 'side-by-side'),
+    toggleFollow: () => setFollow(!follow),
+    resetCamera: () => {
+      setFollow(true);
+      resetCamera();
+    },
+    focusEnv: (envId) => {
+      pickedEnv = pickedEnv === envId ? null : envId;
+      layout();
+    },
+    play: (playing) => connection.send({ type: playing ? 'play' : 'pause' }),
+    seek: (timeS) => connection.send({ type: 'seek', timeS }),
+    speed: (speed) => connection.send({ type: 'speed', speed }),
+  });
+  hud.setLayout(mode);
+  hud.setFollow(follow);
+
+  const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  connection = new Connection(wsUrl, {
+    onMessage: handle,
+    onStatus: (s) => {
+      hud.setStatus(s);
+      if (s.state === 'open') {
+        // The server replays its state (hello, scenes, metrics) to every new socket.
+        clearEnvs();
+        hud.setRun(run);
+        connection.send({ type: 'view-mode', mode });
+      }
+    },
+  });
+
+  window.addEventListener('resize', onResize);
+  onResize();
+  world.renderer.setAnimationLoop(animate);
+}
+
+function onResize(): void {
+  const el = world.renderer.domElement.parentElement!;
+  const w = el.clientWidth;
+  const h = el.clientHeight;
+  world.camera.aspect = w / h;
+  // Centre the action in the part of the window the charts panel leaves free.
+  const charts = document.getElementById('charts')!.getBoundingClientRect();
+  const shift = charts.width > 0 && charts.width < 0.6 * w ? charts.width + 12 : 0;
+  world.camera.setViewOffset(w + shift, h, shift, 0, w, h);
+  world.camera.updateProjectionMatrix();
+  world.renderer.setSize(w, h);
+  trainingChart.resize();
+  adaptationChart.resize();
+}
+
+function animate(timestampMs: number): void {
+  timer.update(timestampMs);
+  const dtS = Math.min(timer.getDelta(), 0.1);
+  let anyShown = false;
+  for (const e of envs.values()) {
+    // Hidden envs keep their clocks running, so the HUD rows stay live and a switch shows the present.
+    const ready = e.player.update(dtS, playbackSpeed);
+    if (!ready || !e.view.root.visible) continue;
+    e.player.apply(e.view.bodies);
+    e.view.update(e.label);
+    anyShown = true;
+  }
+  if (anyShown && needsCameraReset) {
+    needsCameraReset = false;
+    resetCamera();
+  }
+  if (follow && aimPoint(_desired)) {
+    followTarget.lerp(_desired, 1 - Math.exp(-4 * dtS));
+    _delta.subVectors(followTarget, controls.target);
+    world.camera.position.add(_delta);
+    controls.target.copy(followTarget);
+  }
+  world.aimSun(controls.target, 3 + laneSpan());
+  controls.update();
+  world.renderer.render(world.scene, world.camera);
+  const now = performance.now();
+  if (now - lastHudMs > HUD_INTERVAL_MS) {
+    lastHudMs = now;
+    refreshHud();
+  }
+}
+
+// ---------------------------------------------------------------- messages
+
+function handle(msg: ServerMessage): void {
+  switch (msg.type) {
+    case 'hello':
+      run = msg.run;
+      hud.setRun(run);
+      trainingChart.redraw();
+      return;
+    case 'scene':
+      return onScene(msg.envId, msg.scene, msg.stage, msg.dt);
+    case 'frame':
+      envs.get(msg.envId)?.player.push(msg);
+      return;
+    case 'episode': {
+      const e = envs.get(msg.envId);
+      if (msg.phase === 'start') {
+        if (e !== undefined) e.startedMs = performance.now();
+        if (mode === 'sequential') layout();
+      } else {
+        evalReturns.set(`${msg.envId}:${stageIndex(msg.stage)}`, { stage: msg.stage, ret: msg.ret });
+        showAdaptation();
+      }
+      return;
+    }
+    case 'metrics':
+      trainingChart.add(msg.rows, msg.replace);
+      return;
+    case 'reset':
+      clearEnvs();
+      return;
+    case 'replay-state':
+      // A seek: start every player afresh instead of rushing through the gap.
+      if (Math.abs(msg.timeS - lastReplayTimeS) > 1 + msg.speed) for (const e of envs.values()) e.player.clear();
+      lastReplayTimeS = msg.timeS;
+      playbackSpeed = msg.speed;
+      hud.setReplay(msg);
+      return;
+  }
+}
+
+function onScene(envId: number, desc: SceneDescription, stage: Stage, dt: number): void {
+  const key = JSON.stringify(desc);
+  const old = envs.get(envId);
+  if (old !== undefined && old.sceneKey === key && old.player.stepS === Math.min(dt, 0.05)) {
+    old.stage = stage;
+    old.player.clear();
+    return;
+  }
+  old?.view.dispose();
+  const view = buildEnvView(desc);
+  world.scene.add(view.root);
+  envs.set(envId, { envId, desc, sceneKey: key, stage, view, player: new FramePlayer(desc.bodies.length, dt), startedMs: performance.now(), label: stageLabel(stage) });
+  if (envs.size === 1) needsCameraReset = true;
+  layout();
+}
+
+function clearEnvs(): void {
+  for (const e of envs.values()) e.view.dispose();
+  envs.clear();
+  evalReturns.clear();
+  needsCameraReset = true;
+}
+
+function showAdaptation(): void {
+  const byStage = new Map<number, number[]>();
+  const stages = new Map<number, Stage>();
+  for (const { stage, ret } of evalReturns.values()) {
+    const s = stageIndex(stage);
+    stages.set(s, stage);
+    byStage.set(s, [...(byStage.get(s) ?? []), ret]);
+  }
+  adaptationChart.show(byStage, (s) => (stages.has(s) ? shortStageLabel(stages.get(s)!) : String(s)));
+}
+
+// ---------------------------------------------------------------- layout and camera
+
+/** Envs in lanes along z, ordered by id (one per stage), or only the focused one. */
+function layout(): void {
+  const sorted = [...envs.values()].sort((a, b) => a.envId - b.envId);
+  const focus = focused();
+  const width = Math.max(...sorted.map((e) => 2 * e.view.halfWidth + LANE_GAP_M), 1);
+  let lane = 0;
+  let floor: { h: number; color: string } | null = null;
+  for (const e of sorted) {
+    const visible = mode === 'side-by-side' || e === focus;
+    e.view.root.visible = visible;
+    if (!visible) continue;
+    e.view.root.position.set(0, 0, -lane * width);
+    lane++;
+    if (e.desc.ground.kind === 'plane') floor = floor === null || e.view.groundHeight < floor.h ? { h: e.view.groundHeight, color: e.desc.ground.color } : floor;
+    else floor ??= { h: e.view.groundHeight - 0.02, color: e.desc.ground.color };
+  }
+  if (floor !== null) world.setFloor(floor.h, floor.color);
+}
+
+function focused(): EnvEntry | undefined {
+  if (pickedEnv !== null && envs.has(pickedEnv)) return envs.get(pickedEnv);
+  let best: EnvEntry | undefined;
+  for (const e of envs.values()) if (best === undefined || e.startedMs > best.startedMs || (e.startedMs === best.startedMs && e.envId < best.envId)) best = e;
+  return best;
+}
+
+function visibleEnvs(): EnvEntry[] {
+  return [...envs.values()].filter((e) => e.view.root.visible);
+}
+
+function laneSpan(): number {
+  const v = visibleEnvs();
+  return v.length <= 1 ? 0 : Math.abs(v[0].view.root.position.z - v[v.length - 1].view.root.position.z);
+}
+
+/** The middle of the visible robots (their first body), slightly above ground. */
+function aimPoint(out: Vector3): boolean {
+  const v = visibleEnvs();
+  if (v.length === 0) return false;
+  out.set(0, 0, 0);
+  for (const e of v) {
+    const lead = e.view.bodies[0];
+    out.x += e.view.root.position.x + (lead?.position.x ?? 0);
+    out.z += e.view.root.position.z + (lead?.position.z ?? 0);
+  }
+  out.divideScalar(v.length);
+  out.y = Math.max(...v.map((e) => e.view.groundHeight)) + 0.35;
+  return true;
+}
+
+function resetCamera(): void {
+  if (!aimPoint(followTarget)) followTarget.set(0, 0.4, 0);
+  let size = 1;
+  const v = visibleEnvs();
+  if (v.length > 0) {
+    const box = new Box3();
+    for (const e of v) for (const b of e.view.bodies) box.expandByObject(b);
+    if (!box.isEmpty()) size = Math.max(1, box.max.x - box.min.x, box.max.y - box.min.y);
+  }
+  const dist = 1.9 * size + 0.8 * laneSpan();
+  world.camera.position.set(followTarget.x + 0.3 * dist, followTarget.y + 0.5 * dist, followTarget.z + dist);
+  controls.target.copy(followTarget);
+  controls.update();
+}
+
+function setFollow(on: boolean): void {
+  follow = on;
+  hud.setFollow(on);
+}
+
+function setMode(m: ViewMode): void {
+  mode = m;
+  try {
+    localStorage.setItem('metarl.viewMode', m);
+  } catch {
+    // private windows may refuse storage; the choice just does not persist
+  }
+  hud.setLayout(m);
+  connection.send({ type: 'view-mode', mode: m });
+  layout();
+  resetCamera();
+}
+
+function loadMode(): ViewMode {
+  try {
+    return localStorage.getItem('metarl.viewMode') === 'sequential' ? 'sequential' : 'side-by-side';
+  } catch {
+    return 'side-by-side';
+  }
+}
+
+// ---------------------------------------------------------------- HUD
+
+function trainingStageName(s: number): string {
+  const agent = run?.agent ?? '';
+  if (agent.includes('rl2')) return stageLabel({ kind: 'rl2-episode', i: s });
+  if (agent.includes('maml')) return stageLabel({ kind: 'maml-step', k: s });
+  return `stage ${s}`;
+}
+
+function refreshHud(): void {
+  const focus = focused();
+  let frames = 0;
+  for (const e of envs.values()) {
+    frames += e.player.received;
+    const ret = e.player.ret;
+    e.label = e.player.step < 0 ? stageLabel(e.stage) : `${stageLabel(e.stage)} · ${ret.toFixed(1)}`;
+  }
+  document.getElementById('app')!.dataset.frames = String(frames);
+  hud.setFocus(
+    focus === undefined
+      ? null
+      : {
+          family: focus.desc.family,
+          task: formatTask(focus.desc.taskLabel, focus.desc.markers.flatMap((m) => (m.kind === 'text' ? [m.text] : []))),
+          stage: stageLabel(focus.stage),
+          step: focus.player.step,
+          ret: focus.player.ret,
+        },
+  );
+  hud.setEnvs(
+    [...envs.values()]
+      .sort((a, b) => a.envId - b.envId)
+      .map((e) => ({ envId: e.envId, color: stageColor(stageIndex(e.stage)), stage: stageLabel(e.stage), step: e.player.step, ret: e.player.ret, focus: e === focus && mode === 'sequential' })),
+  );
+}
