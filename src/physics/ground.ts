@@ -1,6 +1,7 @@
 /**
  * The ground under a robot: a flat plane or a heightfield in the layout of
- * `HeightfieldDescription` (src/core/scene.ts), as a fixed Rapier collider.
+ * `HeightfieldDescription` (src/core/scene.ts), as a fixed Rapier collider. A
+ * heightfield's world height at a grid node is `center[1] + heights[i * ncols + j]`.
  */
 import type { HeightfieldDescription, PlaneDescription } from '../core/scene.js';
 import { RAPIER } from './rapier.js';
