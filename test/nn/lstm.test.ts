@@ -91,7 +91,7 @@ describe('LSTM Gaussian policy', () => {
 
   it('a reset cuts the dependence on earlier inputs', async () => {
     // Change env 1's input at t = 0; its outputs from t = 3 on (after its reset) must not change.
-    const changed = tf.tidy(() => tf.add(inputs, tf.tensor3d(Array.from({ length: T }, (_, t) => Array.from({ length: B }, (_, b) => Array(IN).fill(t === 0 && b === 1 ? 5 : 0))))));
+    const changed = tf.tidy(() => tf.add<tf.Tensor3D>(inputs, tf.tensor3d(Array.from({ length: T }, (_, t) => Array.from({ length: B }, (_, b) => Array(IN).fill(t === 0 && b === 1 ? 5 : 0))))));
     const a = policy.sequence(policy.params, inputs, resets);
     const b = policy.sequence(policy.params, changed, resets);
     const am = (await a.mean.array()) as number[][][];

@@ -71,7 +71,7 @@ describe('tensor count', () => {
         value: { pred: tf.reshape(o.value, [40]) as tf.Tensor1D, returns: adv as tf.Tensor1D },
         entropy: { value: gaussianEntropy(o.logStd), coef: 0.01 },
       }).loss;
-    }, lstm.params);
+    }, [...lstm.params]);
     const clipped = clipByGlobalNorm(lstm.params.map((p) => grads[p.name]), 0.5);
     adam.apply(clipped.grads);
     tf.dispose([target, value, clipped.norm, ...clipped.grads, ...Object.values(grads)]);
