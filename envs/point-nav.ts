@@ -34,6 +34,7 @@ export interface PointNavTask extends Task {
 }
 
 const RADIUS = 0.05;
+const _p = { x: 0, y: 0, z: 0 };
 const GOAL_TOLERANCE = 0.01;
 
 class PointNavEnv implements Env {
@@ -103,9 +104,9 @@ class PointNavEnv implements Env {
   }
 
   private readObs(): void {
-    const p = this.ball.translation();
+    const p = this.ball.translation(_p);
     this.obs[0] = p.x;
-    this.obs[1] = -p.z;
+    this.obs[1] = 0 - p.z; // not −p.z: that gives −0 at the start
   }
 
   scene(): SceneDescription {
@@ -121,7 +122,7 @@ class PointNavEnv implements Env {
   frame(out?: Float32Array): Float32Array {
     this.assertLive('frame');
     const dst = out ?? new Float32Array(POSE_STRIDE);
-    const p = this.ball.translation();
+    const p = this.ball.translation(_p);
     dst[0] = p.x; dst[1] = p.y; dst[2] = p.z;
     dst[3] = 0; dst[4] = 0; dst[5] = 0; dst[6] = 1;
     return dst;
