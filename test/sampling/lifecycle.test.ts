@@ -62,7 +62,7 @@ describe('sampler lifecycle', () => {
     });
   }
 
-  it('runs from compiled JavaScript under plain node, with the same numbers', async () => {
+  it('runs from compiled JavaScript under plain node, with the same numbers, for a .js or a .ts family', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'metarl-sampling-'));
     try {
       // Transpile what the sampler needs, keeping the tree shape so the relative `.js` imports resolve.
@@ -80,7 +80,7 @@ describe('sampler lifecycle', () => {
       copyFileSync(join(ROOT, 'test/fixtures/sampling-compiled.mjs'), join(dir, 'main.mjs'));
       writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
       symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-      const { stdout } = await run(process.execPath, [join(dir, 'main.mjs')], { cwd: dir, timeout: 30_000 });
+      const { stdout } = await run(process.execPath, [join(dir, 'main.mjs'), POINT_REF.module], { cwd: dir, timeout: 30_000 });
       const compiled = JSON.parse(stdout) as Record<string, string>;
 
       sampler = await createSampler({ family: POINT_REF, workers: 2 });
@@ -89,7 +89,7 @@ describe('sampler lifecycle', () => {
       const hash = createHash('sha256');
       for (const a of [batch.obs, batch.actions, batch.rewards, batch.lengths]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
       const fromSource = hash.digest('hex');
-      expect(compiled).toEqual({ 0: fromSource, 2: fromSource });
+      expect(compiled).toEqual({ 0: fromSource, 2: fromSource, ts: fromSource });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
