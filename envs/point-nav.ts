@@ -20,7 +20,7 @@ import { defineTaskFamily } from '../src/core/define.js';
 import { MetarlError } from '../src/core/errors.js';
 import { POSE_STRIDE, type SceneDescription } from '../src/core/scene.js';
 import type { Env, EnvSpec, StepResult, Task } from '../src/core/types.js';
-import { RAPIER, flatGround, parseFamilyOptions, unitActionSpec } from '../src/physics/index.js';
+import { RAPIER, flatGround, parseFamilyOptions, unitActionSpec, type R } from '../src/physics/index.js';
 
 export const pointNavOptions = z.object({
   horizon: z.number().int().positive().default(100).describe('steps per episode'),
@@ -39,8 +39,8 @@ const GOAL_TOLERANCE = 0.01;
 
 class PointNavEnv implements Env {
   readonly spec: EnvSpec;
-  private readonly world: RAPIER.World;
-  private readonly ball: RAPIER.RigidBody;
+  private readonly world: R.World;
+  private readonly ball: R.RigidBody;
   private readonly goal: [number, number];
   private readonly maxStep: number;
   private readonly obs = new Float32Array(2);

@@ -29,7 +29,7 @@
  */
 import type { SceneBody, SceneShape, Quat, Vec3 } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
-import { RAPIER } from './rapier.js';
+import { RAPIER, type R } from './rapier.js';
 import { createGround, groundHeightAt, ROBOT_GROUPS, type GroundDescription } from './ground.js';
 import { mjToWorld, quatBetween, quatMul, rotate, wrapAngle } from './math.js';
 import { geomVolume, type BodyDescription, type GeomDescription, type RobotDescription } from './robot.js';
@@ -62,11 +62,11 @@ const _q = { x: 0, y: 0, z: 0, w: 1 };
 
 export class RobotWorld {
   readonly description: RobotDescription;
-  readonly world: RAPIER.World;
-  readonly ground: RAPIER.Collider;
+  readonly world: R.World;
+  readonly ground: R.Collider;
   readonly groundDescription: GroundDescription;
-  readonly bodies: RAPIER.RigidBody[] = [];
-  readonly joints: RAPIER.RevoluteImpulseJoint[] = [];
+  readonly bodies: R.RigidBody[] = [];
+  readonly joints: R.RevoluteImpulseJoint[] = [];
   readonly substeps: number;
   readonly dt: number;
   /** Joint angles (rad) and rates (rad/s), one per non-root body; filled by `readState`. */
@@ -149,7 +149,7 @@ export class RobotWorld {
     this.readState();
   }
 
-  private createBody(b: BodyDescription, pos: Vec3, density: number, i: number): RAPIER.RigidBody {
+  private createBody(b: BodyDescription, pos: Vec3, density: number, i: number): R.RigidBody {
     const desc = RAPIER.RigidBodyDesc.dynamic().setTranslation(pos[0], pos[1], pos[2]).setCanSleep(false);
     if (this.description.root === 'planar' && i === 0) desc.enabledTranslations(true, true, false).enabledRotations(false, false, true);
     const armature = b.joint?.armature ?? 0;
@@ -186,7 +186,7 @@ export class RobotWorld {
       { x: anchorChild[0], y: anchorChild[1], z: anchorChild[2] },
       { x: axis[0] / norm, y: axis[1] / norm, z: axis[2] / norm },
     );
-    const joint = this.world.createImpulseJoint(data, this.bodies[p], this.bodies[i], true) as RAPIER.RevoluteImpulseJoint;
+    const joint = this.world.createImpulseJoint(data, this.bodies[p], this.bodies[i], true) as R.RevoluteImpulseJoint;
     // Limits on the JointData are ignored by rapier.js 0.20; only the created joint's setter works.
     if (j.range) joint.setLimits(j.range[0], j.range[1]);
     joint.configureMotorModel(RAPIER.MotorModel.ForceBased);
@@ -418,8 +418,8 @@ export function buildRobot(description: RobotDescription, ground: GroundDescript
   return new RobotWorld(description, ground, options);
 }
 
-function colliderDesc(g: GeomDescription, density: number, friction: number): RAPIER.ColliderDesc {
-  let desc: RAPIER.ColliderDesc;
+function colliderDesc(g: GeomDescription, density: number, friction: number): R.ColliderDesc {
+  let desc: R.ColliderDesc;
   switch (g.kind) {
     case 'capsule': {
       const a = mjToWorld(g.from), b = mjToWorld(g.to);

@@ -4,7 +4,7 @@
  * heightfield's world height at a grid node is `center[1] + heights[i * ncols + j]`.
  */
 import type { HeightfieldDescription, PlaneDescription } from '../core/scene.js';
-import { RAPIER } from './rapier.js';
+import { RAPIER, type R } from './rapier.js';
 
 export type GroundDescription = PlaneDescription | HeightfieldDescription;
 
@@ -20,8 +20,8 @@ export function flatGround(height = 0, color = '#cfe3cf'): PlaneDescription {
 }
 
 /** Adds the ground to `world`, returns its collider. */
-export function createGround(world: RAPIER.World, ground: GroundDescription, friction: number): RAPIER.Collider {
-  let desc: RAPIER.ColliderDesc;
+export function createGround(world: R.World, ground: GroundDescription, friction: number): R.Collider {
+  let desc: R.ColliderDesc;
   if (ground.kind === 'plane') {
     desc = RAPIER.ColliderDesc.cuboid(PLANE_HALF_SIZE, 1, PLANE_HALF_SIZE).setTranslation(0, ground.height - 1, 0);
   } else {
@@ -47,7 +47,7 @@ const _ray = new RAPIER.Ray({ x: 0, y: 0, z: 0 }, { x: 0, y: -1, z: 0 });
 const RAY_TOP = 1000;
 
 /** Height of the ground at world (x, z), by a ray cast straight down; −Infinity off the ground. */
-export function groundHeightAt(ground: RAPIER.Collider, x: number, z: number): number {
+export function groundHeightAt(ground: R.Collider, x: number, z: number): number {
   _ray.origin.x = x;
   _ray.origin.y = RAY_TOP;
   _ray.origin.z = z;

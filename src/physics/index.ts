@@ -1,4 +1,5 @@
-export { RAPIER, rapierInstanceCount, wasmMemoryBytes } from './rapier.js';
+export { RAPIER, RAPIER_BUILD, rapierInstanceCount, wasmMemoryBytes } from './rapier.js';
+export type { R } from './rapier.js';
 export { buildRobot, robotSceneBodies, RobotWorld } from './build.js';
 export type { BuildOptions, RobotPose } from './build.js';
 export { createGround, flatGround, groundHeightAt, GROUND_GROUPS, ROBOT_GROUPS } from './ground.js';

@@ -1,12 +1,24 @@
 /**
  * The one place metarl loads Rapier. `@dimforge/rapier3d-simd-compat` 0.20 is the
  * fastest build that passes the determinism test (bench/physics.bench.ts measures it
- * against `-compat`); both are the same engine and API.
+ * against `-compat`); both are the same engine and API. `METARL_RAPIER_BUILD=compat`
+ * picks the plain build instead (for that benchmark, or a CPU without WASM SIMD).
  *
  * The top-level `await` initialises the WASM module once per thread, so every other
  * module can build worlds synchronously (`makeEnv` stays synchronous).
+ *
+ * Types: use `RAPIER.World` etc. as values and `R.World` (`import type { R }`) as types.
  */
-import RAPIER from '@dimforge/rapier3d-simd-compat';
+import type SimdModule from '@dimforge/rapier3d-simd-compat';
+
+export type * as R from '@dimforge/rapier3d-simd-compat';
+
+/** Which build this thread loaded: 'simd' (default) or 'compat'. */
+export const RAPIER_BUILD: 'simd' | 'compat' = process.env.METARL_RAPIER_BUILD === 'compat' ? 'compat' : 'simd';
+
+const RAPIER = (
+  RAPIER_BUILD === 'compat' ? (await import('@dimforge/rapier3d-compat')).default : (await import('@dimforge/rapier3d-simd-compat')).default
+) as typeof SimdModule;
 
 /**
  * Rapier's compat build keeps its `WebAssembly.Memory` private. We catch it while the
