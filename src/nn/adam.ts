@@ -4,6 +4,7 @@
  * moments are ours to read and write.
  */
 import { MetarlError } from '../core/errors.js';
+import { variableFrom } from './init.js';
 import { tf } from './tf.js';
 
 export interface AdamOptions {
@@ -39,8 +40,8 @@ export class Adam {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
-    this.m = vars.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.m = vars.map((p) => variableFrom(tf.zerosLike(p), false));
+    this.v = vars.map((p) => variableFrom(tf.zerosLike(p), false));
   }
 
   /** One Adam step: vars[i] −= lr · m̂ / (√v̂ + ε). `grads[i]` has vars[i]'s shape; not disposed here. */

@@ -10,7 +10,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { MetarlError } from '../core/errors.js';
-import { glorotUniform } from './init.js';
+import { glorotUniform, variableFrom } from './init.js';
 import { disposeOnce } from './mlp.js';
 import { tf } from './tf.js';
 
@@ -80,14 +80,14 @@ export function createLstmPolicy(spec: LstmPolicySpec, rng: Rng): LstmGaussianPo
   const bias = new Float32Array(4 * H);
   bias.fill(1, H, 2 * H); // forget gate: remember by default
   const params = [
-    tf.variable(tf.tensor2d(glorotUniform(rng, I, 4 * H), [I, 4 * H])),
-    tf.variable(tf.tensor2d(glorotUniform(rng, H, 4 * H), [H, 4 * H])),
-    tf.variable(tf.tensor1d(bias)),
-    tf.variable(tf.tensor2d(glorotUniform(rng, H, A, full.meanGain), [H, A])),
-    tf.variable(tf.zeros([A])),
-    tf.variable(tf.tensor2d(glorotUniform(rng, H, 1), [H, 1])),
-    tf.variable(tf.zeros([1])),
-    tf.variable(tf.fill([A], Math.log(full.initStd))),
+    variableFrom(tf.tensor2d(glorotUniform(rng, I, 4 * H), [I, 4 * H])),
+    variableFrom(tf.tensor2d(glorotUniform(rng, H, 4 * H), [H, 4 * H])),
+    variableFrom(tf.tensor1d(bias)),
+    variableFrom(tf.tensor2d(glorotUniform(rng, H, A, full.meanGain), [H, A])),
+    variableFrom(tf.zeros([A])),
+    variableFrom(tf.tensor2d(glorotUniform(rng, H, 1), [H, 1])),
+    variableFrom(tf.zeros([1])),
+    variableFrom(tf.fill([A], Math.log(full.initStd))),
   ];
 
   /** One cell update from a precomputed input projection xw [B, 4H]. */

@@ -8,7 +8,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { MetarlError } from '../core/errors.js';
-import { glorotUniform } from './init.js';
+import { glorotUniform, variableFrom } from './init.js';
 import { tanh } from './ops.js';
 import { tf } from './tf.js';
 
@@ -54,7 +54,7 @@ function initMlp(spec: MlpSpec, rng: Rng, outputGain: number): tf.Variable[] {
   return shapes.map(({ name, shape }, i) => {
     const isOut = i >= shapes.length - 2;
     const values = shape.length === 2 ? glorotUniform(rng, shape[0], shape[1], isOut ? outputGain : 1) : new Float32Array(shape[0]);
-    return tf.variable(tf.tensor(values, shape), true, undefined);
+    return variableFrom(tf.tensor(values, shape));
   });
 }
 
@@ -111,7 +111,7 @@ export function createGaussianMlp(spec: GaussianMlpSpec, rng: Rng): GaussianMlpP
   const initStd = spec.initStd ?? 1;
   if (!(initStd > 0)) throw new MetarlError('METARL_CONFIG_INVALID', `initStd must be > 0, got ${initStd}`);
   const mlpSpec = { inputSize: spec.obsSize, hidden, outputSize: spec.actSize };
-  const params = [...initMlp(mlpSpec, rng, spec.outputGain ?? 1), tf.variable(tf.fill([spec.actSize], Math.log(initStd)), true)];
+  const params = [...initMlp(mlpSpec, rng, spec.outputGain ?? 1), variableFrom(tf.fill([spec.actSize], Math.log(initStd)))];
   const layers = hidden.length + 1;
   return {
     obsSize: spec.obsSize,

@@ -77,6 +77,19 @@ describe('tensor count', () => {
     tf.dispose([target, value, clipped.norm, ...clipped.grads, ...Object.values(grads)]);
   }
 
+  it('creating and disposing policies and optimisers leaves nothing behind', () => {
+    const before = tf.memory().numTensors;
+    const p = createGaussianMlp({ obsSize: 3, actSize: 2 }, new Rng(1));
+    const l = createLstmPolicy({ inputSize: 3, hiddenSize: 4, actSize: 2 }, new Rng(1));
+    const a = new Adam(p.params, { learningRate: 1e-3 });
+    expect(tf.memory().numTensors).toBe(before + 3 * p.params.length + 8); // params, Adam m and v, LSTM params
+    p.dispose();
+    l.dispose();
+    a.dispose();
+    a.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('is flat over repeated MAML-TRPO and LSTM-PPO updates', async () => {
     await iteration();
     const before = tf.memory().numTensors;
