@@ -10,7 +10,14 @@ export class Rng {
   private spareNormal: number | null = null;
 
   constructor(seed: number | readonly number[]) {
-    this.gen = typeof seed === 'number' ? xoroshiro128plus(seed | 0) : xoroshiro128plusFromState(seed);
+    if (typeof seed === 'number') {
+      // pure-rand seeds xoroshiro from the raw integer, so nearby small seeds start
+      // almost alike (seed 0..3 all draw ≈0.99999 first): hash the seed, then warm up.
+      this.gen = xoroshiro128plus(fmix32(seed | 0));
+      for (let i = 0; i < WARMUP_DRAWS; i++) this.gen.next();
+    } else {
+      this.gen = xoroshiro128plusFromState(seed);
+    }
   }
 
   /** Uniform in [0, 1), 53 bits. */
@@ -68,6 +75,18 @@ export class Rng {
     rng.spareNormal = state.spareNormal;
     return rng;
   }
+}
+
+const WARMUP_DRAWS = 16;
+
+/** MurmurHash3's 32-bit finaliser: every input bit affects every output bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
 }
 
 export interface RngState {

@@ -34,3 +34,11 @@ describe('Rng', () => {
     expect(Math.abs(sq / n - 1)).toBeLessThan(0.05);
   });
 });
+
+describe('Rng seeding', () => {
+  it('starts nearby small seeds on unrelated streams (raw xoroshiro seeding does not)', () => {
+    const firsts = [0, 1, 2, 3].map((s) => new Rng(s).next());
+    expect(Math.max(...firsts) - Math.min(...firsts)).toBeGreaterThan(0.1);
+    expect(firsts.every((x) => x < 0.999)).toBe(true);
+  });
+});
