@@ -13,7 +13,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { RawData } from 'ws';
-import type { SceneDescription } from '../core/scene.js';
 import {
   MAX_CLIENT_MESSAGE_BYTES,
   decodeClientMessage,
@@ -23,6 +22,7 @@ import {
 } from './protocol.js';
 import type { ClientMessage, MetricsRow, ReplayStateMessage, RunInfo, ServerMessage, Stage } from './protocol.js';
 import { POSE_STRIDE } from '../core/scene.js';
+import type { Publisher } from './publisher.js';
 import { defaultViewerDir, serveViewer } from './static.js';
 
 export interface ViewerServerOptions {
@@ -61,27 +61,12 @@ export interface ViewerStats {
   disconnectedSlow: number;
 }
 
-export interface ViewerServer {
+/** The publisher side (see ./publisher.ts) plus what only a live server has. */
+export interface ViewerServer extends Publisher {
   /** http://host:port/ — print it for the user. */
   readonly url: string;
   readonly port: number;
   readonly clientCount: number;
-  /** Run info shown in the page's HUD; sent to every client now and on connect. */
-  hello(run: RunInfo | null): void;
-  /** The scene of env `envId` (a task at an adaptation stage); replaces the previous one. `dt` in seconds per step. */
-  scene(envId: number, scene: SceneDescription, stage: Stage, dt: number): void;
-  /**
-   * Poses after step `step` (bodyCount × POSE_STRIDE floats) and that step's reward.
-   * The running return restarts at step 0 and at `episodeStart`. `poses` is copied.
-   */
-  frame(envId: number, step: number, poses: Float32Array, reward?: number): void;
-  /** Stage defaults to the one of the env's scene. */
-  episodeStart(envId: number, stage?: Stage): void;
-  episodeEnd(envId: number, ret: number, length: number, stage?: Stage): void;
-  /** One training iteration's row; the last `metricsHistory` rows go to late joiners. */
-  metrics(row: MetricsRow): void;
-  /** Forgets every env (a new evaluation with new scenes follows). */
-  reset(): void;
   /** Any server message, as the convenience methods above send it (frames carry their own running return). */
   publish(msg: ServerMessage): void;
   /** Play/pause/seek/speed/view-mode from any page. Returns an unsubscribe function. */

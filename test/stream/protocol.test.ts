@@ -87,7 +87,7 @@ describe('protocol round trips', () => {
     const back = decodeServerMessage(bytes);
     expect(back).toEqual({ type: 'frame', envId: 7, step: 123, ret: -4.5, poses });
     // Decoding an ArrayBuffer (what a browser gets) gives the same.
-    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     expect(decodeFrame(ab)).toEqual(back);
   });
 

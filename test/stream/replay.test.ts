@@ -1,0 +1,150 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { isMetarlError } from '../../src/core/errors.js';
+import type { SceneDescription } from '../../src/core/scene.js';
+import { decodeServerMessage, encodeClientMessage } from '../../src/stream/protocol.js';
+import type { ServerMessage } from '../../src/stream/protocol.js';
+import { createRecorder, rolloutPath } from '../../src/stream/recorder.js';
+import { loadRecording, startReplay } from '../../src/stream/replay.js';
+import { startViewer, type ViewerServer } from '../../src/stream/server.js';
+
+const scene: SceneDescription = {
+  family: 'test-family',
+  bodies: [
+    { name: 'a', shapes: [{ shape: { kind: 'box', halfExtents: [0.1, 0.1, 0.1] }, position: [0, 0, 0], rotation: [0, 0, 0, 1], color: '#fff' }] },
+    { name: 'b', shapes: [{ shape: { kind: 'sphere', radius: 0.1 }, position: [0, 0, 0], rotation: [0, 0, 0, 1], color: '#f00' }] },
+  ],
+  ground: { kind: 'plane', height: 0, color: '#888' },
+  markers: [{ kind: 'goal', position: [1, 0, 0], radius: 0.1, color: '#0f0' }],
+  taskLabel: { goal: 1 },
+};
+const run = { family: 'test-family', agent: 'rl2', backend: 'cpu', mode: 'view' as const, config: {} };
+const DT = 0.05;
+const STEPS = 40;
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'metarl-rec-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Two envs side by side (RL² episodes 1 and 2 of one task), STEPS frames each, x = step. */
+function writeRecording(path: string): void {
+  const rec = createRecorder(path, run);
+  for (let env = 0; env < 2; env++) {
+    rec.scene(env, scene, { kind: 'rl2-episode', i: env }, DT);
+    rec.episodeStart(env);
+  }
+  const poses = new Float32Array(14);
+  for (let t = 0; t < STEPS; t++) {
+    for (let env = 0; env < 2; env++) {
+      poses[0] = t;
+      poses[7] = env;
+      rec.frame(env, t, poses, 1);
+    }
+  }
+  for (let env = 0; env < 2; env++) rec.episodeEnd(env, STEPS, STEPS);
+  rec.close();
+  rec.close(); // idempotent
+}
+
+describe('rollout recordings', () => {
+  it('round-trip scenes, frames and episodes with a simulation clock', () => {
+    const path = rolloutPath(join(dir, 'runs', 'r1'), 'eval it 3');
+    expect(path).toBe(join(dir, 'runs', 'r1', 'rollouts', 'eval-it-3.mrr'));
+    writeRecording(path);
+    const recn = loadRecording(path);
+    expect(recn.run).toEqual(run);
+    expect(recn.messages.filter((m) => m.type === 'scene')).toHaveLength(2);
+    const frames = recn.messages.filter((m): m is Extract<ServerMessage, { type: 'frame' }> => m.type === 'frame');
+    expect(frames).toHaveLength(2 * STEPS);
+    expect(frames[2 * 10 + 1]).toMatchObject({ envId: 1, step: 10, ret: 11 });
+    expect(frames[2 * 10 + 1].poses[0]).toBe(10);
+    // Side by side: both envs' step t lands at the same time.
+    expect(recn.durationS).toBeCloseTo(STEPS * DT, 9);
+    const times = [...recn.times];
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const ends = recn.messages.filter((m) => m.type === 'episode' && m.phase === 'end');
+    expect(ends.map((e) => (e as { stage: unknown }).stage)).toEqual([
+      { kind: 'rl2-episode', i: 0 },
+      { kind: 'rl2-episode', i: 1 },
+    ]);
+  });
+
+  it('a recording cut short plays up to its last whole record; a foreign file is refused', () => {
+    const path = join(dir, 'a.mrr');
+    writeRecording(path);
+    const whole = readFileSync(path);
+    writeFileSync(join(dir, 'cut.mrr'), whole.subarray(0, whole.length - 30));
+    const cut = loadRecording(join(dir, 'cut.mrr'));
+    expect(cut.messages.length).toBe(loadRecording(path).messages.length - 1);
+    writeFileSync(join(dir, 'junk.mrr'), 'hello world, not a recording');
+    let caught: unknown;
+    try {
+      loadRecording(join(dir, 'junk.mrr'));
+    } catch (err) {
+      caught = err;
+    }
+    expect(isMetarlError(caught, 'METARL_PROTOCOL')).toBe(true);
+    expect((caught as Error).message).toMatch(/does not start with MRLROLL1/);
+  });
+});
+
+describe('replay through the server', () => {
+  let server: ViewerServer;
+  beforeEach(async () => {
+    server = await startViewer({ viewerDir: dir, log: () => {} });
+  });
+  afterEach(async () => server.close());
+
+  it('plays in order at speed, and the page controls pause, seek and speed', async () => {
+    const path = join(dir, 'a.mrr');
+    writeRecording(path);
+    const ws = new WebSocket(server.url.replace('http', 'ws') + 'ws');
+    const got: ServerMessage[] = [];
+    ws.on('message', (d, bin) => got.push(decodeServerMessage(bin ? new Uint8Array(d as Buffer) : (d as Buffer).toString())));
+    await new Promise((r) => ws.once('open', r));
+    const replay = startReplay(server, loadRecording(path), { speed: 8, tickMs: 5 });
+    const until = async (pred: () => boolean): Promise<void> => {
+      const end = Date.now() + 5000;
+      while (!pred()) {
+        if (Date.now() > end) throw new Error(`timed out at ${got.length} messages`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    // 2 s of recording at 8× is 0.25 s.
+    const finished = (): boolean => got.some((m) => m.type === 'replay-state' && !m.playing && m.timeS === m.durationS);
+    await until(finished);
+    const frames = got.filter((m): m is Extract<ServerMessage, { type: 'frame' }> => m.type === 'frame');
+    expect(frames.length).toBeGreaterThanOrEqual(2 * STEPS - 2); // the t = 0 frames may come from the jump
+    const env0 = frames.filter((f) => f.envId === 0).map((f) => f.step);
+    expect(env0).toEqual([...env0].sort((a, b) => a - b));
+    // The first hello is the one every socket gets on connect; the replay's follows.
+    expect(got.filter((m) => m.type === 'hello').at(-1)).toMatchObject({ run: { mode: 'replay' } });
+    const last = got.filter((m) => m.type === 'replay-state').at(-1);
+    expect(last).toMatchObject({ playing: false, file: 'a.mrr' });
+
+    got.length = 0;
+    ws.send(encodeClientMessage({ type: 'seek', timeS: 1 }));
+    await until(() => got.some((m) => m.type === 'replay-state'));
+    expect(replay.timeS).toBe(1);
+    const shown = got.filter((m): m is Extract<ServerMessage, { type: 'frame' }> => m.type === 'frame');
+    // The state at 1 s: each env's frame of step 19 (time 20 × dt), nothing from before.
+    expect(shown.map((f) => [f.envId, f.step])).toEqual([
+      [0, 19],
+      [1, 19],
+    ]);
+    ws.send(encodeClientMessage({ type: 'speed', speed: 0.5 }));
+    ws.send(encodeClientMessage({ type: 'play' }));
+    await until(() => replay.playing);
+    ws.send(encodeClientMessage({ type: 'pause' }));
+    await until(() => !replay.playing);
+    expect(replay.timeS).toBeGreaterThanOrEqual(1);
+    expect(replay.timeS).toBeLessThan(1.5);
+    replay.close();
+    ws.close();
+  });
+});
