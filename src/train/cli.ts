@@ -12,6 +12,8 @@ import { BACKENDS } from './config.js';
 import { resolveFamily } from './families.js';
 import { intFlag, parseAgentFlags, describeSchema } from './flags.js';
 import { evaluate } from './evaluate.js';
+import { viewerObserver } from './watch.js';
+import { startViewer, type ViewerServer } from '../stream/server.js';
 import { agentDefinition, train } from './train.js';
 
 const program = new Command('metarl')
@@ -94,6 +96,9 @@ program
   .option('--config <file>', 'JSON file with run options and an "agentConfig" object')
   .option('--resume <dir>', 'continue a run from its latest checkpoint')
   .option('--quiet', 'plain log lines instead of a progress bar')
+  .option('--view', 'serve the live viewer and print its URL')
+  .option('--port <n>', 'viewer port (default: a free one)', intFlag('--port'), 0)
+  .option('--host <addr>', 'viewer interface (default 127.0.0.1: this machine only)', '127.0.0.1')
   .option('--help-agent', "list the agent's hyperparameters and exit")
   .allowUnknownOption(true)
   .allowExcessArguments(true)
@@ -112,7 +117,9 @@ program
       ...(definition ? parseAgentFlags(extra, definition.configSchema, definition.name) : {}),
     };
     const pick = (key: string) => opts[key] ?? fromFile[key];
-    await train({
+    const viewer = opts.view ? await startViewer({ port: opts.port as number, host: opts.host as string }) : null;
+    if (viewer) console.log(`viewer: ${viewer.url}`);
+    const result = await train({
       env: pick('env') as string,
       agent,
       iterations: pick('iterations') as number,
@@ -125,7 +132,12 @@ program
       agentConfig,
       resume: opts.resume as string | undefined,
       quiet: Boolean(opts.quiet),
+      observer: viewer ? viewerObserver(viewer) : undefined,
+    }).catch(async (err: unknown) => {
+      await viewer?.close();
+      throw err;
     });
+    if (viewer) await lingerThenClose(viewer, result.stopped === 'finished');
   });
 
 program
@@ -139,6 +151,15 @@ program
     const result = await evaluate(runDir, { tasks: opts.tasks, out });
     console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks:\n${formatAdaptationTable(result.adaptation)}\nwritten to ${out}`);
   });
+
+/** After a finished run the page stays up until Ctrl-C, when a person is at the terminal. */
+async function lingerThenClose(viewer: ViewerServer, finished: boolean): Promise<void> {
+  if (finished && process.stdin.isTTY) {
+    console.log(`training finished; the viewer stays at ${viewer.url} — Ctrl-C to quit`);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  }
+  await viewer.close();
+}
 
 try {
   await program.parseAsync(process.argv);

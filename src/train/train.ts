@@ -18,10 +18,9 @@ import { Progress } from './progress.js';
 
 /** Where a training run sends what a viewer shows; see src/stream. */
 export interface TrainObserver {
-  runInfo?(info: { family: string; agent: string; backend: string; stages: readonly string[]; config: RunConfig }): void;
+  runInfo?(info: { family: string; agent: string; backend: string; stages: readonly string[]; dt: number; config: RunConfig }): void;
   watch?(stage: number, stageLabel: string): WatchHooks | undefined;
   metrics?(row: MetricsRow, stages: readonly string[]): void;
-  evaluation?(summary: StageSummary[]): void;
 }
 
 export interface TrainOptions extends Partial<RunConfigInput> {
@@ -91,7 +90,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       iteration = checkpoint.iteration;
       log(`resumed ${config.out} at iteration ${iteration}`);
     }
-    options.observer?.runInfo?.({ family: family.name, agent: config.agent, backend: backend.name, stages: learner.stages, config });
+    options.observer?.runInfo?.({ family: family.name, agent: config.agent, backend: backend.name, stages: learner.stages, dt: family.spec.dt, config });
 
     const metrics = new MetricsWriter(config.out, checkpoint ? iteration : undefined);
     const rows: MetricsRow[] = [];
@@ -136,7 +135,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!options.skipFinalEval) {
       adaptation = await evaluateLearner(learner, family, config.seed, config.evalTasks);
       writeFileSync(join(config.out, 'eval.json'), `${JSON.stringify({ iteration, adaptation }, null, 2)}\n`);
-      options.observer?.evaluation?.(adaptation);
       log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}`);
     }
     return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };
