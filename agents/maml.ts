@@ -1,0 +1,619 @@
+/**
+ * MAML for reinforcement learning (Finn, Abbeel & Levine 2017, "Model-Agnostic
+ * Meta-Learning for Fast Adaptation of Deep Networks", §3.2 and the cbfinn/maml_rl code).
+ *
+ * One meta-iteration on a meta-batch of T tasks:
+ *   stage 0   sample n episodes per task with the meta-parameters θ ("pre");
+ *   inner     θ'_t = θ − α ∇θ L_VPG(θ; stage-0 episodes of t)          (k times, one stage each);
+ *   stage k   sample n episodes per task with θ'_t ("step k");
+ *   outer     TRPO (max KL δ) on the stage-k episodes, the gradient taken THROUGH the inner
+ *             updates (second order) unless `firstOrder`; `outer: 'ppo'` uses PPO-clip + Adam.
+ * The policy is a function of an explicit parameter list (`policy.forward(params, obs)`), so
+ * θ'_t is computed functionally and nothing is mutated until the outer step assigns θ.
+ *
+ * Shapes: T tasks, n episodes per task, H horizon, O/A obs/action size, N_t = the steps
+ * actually taken by task t's n episodes (padding dropped), P = parameter count.
+ *
+ * Sections, in order: config · policy construction · rollout · advantages · losses ·
+ * inner step · outer step · adapt/evaluate · save/load.
+ */
+import { z } from 'zod';
+import { MetarlError } from '../src/core/errors.js';
+import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
+import { Rng, type RngState } from '../src/core/rng.js';
+import type { JsonValue, Task, TaskFamily } from '../src/core/types.js';
+import { Adam } from '../src/nn/adam.js';
+import { gaussianKl, gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
+import { createGaussianMlp, type GaussianMlpPolicy } from '../src/nn/mlp.js';
+import { assignFlat, flattenParams } from '../src/nn/params.js';
+import { tf } from '../src/nn/tf.js';
+import type { Batch, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
+import type { AgentArgs, AgentDefinition } from './types.js';
+import { LinearFeatureBaseline } from '../src/nn/baseline.js';
+import { exp } from '../src/nn/ops.js';
+import { backtrackingLineSearch, conjugateGradient, discountedReturns, fisherVectorProduct, gae, normalizeAdvantages, ppoClipLoss, validMask, vpgLoss } from '../src/rl/index.js';
+
+// ───────────────────────────── config ─────────────────────────────
+
+export const mamlConfigSchema = z.strictObject({
+  innerLr: z.number().positive().default(0.1).describe('inner-loop step size α of the VPG adaptation step'),
+  innerSteps: z.number().int().min(1).default(1).describe('inner gradient steps k; each samples its own episodes'),
+  episodesPerTask: z.number().int().min(1).default(20).describe('episodes n sampled per task at each adaptation stage'),
+  metaBatchSize: z.number().int().min(1).default(20).describe('tasks per meta-iteration (the meta-batch)'),
+  horizon: z.number().int().positive().nullable().default(null).describe('steps per episode at most; null = the family horizon'),
+  hidden: z.array(z.number().int().positive()).min(1).default([64, 64]).describe('hidden layer sizes of the tanh MLP policy'),
+  initStd: z.number().positive().default(1).describe('initial action standard deviation (state-independent, learned)'),
+  discount: z.number().min(0).max(1).default(0.99).describe('discount γ'),
+  gaeLambda: z.number().min(0).max(1).default(1).describe('GAE λ; 1 = discounted return minus the linear baseline, as the original MAML'),
+  baselineReg: z.number().positive().default(1e-5).describe('ridge coefficient of the linear feature baseline (raised ×10 until the fit is finite)'),
+  firstOrder: z.boolean().default(false).describe('first-order MAML: treat the inner gradient as a constant in the meta-gradient'),
+  outer: z.enum(['trpo', 'ppo']).default('trpo').describe("outer optimiser: 'trpo' (the paper) or 'ppo' (clipped surrogate + Adam)"),
+  maxKl: z.number().positive().default(0.01).describe('TRPO: mean KL bound δ between the old and new adapted policies'),
+  cgIters: z.number().int().min(1).default(10).describe('TRPO: conjugate-gradient iterations'),
+  cgDamping: z.number().min(0).default(1e-5).describe('TRPO: damping λ added to the Fisher matrix (F + λI)'),
+  fisherSubsample: z.number().gt(0).max(1).default(0.2).describe('TRPO: fraction of the post-update steps (every k-th) used in Fisher-vector products, as the TRPO paper; the line search checks the KL on all of them'),
+  lineSearchSteps: z.number().int().min(1).default(15).describe('TRPO: backtracking line-search steps at most'),
+  lineSearchDecay: z.number().gt(0).lt(1).default(0.8).describe('TRPO: step shrink factor per backtrack'),
+  ppoClip: z.number().positive().default(0.2).describe('PPO: clip range ε of the probability ratio'),
+  ppoEpochs: z.number().int().min(1).default(5).describe('PPO: gradient steps on each meta-batch'),
+  ppoLr: z.number().positive().default(1e-3).describe('PPO: Adam learning rate of the outer step'),
+});
+
+export type MamlConfig = z.output<typeof mamlConfigSchema>;
+type MamlConfigInput = z.input<typeof mamlConfigSchema>;
+
+/**
+ * The original code's settings (ENVS.md): 2D nav used VPG inner lr 0.5 with a 100×100
+ * policy; here α = 0.1 with [64, 64] tanh learns reliably (0.5 overshoots the tanh net's
+ * first step). Cheetah: inner lr 0.1, meta-batch 40, 20 episodes, horizon 200.
+ */
+const LOCOMOTION: Partial<MamlConfigInput> = { innerLr: 0.1, metaBatchSize: 40, episodesPerTask: 20 };
+const familyDefaults: Record<string, Partial<MamlConfigInput>> = {
+  'point-nav': { innerLr: 0.1, metaBatchSize: 20, episodesPerTask: 20, hidden: [64, 64] },
+  'cheetah-vel': LOCOMOTION,
+  'cheetah-dir': LOCOMOTION,
+  'ant-dir': LOCOMOTION,
+  'ant-goal': LOCOMOTION,
+  'walker-params': LOCOMOTION,
+  'hopper-params': LOCOMOTION,
+  'ant-terrain': LOCOMOTION,
+};
+
+export const definition: AgentDefinition<typeof mamlConfigSchema> = {
+  name: 'maml',
+  description: 'MAML: VPG inner steps with a linear baseline, TRPO (or PPO) outer step through the inner update',
+  configSchema: mamlConfigSchema,
+  familyDefaults,
+  create: (args) => createMaml(args),
+};
+
+// ───────────────────────── policy construction ─────────────────────────
+
+export async function createMaml(args: AgentArgs<MamlConfig>): Promise<MetaLearner> {
+  const config = mamlConfigSchema.parse(args.config);
+  const rng = new Rng(args.seed);
+  const { obsSize, actSize } = args.family.spec;
+  // The initial weights take the first draw of the agent's stream; everything after is noise and seeds.
+  const policy = createGaussianMlp({ obsSize, actSize, hidden: config.hidden, initStd: config.initStd }, rng.fork());
+  return new MamlLearner(config, args, policy, rng);
+}
+
+/** One parameter list: the policy's parameters at some adaptation stage (θ, or θ'_t of one task). */
+type Params = readonly tf.Tensor[];
+
+/** 'pre', 'step 1', …, 'step k'. */
+function stageNames(steps: number): string[] {
+  return ['pre', ...Array.from({ length: steps }, (_, i) => `step ${i + 1}`)];
+}
+
+// ─────────────────────────────── rollout ───────────────────────────────
+
+interface RolloutContext {
+  policy: GaussianMlpPolicy;
+  sampler: Sampler;
+  config: MamlConfig;
+  watch: AgentArgs<MamlConfig>['watch'];
+}
+
+/**
+ * Samples `episodesPerTask` episodes of every task in one sampler call (slot s runs task
+ * floor(s / n), one episode per slot), task t acting with `params[t]`. Reset seeds and
+ * action noise come from `rng`, so a rollout is a function of (params, tasks, rng state).
+ */
+async function rollout(ctx: RolloutContext, tasks: Task[], params: Params[], stage: number, rng: Rng): Promise<Batch> {
+  const n = ctx.config.episodesPerTask;
+  const hooks = ctx.watch?.(stage, stage === 0 ? 'pre' : `step ${stage}`);
+  const job: SampleJob = {
+    tasks,
+    slotsPerTask: n,
+    episodesPerSlot: 1,
+    seed: rng.seed(),
+    ...(ctx.config.horizon !== null ? { horizon: ctx.config.horizon } : {}),
+    ...(hooks ? { watchSlots: hooks.watchSlots } : {}),
+  };
+  const policy = await actor(ctx.policy, params, n, rng);
+  return ctx.sampler.sample(job, policy, hooks);
+}
+
+/** The VectorPolicy the sampler calls each step: the MLP on each task's slots, plus Gaussian noise. */
+async function actor(policy: GaussianMlpPolicy, params: Params[], n: number, rng: Rng): Promise<VectorPolicy> {
+  const { obsSize, actSize } = policy;
+  const logStds = await Promise.all(params.map(async (p) => (await p[p.length - 1].data()) as Float32Array));
+  // Stage 0 shares θ across tasks: one forward over every slot. Adapted θ'_t: one forward per task.
+  const shared = params.every((p) => p === params[0]);
+  return {
+    act: async (input: StepInput) => {
+      const slots = input.active.length;
+      const out = new Float32Array(slots * actSize);
+      const groups = shared ? [{ t: 0, from: 0, to: slots }] : params.map((_, t) => ({ t, from: t * n, to: (t + 1) * n }));
+      for (const { t, from, to } of groups) {
+        const mean = tf.tidy(() => {
+          const obs = tf.tensor2d(input.obs.subarray(from * obsSize, to * obsSize), [to - from, obsSize]);
+          return policy.forward(params[t], obs).mean;
+        });
+        const values = (await mean.data()) as Float32Array;
+        mean.dispose();
+        sampleGaussian(values, logStds[t], rng, out.subarray(from * actSize, to * actSize));
+      }
+      return out;
+    },
+  };
+}
+
+// ────────────────────────────── advantages ──────────────────────────────
+
+/** One task's steps at one stage, padding dropped: N_t rows. */
+export interface TaskSteps {
+  /** [N_t, O] */
+  obs: tf.Tensor2D;
+  /** [N_t, A] */
+  actions: tf.Tensor2D;
+  /** [N_t]: normalised per task. */
+  advantages: tf.Tensor1D;
+}
+
+/** A stage of a meta-batch: per task, its steps and the mean undiscounted return of its n episodes. */
+export interface StageData {
+  tasks: TaskSteps[];
+  returns: number[];
+  envSteps: number;
+}
+
+/**
+ * Per task, as the original MAML code: fit the linear feature baseline to the discounted
+ * returns of the task's own n episodes, take GAE(γ, λ) against it (λ = 1: return − baseline),
+ * and normalise over the task's steps. The baseline is refitted for every task and stage,
+ * so it carries no state between iterations.
+ */
+export function prepareStage(batch: Batch, config: Pick<MamlConfig, 'discount' | 'gaeLambda' | 'baselineReg'>): StageData {
+  const { horizon: H, obsSize: O, actSize: A, slotsPerTask: n } = batch;
+  if (batch.episodes !== 1) throw new MetarlError('METARL_SPEC_MISMATCH', `MAML samples one episode per slot, the batch has ${batch.episodes}`);
+  const tasks: TaskSteps[] = [];
+  const returns: number[] = [];
+  for (let t = 0; t < batch.tasks.length; t++) {
+    const e0 = t * n;
+    const obs = batch.obs.subarray(e0 * H * O, (e0 + n) * H * O);
+    const actions = batch.actions.subarray(e0 * H * A, (e0 + n) * H * A);
+    const rewards = batch.rewards.subarray(e0 * H, (e0 + n) * H);
+    const lengths = batch.lengths.subarray(e0, e0 + n);
+    const terminated = batch.terminated.subarray(e0, e0 + n);
+    const baseline = new LinearFeatureBaseline(O, config.baselineReg);
+    baseline.fit(obs, discountedReturns(rewards, lengths, H, config.discount), lengths, H);
+    const values = baseline.predict(obs, lengths, H);
+    const { advantages } = gae({ rewards, values, lengths, terminated, horizon: H, gamma: config.discount, lambda: config.gaeLambda });
+    const mask = validMask(lengths, H);
+    const adv = normalizeAdvantages(advantages, mask);
+    // Compact the valid rows: the losses then need no mask.
+    let N = 0;
+    for (let e = 0; e < n; e++) N += lengths[e];
+    const obsRows = new Float32Array(N * O);
+    const actRows = new Float32Array(N * A);
+    const advRows = new Float32Array(N);
+    let r = 0;
+    for (let e = 0; e < n; e++) {
+      const row = e * H;
+      obsRows.set(obs.subarray(row * O, (row + lengths[e]) * O), r * O);
+      actRows.set(actions.subarray(row * A, (row + lengths[e]) * A), r * A);
+      advRows.set(adv.subarray(row, row + lengths[e]), r);
+      r += lengths[e];
+    }
+    tasks.push({ obs: tf.tensor2d(obsRows, [N, O]), actions: tf.tensor2d(actRows, [N, A]), advantages: tf.tensor1d(advRows) });
+    let sum = 0;
+    for (let e = 0; e < n; e++) sum += batch.returns[e0 + e];
+    returns.push(sum / n);
+  }
+  return { tasks, returns, envSteps: batch.envSteps };
+}
+
+function disposeStage(stage: StageData): void {
+  for (const s of stage.tasks) tf.dispose([s.obs, s.actions, s.advantages]);
+}
+
+// ──────────────────────────────── losses ────────────────────────────────
+
+/** log π_params(a_t | s_t) over a task's steps: [N_t]. */
+function logProb(policy: GaussianMlpPolicy, params: Params, steps: TaskSteps): tf.Tensor1D {
+  return tf.tidy(() => {
+    const { mean, logStd } = policy.forward(params, steps.obs);
+    return gaussianLogProb(mean, logStd, steps.actions);
+  });
+}
+
+/** The inner loss, VPG: −mean_t log π(a_t|s_t) Â_t. */
+export function innerLoss(policy: GaussianMlpPolicy, params: Params, steps: TaskSteps): tf.Scalar {
+  return tf.tidy(() => vpgLoss(logProb(policy, params, steps), steps.advantages));
+}
+
+/**
+ * The outer (TRPO) surrogate: −mean over tasks of mean_t r_t Â_t, with r_t = π_θ'_t / π_old
+ * and θ'_t the adapted parameters as a function of θ. `oldLogProb[t]` is [N_t] under the
+ * policy that sampled the post-update episodes.
+ */
+function surrogateLoss(policy: GaussianMlpPolicy, adapted: Params[], post: StageData, oldLogProb: tf.Tensor1D[]): tf.Scalar {
+  return tf.tidy(() => {
+    const perTask = adapted.map((p, t) => {
+      const ratio = exp(tf.sub(logProb(policy, p, post.tasks[t]), oldLogProb[t]));
+      return tf.neg(tf.mean(tf.mul(ratio, post.tasks[t].advantages)));
+    });
+    return tf.mean(tf.stack(perTask)) as tf.Scalar;
+  });
+}
+
+/** PPO's clipped surrogate, averaged over tasks like `surrogateLoss`. */
+function clippedLoss(policy: GaussianMlpPolicy, adapted: Params[], post: StageData, oldLogProb: tf.Tensor1D[], clip: number): tf.Scalar {
+  return tf.tidy(() => {
+    const perTask = adapted.map((p, t) => ppoClipLoss({ logProb: logProb(policy, p, post.tasks[t]), oldLogProb: oldLogProb[t], advantages: post.tasks[t].advantages, clip }).policyLoss);
+    return tf.mean(tf.stack(perTask)) as tf.Scalar;
+  });
+}
+
+/** Mean over tasks of mean_t KL(π_old(·|s_t) ‖ π_θ'_t(·|s_t)) on the post-update steps. */
+function meanKl(policy: GaussianMlpPolicy, adapted: Params[], post: StageData, old: OldPolicy[]): tf.Scalar {
+  return tf.tidy(() => {
+    const perTask = adapted.map((p, t) => {
+      const { mean, logStd } = policy.forward(p, post.tasks[t].obs);
+      return tf.mean(gaussianKl(old[t].mean, old[t].logStd, mean, logStd));
+    });
+    return tf.mean(tf.stack(perTask)) as tf.Scalar;
+  });
+}
+
+/** The sampling policy of the post-update episodes, per task, held fixed during the outer step. */
+interface OldPolicy {
+  /** [N_t, A] */
+  mean: tf.Tensor2D;
+  /** [A] */
+  logStd: tf.Tensor1D;
+  /** [N_t] */
+  logProb: tf.Tensor1D;
+}
+
+// ────────────────────────────── inner step ──────────────────────────────
+
+/**
+ * One VPG step θ' = θ − α ∇θ L_in(θ) on one task's steps, computed functionally: nothing is
+ * mutated. Called inside an outer `tf.grads`, the inner gradient is itself on the tape, so the
+ * meta-gradient flows through it (second order): this is why every op of the policy and the
+ * log-prob uses src/nn/ops.ts (tfjs#3252). With `firstOrder` the inner gradient is a constant.
+ */
+export function innerStep(policy: GaussianMlpPolicy, params: Params, steps: TaskSteps, alpha: number, firstOrder: boolean): tf.Tensor[] {
+  return tf.tidy(() => {
+    const grads = tf.grads((...ps: tf.Tensor[]) => innerLoss(policy, ps, steps))([...params]);
+    return params.map((p, i) => tf.sub(p, tf.mul(firstOrder ? stopGradient(grads[i]) : grads[i], alpha)));
+  });
+}
+
+/** θ'_t after every inner stage: stage j's step uses the episodes sampled at stage j. */
+export function adapt(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], t: number, alpha: number, firstOrder: boolean): tf.Tensor[] {
+  return tf.tidy(() => {
+    let p: Params = theta;
+    for (const stage of pre) p = innerStep(policy, p, stage.tasks[t], alpha, firstOrder);
+    return [...p];
+  });
+}
+
+/** Identity whose gradient is zero (tfjs has no stop_gradient). */
+const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor;
+  return { value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * The MAML objective and its gradient w.r.t. θ: the surrogate of the post-update episodes
+ * under θ'_t(θ) for every task. @internal exported for the finite-difference test.
+ */
+export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], post: StageData, oldLogProb: tf.Tensor1D[], alpha: number, firstOrder: boolean): tf.Scalar {
+  return tf.tidy(() => {
+    const adapted = post.tasks.map((_, t) => adapt(policy, theta, pre, t, alpha, firstOrder));
+    return surrogateLoss(policy, adapted, post, oldLogProb);
+  });
+}
+
+// ────────────────────────────── outer step ──────────────────────────────
+
+/** What the outer step works on: the meta-batch's inner stages and its post-update stage. */
+interface OuterBatch {
+  policy: GaussianMlpPolicy;
+  config: MamlConfig;
+  /** Stages 0..k−1: the episodes each inner step was taken on. */
+  pre: StageData[];
+  /** Stage k: the post-update episodes the outer loss is measured on. */
+  post: StageData;
+  /** θ'_t(θ_old) per task: the parameters that sampled `post`. */
+  sampledWith: Params[];
+}
+
+/** π_old on the post-update steps, per task; kept until disposed by the caller. */
+function oldPolicies(policy: GaussianMlpPolicy, adapted: Params[], post: StageData): OldPolicy[] {
+  return tf.tidy(() =>
+    adapted.map((p, t) => {
+      const { mean, logStd } = policy.forward(p, post.tasks[t].obs);
+      const old = { mean, logStd: tf.clone(logStd), logProb: gaussianLogProb(mean, logStd, post.tasks[t].actions) };
+      tf.keep(old.mean), tf.keep(old.logStd), tf.keep(old.logProb);
+      return old;
+    }),
+  );
+}
+
+function disposeOld(old: OldPolicy[]): void {
+  for (const o of old) tf.dispose([o.mean, o.logStd, o.logProb]);
+}
+
+/** The surrogate loss and mean KL at the current θ, with θ'_t recomputed from it. */
+async function lossAndKl(b: OuterBatch, old: OldPolicy[]): Promise<{ loss: number; kl: number }> {
+  const [loss, kl] = tf.tidy(() => {
+    const adapted = b.post.tasks.map((_, t) => adapt(b.policy, b.policy.params, b.pre, t, b.config.innerLr, false));
+    return [surrogateLoss(b.policy, adapted, b.post, old.map((o) => o.logProb)), meanKl(b.policy, adapted, b.post, old)];
+  });
+  const values = [(await loss.data())[0], (await kl.data())[0]];
+  tf.dispose([loss, kl]);
+  return { loss: values[0], kl: values[1] };
+}
+
+/**
+ * TRPO on the meta-objective: g = ∇θ L(θ'(θ)) through the inner steps; direction F⁻¹g by
+ * conjugate gradient; step size √(2δ / gᵀF⁻¹g); backtracking until the surrogate improves and
+ * the mean KL between the old and the new ADAPTED policies is ≤ δ (both re-adapted from the
+ * candidate θ, as the paper). The Fisher matrix is the KL's Hessian with the inner step's
+ * offset θ − θ'_t held fixed (θ'_t = θ − Δ_t): the curvature of the adapted policies, without a
+ * third-order term through the inner gradient; the line search enforces the true KL.
+ */
+async function trpoStep(b: OuterBatch, old: OldPolicy[]): Promise<Record<string, number>> {
+  const { policy, config } = b;
+  const theta = policy.params;
+  const oldLogProb = old.map((o) => o.logProb);
+  const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => metaObjective(policy, ps, b.pre, b.post, oldLogProb, config.innerLr, config.firstOrder))([...theta]);
+  const g = flattenParams(grads);
+  const gradNorm = tf.tidy(() => tf.norm(g));
+  const lossBefore = (await value.data())[0];
+  const gNorm = (await gradNorm.data())[0];
+  tf.dispose([value, gradNorm, ...grads]);
+
+  const offsets = tf.tidy(() => b.sampledWith.map((adapted) => theta.map((p, i) => tf.sub(p, adapted[i]))));
+  const sub = subsample(b.post, old, config.fisherSubsample);
+  const klFixedOffsets = (ps: tf.Tensor[]) => meanKl(policy, offsets.map((d) => ps.map((p, i) => tf.sub(p, d[i]))), sub.post, sub.old);
+  const fvp = (v: tf.Tensor1D) => fisherVectorProduct(klFixedOffsets, theta, v, config.cgDamping);
+  const direction = await conjugateGradient(fvp, g, { iterations: config.cgIters });
+  const curvature = tf.tidy(() => {
+    const fd = fvp(direction);
+    return tf.dot(direction, fd);
+  });
+  const dFd = (await curvature.data())[0];
+  const scale = Math.sqrt((2 * config.maxKl) / Math.max(dFd, 1e-12));
+  const theta0 = flattenParams(theta);
+  const fullStep = tf.tidy(() => tf.mul(direction, -scale) as tf.Tensor1D);
+  tf.dispose([g, curvature, direction, ...offsets.flat()]);
+  if (sub.post !== b.post) disposeStage(sub.post), disposeOld(sub.old);
+
+  const evaluate = async (fraction: number) => {
+    tf.tidy(() => assignFlat(theta, tf.add(theta0, tf.mul(fullStep, fraction)) as tf.Tensor1D));
+    return lossAndKl(b, old);
+  };
+  const search = await backtrackingLineSearch(evaluate, lossBefore, {
+    maxKl: config.maxKl,
+    backtrackRatio: config.lineSearchDecay,
+    maxBacktracks: config.lineSearchSteps,
+  });
+  // Rejected (rllab: "Line search condition violated. Rejecting the step!"): keep θ_old.
+  if (!search.accepted) tf.tidy(() => assignFlat(theta, theta0));
+  tf.dispose([theta0, fullStep]);
+  return {
+    loss: lossBefore,
+    lossAfter: search.accepted ? search.loss : lossBefore,
+    kl: search.accepted ? search.kl : 0,
+    gradNorm: gNorm,
+    stepAccepted: search.accepted ? 1 : 0,
+    backtracks: search.backtracks,
+  };
+}
+
+/** Every k-th post-update step of each task (k = round(1 / fraction)), with π_old on them. */
+function subsample(post: StageData, old: OldPolicy[], fraction: number): { post: StageData; old: OldPolicy[] } {
+  const stride = Math.max(1, Math.round(1 / fraction));
+  if (stride === 1) return { post, old };
+  const tasks: TaskSteps[] = [];
+  const subOld: OldPolicy[] = [];
+  post.tasks.forEach((s, t) => {
+    const rows = tf.range(0, s.obs.shape[0], stride, 'int32');
+    tasks.push({ obs: tf.gather(s.obs, rows), actions: tf.gather(s.actions, rows), advantages: tf.gather(s.advantages, rows) });
+    subOld.push({ mean: tf.gather(old[t].mean, rows), logStd: tf.clone(old[t].logStd), logProb: tf.gather(old[t].logProb, rows) });
+    rows.dispose();
+  });
+  return { post: { ...post, tasks }, old: subOld };
+}
+
+/** PPO-clip on the meta-objective: `ppoEpochs` Adam steps, each re-adapting from the current θ. */
+async function ppoStep(b: OuterBatch, old: OldPolicy[], adam: Adam): Promise<Record<string, number>> {
+  const { policy, config } = b;
+  const oldLogProb = old.map((o) => o.logProb);
+  let lossBefore = NaN;
+  for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
+    const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const adapted = b.post.tasks.map((_, t) => adapt(policy, ps, b.pre, t, config.innerLr, config.firstOrder));
+        return clippedLoss(policy, adapted, b.post, oldLogProb, config.ppoClip);
+      }),
+    )([...policy.params]);
+    adam.apply(grads);
+    if (epoch === 0) lossBefore = (await value.data())[0];
+    tf.dispose([value, ...grads]);
+  }
+  const after = await lossAndKl(b, old);
+  return { loss: lossBefore, lossAfter: after.loss, kl: after.kl };
+}
+
+// ──────────────────────────── adapt / evaluate ────────────────────────────
+
+class MamlLearner implements MetaLearner {
+  readonly agent = 'maml';
+  readonly stages: readonly string[];
+  readonly tasksPerIteration: number;
+  private readonly adam: Adam | null;
+  private readonly ctx: RolloutContext;
+  private disposed = false;
+
+  constructor(
+    private readonly config: MamlConfig,
+    args: AgentArgs<MamlConfig>,
+    private readonly policy: GaussianMlpPolicy,
+    private rng: Rng,
+  ) {
+    this.stages = stageNames(config.innerSteps);
+    this.tasksPerIteration = config.metaBatchSize;
+    this.adam = config.outer === 'ppo' ? new Adam(policy.params, { learningRate: config.ppoLr }) : null;
+    this.ctx = { policy, sampler: args.sampler, config, watch: args.watch };
+  }
+
+  async iterate(tasks: Task[]): Promise<IterationMetrics> {
+    this.checkAlive('iterate');
+    const { config, policy } = this;
+    const theta: Params = policy.params;
+    const stages: StageData[] = [];
+    const params: Params[][] = [tasks.map(() => theta)];
+    let old: OldPolicy[] = [];
+    let sampleSeconds = 0;
+    let learnSeconds = 0;
+    try {
+      for (let j = 0; j <= config.innerSteps; j++) {
+        const t0 = performance.now();
+        const batch = await rollout(this.ctx, tasks, params[j], j, this.rng);
+        const t1 = performance.now();
+        stages.push(prepareStage(batch, config));
+        if (j < config.innerSteps) params.push(stages[j].tasks.map((s, t) => innerStep(policy, params[j][t], s, config.innerLr, false)));
+        sampleSeconds += (t1 - t0) / 1000;
+        learnSeconds += (performance.now() - t1) / 1000;
+      }
+      const t2 = performance.now();
+      const post = stages[config.innerSteps];
+      old = oldPolicies(policy, params[config.innerSteps], post);
+      const outer: OuterBatch = { policy, config, pre: stages.slice(0, -1), post, sampledWith: params[config.innerSteps] };
+      const figures = this.adam ? await ppoStep(outer, old, this.adam) : await trpoStep(outer, old);
+      figures.std = await meanStd(policy);
+      learnSeconds += (performance.now() - t2) / 1000;
+      return {
+        stageReturns: stages.map((s) => mean(s.returns)),
+        figures,
+        envSteps: stages.reduce((n, s) => n + s.envSteps, 0),
+        sampleSeconds,
+        learnSeconds,
+      };
+    } finally {
+      disposeOld(old);
+      for (const p of params.slice(1)) tf.dispose(p.flat());
+      stages.forEach(disposeStage);
+    }
+  }
+
+  /**
+   * Meta-test: on each task, the mean return of n episodes before adaptation and after each of
+   * 1..K inner steps (each step on the previous stage's episodes). Draws from its own Rng
+   * (`seed`), so the learner's stream and weights are untouched.
+   */
+  async evaluate(tasks: Task[], options: EvaluateOptions = {}): Promise<AdaptationResult> {
+    this.checkAlive('evaluate');
+    const K = options.stages ?? this.config.innerSteps;
+    const rng = new Rng(options.seed ?? 0);
+    let params: Params[] = tasks.map(() => this.policy.params);
+    const returns: number[][] = [];
+    try {
+      for (let j = 0; j <= K; j++) {
+        const stage = prepareStage(await rollout(this.ctx, tasks, params, j, rng), this.config);
+        returns.push(stage.returns);
+        if (j < K) {
+          const next = stage.tasks.map((s, t) => innerStep(this.policy, params[t], s, this.config.innerLr, false));
+          if (j > 0) tf.dispose(params.flat());
+          params = next;
+        }
+        disposeStage(stage);
+      }
+    } finally {
+      if (K > 0 && params[0] !== this.policy.params) tf.dispose(params.flat());
+    }
+    return { stages: stageNames(K), returns };
+  }
+
+  // ─────────────────────────────── save / load ───────────────────────────────
+
+  /** Weights, the PPO optimiser's moments and the agent's Rng: the next iterate() is then exact. */
+  async state(): Promise<LearnerState> {
+    this.checkAlive('state');
+    const arrays: LearnerState['arrays'] = {};
+    for (const [i, p] of this.policy.params.entries()) {
+      arrays[`policy/${this.policy.names[i]}`] = { shape: [...p.shape], data: new Float32Array(await p.data()) };
+    }
+    const meta: LearnerState['meta'] = { rng: this.rng.state() as unknown as JsonValue, baseline: 'refitted per task and stage: no state' };
+    if (this.adam) {
+      const adam = await this.adam.state();
+      adam.m.forEach((m, i) => (arrays[`adam/m/${i}`] = { shape: [m.length], data: m }));
+      adam.v.forEach((v, i) => (arrays[`adam/v/${i}`] = { shape: [v.length], data: v }));
+      meta.adamStep = adam.step;
+    }
+    return { arrays, meta };
+  }
+
+  async restore(state: LearnerState): Promise<void> {
+    this.checkAlive('restore');
+    const corrupt = (why: string): never => {
+      throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `MAML checkpoint does not fit this learner: ${why} (was it saved with another config?)`);
+    };
+    const values = this.policy.params.map((p, i) => {
+      const saved = state.arrays[`policy/${this.policy.names[i]}`];
+      if (!saved) corrupt(`'policy/${this.policy.names[i]}' is missing`);
+      if (saved.shape.join('x') !== p.shape.join('x') || saved.data.length !== p.size) corrupt(`'policy/${this.policy.names[i]}' has shape [${saved.shape}], expected [${p.shape}]`);
+      return saved.data;
+    });
+    const rngState = state.meta.rng as unknown as RngState | undefined;
+    if (!rngState || !Array.isArray(rngState.gen)) corrupt('the agent Rng state is missing');
+    if (this.adam) {
+      const step = state.meta.adamStep;
+      if (typeof step !== 'number') corrupt('the PPO optimiser state is missing');
+      const read = (kind: string) => this.policy.params.map((_, i) => state.arrays[`adam/${kind}/${i}`]?.data ?? corrupt(`'adam/${kind}/${i}' is missing`));
+      this.adam.load({ step: step as number, m: read('m'), v: read('v') });
+    }
+    tf.tidy(() => this.policy.params.forEach((p, i) => p.assign(tf.tensor(values[i], p.shape))));
+    this.rng = Rng.fromState(rngState!);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.adam?.dispose();
+    this.policy.dispose();
+  }
+
+  private checkAlive(what: string): void {
+    if (this.disposed) throw new MetarlError('METARL_DISPOSED', `MAML learner: ${what}() after dispose()`);
+  }
+}
+
+async function meanStd(policy: GaussianMlpPolicy): Promise<number> {
+  const logStd = policy.params[policy.params.length - 1];
+  const values = await logStd.data();
+  let sum = 0;
+  for (const v of values) sum += Math.exp(v);
+  return sum / values.length;
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
