@@ -18,14 +18,18 @@
  * `rw.jointPos[j]` its angle (rad, MuJoCo's sign: about the mapped axis) and
  * `rw.jointVel[j]` its rate. Quaternions are x, y, z, w.
  *
- * Actuation (measured, see bench/physics.bench.ts and the env doc blocks): actions
- * become equal and opposite torques on child and parent about the hinge axis
- * (`addTorque`, which Rapier keeps until reset, so a planar robot sets them once per
- * env step; a free robot re-aims them every substep as its axes turn). MuJoCo's joint
- * damping and stiffness become each impulse joint's *motor*, force-based, with target
- * angle 0: Rapier integrates motors implicitly, so large damping on light links stays
- * stable where an explicit −d·q̇ torque blew up. Armature is added as extra rotational
- * inertia of the child body about its origin (the hinge point in every model here).
+ * Actuation: actions become equal and opposite torques on child and parent about the
+ * hinge axis (`addTorque`, which Rapier keeps until reset, so a planar robot writes
+ * them once per env step: 2 WASM calls per body; a free robot re-aims them every
+ * substep as its axes turn). MuJoCo's joint damping and stiffness become each impulse
+ * joint's *motor*, force-based, target angle 0, which Rapier integrates implicitly.
+ * The alternative, driving each impulse-joint motor as a torque source (velocity
+ * target ±1e3, max force |gear·a|), was also stable on the cheetah, but it takes the
+ * one motor per hinge, so damping and stiffness must then be explicit torques read
+ * and written every substep: more WASM calls (≈20% slower per env step in a 400-step
+ * run) and, explicit, unstable on light links at large dt. Hence torques + motors.
+ * Armature is added as extra rotational inertia of the child body about its origin
+ * (the hinge point in the cheetah, walker and hopper).
  */
 import type { SceneBody, SceneShape, Quat, Vec3 } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
@@ -279,10 +283,12 @@ export class RobotWorld {
   readState(): void {
     const n = this.bodies.length;
     const P = this.poses, V = this.vels;
+    // Only the root's position is read here (joint angles need rotations and rates only);
+    // `frame` and `bodyCom` read other bodies' positions when asked. Each read is a WASM call.
+    const t = this.bodies[0].translation(_v);
+    P[0] = t.x; P[1] = t.y; P[2] = t.z;
     for (let i = 0; i < n; i++) {
       const b = this.bodies[i];
-      const t = b.translation(_v);
-      P[7 * i] = t.x; P[7 * i + 1] = t.y; P[7 * i + 2] = t.z;
       const r = b.rotation(_q);
       P[7 * i + 3] = r.x; P[7 * i + 4] = r.y; P[7 * i + 5] = r.z; P[7 * i + 6] = r.w;
       const w = b.angvel(_v);
@@ -371,8 +377,16 @@ export class RobotWorld {
     this.readState();
   }
 
-  /** World position of body i's centre of mass into out[o..o+2] (from the last `readState`). */
+  /** Reads body i's position now (readState reads only the root's). */
+  private readPosition(i: number): void {
+    if (i === 0) return;
+    const t = this.bodies[i].translation(_v);
+    this.poses[7 * i] = t.x; this.poses[7 * i + 1] = t.y; this.poses[7 * i + 2] = t.z;
+  }
+
+  /** World position of body i's centre of mass into out[o..o+2] (orientation from the last `readState`). */
   bodyCom(i: number, out: Float32Array | Float64Array, o = 0): void {
+    this.readPosition(i);
     rotate(this.tmp, 0, this.poses, 7 * i + 3, this.localComs, 3 * i);
     for (let c = 0; c < 3; c++) out[o + c] = this.poses[7 * i + c] + this.tmp[c];
   }
@@ -394,10 +408,11 @@ export class RobotWorld {
     return groundHeightAt(this.ground, x, z);
   }
 
-  /** Packed body poses (bodies × POSE_STRIDE: x, y, z, qx, qy, qz, qw), from the last `readState`. */
+  /** Packed body poses (bodies × POSE_STRIDE: x, y, z, qx, qy, qz, qw); orientations from the last `readState`. */
   frame(out?: Float32Array): Float32Array {
     const n = this.bodies.length;
     const dst = out ?? new Float32Array(n * POSE_STRIDE);
+    for (let i = 1; i < n; i++) this.readPosition(i);
     for (let i = 0; i < 7 * n; i++) dst[i] = this.poses[i];
     return dst;
   }
