@@ -167,6 +167,16 @@ const RANGE_CHECKS: Record<string, (task: any, family: TaskFamily) => void> = {
     factorsIn(t.dampingScale, 1.3, 3);
     factorsIn(t.frictionScale, 1.5, 5);
   },
+  'ant-dir': (t: { angle: number }) => inRange(t.angle, 0, 2 * Math.PI),
+  'ant-goal': (t: { goal: number[] }) => {
+    expect(t.goal).toHaveLength(2);
+    inRange(Math.hypot(t.goal[0], t.goal[1]), 0, 3);
+  },
+  'ant-terrain': (t: { type: string; difficulty: number; seed: number }) => {
+    expect(['flat', 'rough', 'slope-up', 'slope-down', 'stairs-up', 'stairs-down', 'obstacles']).toContain(t.type);
+    inRange(t.difficulty, 0, 1);
+    expect(Number.isInteger(t.seed)).toBe(true);
+  },
 };
 
 describe('dispose frees WASM memory', () => {
