@@ -122,6 +122,21 @@ for (const workers of [0, 2]) {
   });
 }
 
+describe('a worker that dies mid-job', () => {
+  it('fails the sample with a clear error instead of hanging, and the sampler still closes', async () => {
+    const sampler = await createSampler({ family: POINT_REF, workers: 2 });
+    try {
+      const err = await failure(sampler.sample(job({ exitAt: 4 }), randomPolicy(1, 1)));
+      expect(err.code).toBe('METARL_ENV_FAILED');
+      expect(err.message).toMatch(/sampler worker 1 exited unexpectedly with code 3.*close\(\) it and create a new one/);
+      const again = await failure(sampler.sample(job({}), randomPolicy(1, 1)));
+      expect(again.message).toContain('sampler worker 1 exited unexpectedly');
+    } finally {
+      await sampler.close();
+    }
+  });
+});
+
 describe('createSampler errors', () => {
   it('rejects a family module that does not exist, naming it', async () => {
     const module = new URL('../fixtures/sampling-missing.ts', import.meta.url).href;
