@@ -41,13 +41,17 @@ export interface StepInput {
 
 /** Anything that maps a batch of observations to a batch of actions. */
 export interface VectorPolicy {
-  /** Returns [slots, actSize] actions (unclipped samples; envs clip). */
+  /**
+   * Returns [slots, actSize] actions (unclipped samples; envs clip). The input's arrays are the
+   * sampler's shared buffers, rewritten by the next step: copy what you keep past the returned promise.
+   */
   act(input: StepInput): Promise<Float32Array> | Float32Array;
 }
 
 /**
  * A sampled batch, dense and padded: index (slot, episode, t). Steps past an
- * episode's `length` are zeros.
+ * episode's `length` are zeros. The typed arrays are views over `SharedArrayBuffer`s
+ * (written in place by the workers), owned by the caller once `sample()` resolves.
  */
 export interface Batch {
   slots: number;
