@@ -9,7 +9,9 @@
 // inside Rapier's world.step() on exactly the trajectory the env ran, and
 // ratio = raw time / env.step() time = the share of env.step() that is physics
 // (goal ≥ 0.85, i.e. framework overhead ≤ 15%). The compat figures come from a child
-// process started with METARL_RAPIER_BUILD=compat running the same measurement.
+// process started with METARL_RAPIER_BUILD=compat running the same measurement; the
+// builds alternate over METARL_BENCH_ROUNDS rounds (default 3) and each figure is the
+// best round, which resists load from other processes on a shared machine.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { builtinFamilies } from '../envs/index.js';
@@ -98,6 +100,22 @@ async function measureAll(): Promise<Measurement[]> {
   return out;
 }
 
+/** Keeps, per family, the run with the fastest env.step() (best of N resists a loaded machine). */
+function best(runs: Measurement[][]): Measurement[] {
+  const byFamily = new Map<string, Measurement>();
+  for (const run of runs) {
+    for (const m of run) {
+      const kept = byFamily.get(m.family);
+      if (!kept) byFamily.set(m.family, m);
+      else {
+        const better = m.envSteps / m.envSeconds > kept.envSteps / kept.envSeconds ? m : kept;
+        byFamily.set(m.family, { ...better, deterministic: kept.deterministic && m.deterministic });
+      }
+    }
+  }
+  return [...byFamily.values()];
+}
+
 function compatMeasurements(): Measurement[] | string {
   const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
     env: { ...process.env, METARL_RAPIER_BUILD: 'compat', METARL_PHYSICS_BENCH_CHILD: '1' },
@@ -111,21 +129,35 @@ function compatMeasurements(): Measurement[] | string {
 
 const fmt = (x: number) => (x >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
 
+const ROUNDS = Number(process.env.METARL_BENCH_ROUNDS ?? 3);
+
 export default async function physicsBench(): Promise<void> {
-  const simd = await measureAll();
-  const compat = compatMeasurements();
-  console.log(`Rapier ${RAPIER.version()}; ${WALL_SECONDS} s per family and build; node ${process.version}.\n`);
-  console.log('| family | substeps | world.step()/s (raw) | env.step()/s | env substeps/s | env/raw per substep | overhead | simd/compat raw | deterministic (simd, compat) |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  // Alternate the builds round by round, so a burst of load elsewhere hits both alike.
+  const simdRuns: Measurement[][] = [];
+  const compatRuns: Measurement[][] = [];
+  let compatError = '';
+  for (let r = 0; r < ROUNDS; r++) {
+    simdRuns.push(await measureAll());
+    const c = compatMeasurements();
+    if (Array.isArray(c)) compatRuns.push(c);
+    else compatError = c;
+  }
+  const simd = best(simdRuns);
+  const compat = compatRuns.length ? best(compatRuns) : compatError;
+  console.log(`Rapier ${RAPIER.version()}; best of ${ROUNDS} rounds of ${WALL_SECONDS} s per family and build; node ${process.version}.\n`);
+  console.log('| family | substeps | world.step()/s (raw) | env.step()/s | env substeps/s | env/raw per substep | overhead | framework µs/env step | simd/compat raw | deterministic (simd, compat) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const m of simd) {
     const substeps = m.worldSteps / m.envSteps;
     const raw = m.worldSteps / m.rawSeconds;
     const env = m.envSteps / m.envSeconds;
     const ratio = m.rawSeconds / m.envSeconds;
     const c = Array.isArray(compat) ? compat.find((x) => x.family === m.family) : undefined;
-    const speedup = c ? raw / (c.worldSteps / c.rawSeconds) : NaN;
+    const rawBest = Math.max(...simdRuns.map((run) => run.find((x) => x.family === m.family)!).map((x) => x.worldSteps / x.rawSeconds));
+    const compatBest = c ? Math.max(...(compatRuns.map((run) => run.find((x) => x.family === m.family)).filter(Boolean) as Measurement[]).map((x) => x.worldSteps / x.rawSeconds)) : NaN;
+    const speedup = rawBest / compatBest;
     console.log(
-      `| ${m.family} | ${substeps.toFixed(0)} | ${fmt(raw)} | ${fmt(env)} | ${fmt(env * substeps)} | ${ratio.toFixed(2)} | ${((1 - ratio) * 100).toFixed(0)}% | ${c ? speedup.toFixed(2) + '×' : '—'} | ${m.deterministic ? 'yes' : 'NO'}, ${c ? (c.deterministic ? 'yes' : 'NO') : '—'} |`,
+      `| ${m.family} | ${substeps.toFixed(0)} | ${fmt(raw)} | ${fmt(env)} | ${fmt(env * substeps)} | ${ratio.toFixed(2)} | ${((1 - ratio) * 100).toFixed(0)}% | ${(((m.envSeconds - m.rawSeconds) / m.envSteps) * 1e6).toFixed(1)} | ${c ? speedup.toFixed(2) + '×' : '—'} | ${m.deterministic ? 'yes' : 'NO'}, ${c ? (c.deterministic ? 'yes' : 'NO') : '—'} |`,
     );
   }
   if (!Array.isArray(compat)) console.log(`\n${compat}`);
