@@ -118,7 +118,9 @@ export class Hud {
       b.className = 'error';
       b.textContent = s.message;
     }
-    if (s.state !== 'connecting') $('hud-mode').className = 'pill offline';
+    const pill = $('hud-mode');
+    pill.className = 'pill offline';
+    pill.textContent = s.state === 'incompatible' ? 'incompatible' : 'offline';
   }
 
   setReplay(r: ReplayStateMessage): void {

@@ -39,9 +39,27 @@ export interface World {
   setFloor(height: number, color: string): void;
 }
 
+/**
+ * Software WebGL (SwiftShader, llvmpipe: headless browsers, VMs without a GPU) draws a
+ * few frames a second at full quality; there the page drops multisampling and shrinks
+ * the shadow map, which keeps it smooth. `?quality=high|low` in the URL overrides.
+ */
+function softwareRenderer(): boolean {
+  const forced = new URLSearchParams(location.search).get('quality');
+  if (forced === 'high' || forced === 'low') return forced === 'low';
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (gl === null) return true;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = String(gl.getParameter(info === null ? gl.RENDERER : info.UNMASKED_RENDERER_WEBGL));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return /swiftshader|llvmpipe|software|basic render/i.test(name);
+}
+
 export function createWorld(container: HTMLElement): World {
-  const renderer = new WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
-  renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+  const low = softwareRenderer();
+  // preserveDrawingBuffer: screenshots and tests read the canvas after it was shown.
+  const renderer = new WebGLRenderer({ antialias: !low, preserveDrawingBuffer: true, powerPreference: 'high-performance' });
+  renderer.setPixelRatio(low ? 1 : Math.min(window.devicePixelRatio, 2));
   renderer.setSize(container.clientWidth, container.clientHeight);
   renderer.shadowMap.enabled = true;
   renderer.shadowMap.type = PCFShadowMap;
@@ -59,13 +77,13 @@ export function createWorld(container: HTMLElement): World {
   scene.add(new HemisphereLight('#cfe3ff', '#6b5a45', 1.1));
   const sun = new DirectionalLight('#fff4e0', 2.4);
   sun.castShadow = true;
-  sun.shadow.mapSize.set(2048, 2048);
+  sun.shadow.mapSize.setScalar(low ? 1024 : 2048);
   sun.shadow.bias = -0.0005;
   sun.shadow.normalBias = 0.02;
   sun.shadow.radius = 3;
   scene.add(sun, sun.target);
 
-  const floorMaterial = new MeshStandardMaterial({ map: checkerTexture(), roughness: 0.9, metalness: 0 });
+  const floorMaterial = new MeshStandardMaterial({ map: checkerTexture(low ? 1 : 8), roughness: 0.9, metalness: 0 });
   const floor = new Mesh(new PlaneGeometry(FLOOR_SIZE, FLOOR_SIZE), floorMaterial);
   floor.rotation.x = -Math.PI / 2;
   floor.receiveShadow = true;
@@ -119,7 +137,7 @@ function sky(): Mesh {
 }
 
 /** 1 m checker cells with thin lines: motion and distance read against it. */
-function checkerTexture(): CanvasTexture {
+function checkerTexture(anisotropy: number): CanvasTexture {
   const canvas = document.createElement('canvas');
   canvas.width = canvas.height = 256;
   const ctx = canvas.getContext('2d')!;
@@ -142,6 +160,6 @@ function checkerTexture(): CanvasTexture {
   tex.wrapS = tex.wrapT = RepeatWrapping;
   tex.repeat.set(FLOOR_SIZE / 2, FLOOR_SIZE / 2);
   tex.colorSpace = SRGBColorSpace;
-  tex.anisotropy = 8;
+  tex.anisotropy = anisotropy;
   return tex;
 }
