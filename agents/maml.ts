@@ -417,9 +417,9 @@ async function trpoStep(b: OuterBatch, old: OldPolicy[]): Promise<Record<string,
   // Rejected (rllab: "Line search condition violated. Rejecting the step!"): keep θ_old.
   if (!search.accepted) tf.tidy(() => assignFlat(theta, theta0));
   tf.dispose([theta0, fullStep]);
+  // The surrogate before the step is 0 by construction (ratio 1, advantages normalised to mean 0).
   return {
-    loss: lossBefore,
-    lossAfter: search.accepted ? search.loss : lossBefore,
+    surrogate: search.accepted ? search.loss : lossBefore,
     kl: search.accepted ? search.kl : 0,
     gradNorm: gNorm,
     stepAccepted: search.accepted ? 1 : 0,
@@ -446,20 +446,18 @@ function subsample(post: StageData, old: OldPolicy[], fraction: number): { post:
 async function ppoStep(b: OuterBatch, old: OldPolicy[], adam: Adam): Promise<Record<string, number>> {
   const { policy, config } = b;
   const oldLogProb = old.map((o) => o.logProb);
-  let lossBefore = NaN;
   for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
-    const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) =>
+    const grads = tf.grads((...ps: tf.Tensor[]) =>
       tf.tidy(() => {
         const adapted = b.post.tasks.map((_, t) => adapt(policy, ps, b.pre, t, config.innerLr, config.firstOrder));
         return clippedLoss(policy, adapted, b.post, oldLogProb, config.ppoClip);
       }),
     )([...policy.params]);
     adam.apply(grads);
-    if (epoch === 0) lossBefore = (await value.data())[0];
-    tf.dispose([value, ...grads]);
+    tf.dispose(grads);
   }
   const after = await lossAndKl(b, old);
-  return { loss: lossBefore, lossAfter: after.loss, kl: after.kl };
+  return { surrogate: after.loss, kl: after.kl };
 }
 
 // ──────────────────────────── adapt / evaluate ────────────────────────────
