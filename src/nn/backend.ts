@@ -158,7 +158,50 @@ async function useWebGpu(): Promise<WebGpuAdapter> {
   // The tfjs backend registers itself at import time, and only if navigator.gpu exists.
   await import('@tensorflow/tfjs-backend-webgpu');
   await activate('webgpu');
+  chunkWebGpuAddN();
   return adapter;
+}
+
+let addNChunked = false;
+
+/**
+ * tfjs-webgpu 4.22 compiles tf.addN(xs) into one shader with a storage buffer per input, but
+ * WebGPU allows only `maxStorageBuffersPerShaderStage` (8 by default, and tfjs asks for no
+ * more). With 8+ inputs the pipeline is invalid and the result is silently wrong (seen with a
+ * 20-task MAML loss). Its concat kernel chunks its inputs; this makes AddN do the same.
+ */
+function chunkWebGpuAddN(): void {
+  const original = tf.getKernel('AddN', 'webgpu');
+  if (addNChunked || !original) return;
+  addNChunked = true;
+  tf.unregisterKernel('AddN', 'webgpu');
+  tf.registerKernel({
+    kernelName: 'AddN',
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const limits = (backend as unknown as { device: GPUDevice }).device.limits;
+      const maxInputs = Math.max(2, limits.maxStorageBuffersPerShaderStage - 1); // one buffer is the output
+      let xs = inputs as unknown as tf.TensorInfo[];
+      const partials: tf.TensorInfo[] = [];
+      while (xs.length > maxInputs) {
+        const next: tf.TensorInfo[] = [];
+        for (let i = 0; i < xs.length; i += maxInputs) {
+          const chunk = xs.slice(i, i + maxInputs);
+          if (chunk.length === 1) {
+            next.push(chunk[0]);
+            continue;
+          }
+          const sum = original.kernelFunc({ inputs: chunk as unknown as tf.NamedTensorInfoMap, backend, attrs }) as tf.TensorInfo;
+          partials.push(sum);
+          next.push(sum);
+        }
+        xs = next;
+      }
+      const out = original.kernelFunc({ inputs: xs as unknown as tf.NamedTensorInfoMap, backend, attrs });
+      for (const p of partials) (backend as tf.KernelBackend).disposeData(p.dataId);
+      return out;
+    },
+  });
 }
 
 function webGpuUnavailable(why: string, cause?: unknown): MetarlError {

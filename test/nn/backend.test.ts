@@ -82,7 +82,10 @@ async function compute(name: BackendName): Promise<Record<string, number[]>> {
       return tf.add(tf.mean(tf.square(o.mean)), tf.mean(o.value)) as tf.Scalar;
     };
     const flat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => t.flatten()));
+    // A meta-batch loss sums one term per task: 20 inputs overflow WebGPU's 8 storage buffers per shader.
+    const terms = Array.from({ length: 20 }, (_, i) => tf.mul(obs, i + 1));
     return {
+      addN: tf.addN(terms).flatten(),
       mean: policy.forward(policy.params, obs).mean.flatten(),
       grad: flat(tf.grads((...ps: tf.Tensor[]) => loss(ps))([...policy.params])),
       metaGrad: flat(tf.grads(meta)([...policy.params])),
@@ -100,7 +103,7 @@ async function compute(name: BackendName): Promise<Record<string, number[]>> {
 describe('backend parity', () => {
   const names: BackendName[] = adapter ? ['cpu', 'wasm', 'webgpu'] : ['cpu', 'wasm'];
 
-  it(`forward, gradient, MAML meta-gradient and LSTM BPTT agree on ${names.join(', ')}`, async () => {
+  it(`forward, gradient, MAML meta-gradient, LSTM BPTT and a 20-term addN agree on ${names.join(', ')}`, async () => {
     const results: Record<string, Record<string, number[]>> = {};
     for (const name of names) results[name] = await compute(name);
     for (const name of names.slice(1)) {
