@@ -31,12 +31,14 @@
  * Armature is added as extra rotational inertia of the child body about its origin
  * (the hinge point in the cheetah, walker and hopper).
  */
-import type { SceneBody, SceneShape, Quat, Vec3 } from '../core/scene.js';
+import type { Vec3 } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
 import { RAPIER, type R } from './rapier.js';
-import { createGround, groundHeightAt, ROBOT_GROUPS, type GroundDescription } from './ground.js';
-import { mjToWorld, quatBetween, quatMul, rotate, wrapAngle } from './math.js';
-import { geomVolume, type BodyDescription, type GeomDescription, type RobotDescription } from './robot.js';
+import { createGround, groundHeightAt, type GroundDescription } from './ground.js';
+import { forwardKinematics, jointCoordinates, type HingeTree } from './kinematics.js';
+import { mjToWorld, rotate } from './math.js';
+import { checkDescription, geomVolume, totalVolume, type BodyDescription, type RobotDescription } from './robot.js';
+import { colliderDesc } from './shapes.js';
 
 export interface BuildOptions {
   /** Seconds per env step. */
@@ -60,7 +62,6 @@ export interface RobotPose {
   jointVels?: ArrayLike<number>;
 }
 
-const DEFAULT_COLOR = '#cc9966';
 const _v = { x: 0, y: 0, z: 0 };
 const _q = { x: 0, y: 0, z: 0, w: 1 };
 
@@ -85,12 +86,8 @@ export class RobotWorld {
   readonly masses: Float64Array;
   readonly localComs: Float64Array;
 
-  private readonly parentIndex: Int32Array;
-  /** Hinge axis of joint j in its parent's frame (world axes at build), 3 per joint. */
-  private readonly axes: Float64Array;
-  /** Hinge point in the parent's frame and in the child's frame, 3 per joint each. */
-  private readonly anchorsParent: Float64Array;
-  private readonly anchorsChild: Float64Array;
+  /** The hinge tree's geometry (parents, axes, anchors) for kinematics. */
+  private readonly tree: HingeTree;
   private readonly actuatorJoint: Int32Array;
   private readonly gears: Float64Array;
   private readonly torques: Float64Array;
@@ -113,10 +110,7 @@ export class RobotWorld {
     const nj = n - 1;
     this.jointPos = new Float32Array(nj);
     this.jointVel = new Float32Array(nj);
-    this.parentIndex = new Int32Array(n).fill(-1);
-    this.axes = new Float64Array(3 * nj);
-    this.anchorsParent = new Float64Array(3 * nj);
-    this.anchorsChild = new Float64Array(3 * nj);
+    this.tree = { parentIndex: new Int32Array(n).fill(-1), axes: new Float64Array(3 * nj), anchorsParent: new Float64Array(3 * nj), anchorsChild: new Float64Array(3 * nj) };
     this.masses = new Float64Array(n);
     this.localComs = new Float64Array(3 * n);
     this.poses = new Float64Array(7 * n);
@@ -135,7 +129,7 @@ export class RobotWorld {
     description.bodies.forEach((b, i) => {
       index.set(b.name, i);
       const p = b.parent === null ? -1 : index.get(b.parent)!;
-      this.parentIndex[i] = p;
+      this.tree.parentIndex[i] = p;
       const offset = mjToWorld(b.pos);
       const pos: Vec3 = p < 0 ? offset : [worldPos[p][0] + offset[0], worldPos[p][1] + offset[1], worldPos[p][2] + offset[2]];
       worldPos.push(pos);
@@ -181,9 +175,9 @@ export class RobotWorld {
     const anchorParent: Vec3 = [offset[0] + anchorChild[0], offset[1] + anchorChild[1], offset[2] + anchorChild[2]];
     const k = i - 1;
     for (let c = 0; c < 3; c++) {
-      this.axes[3 * k + c] = axis[c] / norm;
-      this.anchorsParent[3 * k + c] = anchorParent[c];
-      this.anchorsChild[3 * k + c] = anchorChild[c];
+      this.tree.axes[3 * k + c] = axis[c] / norm;
+      this.tree.anchorsParent[3 * k + c] = anchorParent[c];
+      this.tree.anchorsChild[3 * k + c] = anchorChild[c];
     }
     const data = RAPIER.JointData.revolute(
       { x: anchorParent[0], y: anchorParent[1], z: anchorParent[2] },
@@ -216,7 +210,7 @@ export class RobotWorld {
       this.action[a] = action[a];
       const tau = this.gears[a] * action[a];
       const child = j + 1;
-      const parent = this.parentIndex[child];
+      const parent = this.tree.parentIndex[child];
       this.addAxisTorque(child, parent, j, tau);
     }
     this.torquesDirty = true;
@@ -225,7 +219,7 @@ export class RobotWorld {
   private addAxisTorque(child: number, parent: number, j: number, tau: number): void {
     const t = this.torques;
     // The axis is fixed in the parent's frame; for a planar robot that is the world z axis always.
-    const ax = this.axes[3 * j], ay = this.axes[3 * j + 1], az = this.axes[3 * j + 2];
+    const ax = this.tree.axes[3 * j], ay = this.tree.axes[3 * j + 1], az = this.tree.axes[3 * j + 2];
     t[3 * child] += tau * ax; t[3 * child + 1] += tau * ay; t[3 * child + 2] += tau * az;
     t[3 * parent] -= tau * ax; t[3 * parent + 1] -= tau * ay; t[3 * parent + 2] -= tau * az;
   }
@@ -263,9 +257,9 @@ export class RobotWorld {
     for (let a = 0; a < this.gears.length; a++) {
       const j = this.actuatorJoint[a];
       const child = j + 1;
-      const parent = this.parentIndex[child];
+      const parent = this.tree.parentIndex[child];
       const tau = this.gears[a] * this.action[a];
-      rotate(this.tmp, 0, this.poses, 7 * parent + 3, this.axes, 3 * j);
+      rotate(this.tmp, 0, this.poses, 7 * parent + 3, this.tree.axes, 3 * j);
       for (let c = 0; c < 3; c++) {
         out[6 * child + c] += tau * this.tmp[c];
         out[6 * parent + c] -= tau * this.tmp[c];
@@ -299,18 +293,7 @@ export class RobotWorld {
     this.rootLinvel[0] = lv.x; this.rootLinvel[1] = lv.y; this.rootLinvel[2] = lv.z;
     for (let c = 0; c < 3; c++) { this.rootPos[c] = P[c]; this.rootAngvel[c] = V[3 + c]; }
     for (let c = 0; c < 4; c++) this.rootQuat[c] = P[3 + c];
-    const tmp = this.tmp;
-    for (let j = 0; j < n - 1; j++) {
-      const child = j + 1, parent = this.parentIndex[child];
-      // q_rel = q_parent⁻¹ ⊗ q_child; the angle is its twist about the hinge axis.
-      tmp[4] = -P[7 * parent + 3]; tmp[5] = -P[7 * parent + 4]; tmp[6] = -P[7 * parent + 5]; tmp[7] = P[7 * parent + 6];
-      quatMul(tmp, 0, tmp, 4, P, 7 * child + 3);
-      const ax = this.axes[3 * j], ay = this.axes[3 * j + 1], az = this.axes[3 * j + 2];
-      this.jointPos[j] = wrapAngle(2 * Math.atan2(tmp[0] * ax + tmp[1] * ay + tmp[2] * az, tmp[3]));
-      rotate(tmp, 0, P, 7 * parent + 3, this.axes, 3 * j);
-      this.jointVel[j] =
-        (V[6 * child + 3] - V[6 * parent + 3]) * tmp[0] + (V[6 * child + 4] - V[6 * parent + 4]) * tmp[1] + (V[6 * child + 5] - V[6 * parent + 5]) * tmp[2];
-    }
+    jointCoordinates(this.tree, P, V, this.jointPos, this.jointVel, this.tmp);
   }
 
   /**
@@ -329,30 +312,7 @@ export class RobotWorld {
       V[c] = pose.rootLinvel?.[c] ?? 0; // origin velocity for now; converted to COM velocity below
     }
     for (let c = 0; c < 4; c++) P[3 + c] = rootQuat[c];
-    for (let i = 1; i < n; i++) {
-      const j = i - 1, p = this.parentIndex[i];
-      const q = pose.jointAngles?.[j] ?? 0, qd = pose.jointVels?.[j] ?? 0;
-      // Orientation: parent ⊗ rotation about the (parent-frame) hinge axis.
-      const s = Math.sin(q / 2);
-      tmp[4] = this.axes[3 * j] * s; tmp[5] = this.axes[3 * j + 1] * s; tmp[6] = this.axes[3 * j + 2] * s; tmp[7] = Math.cos(q / 2);
-      quatMul(P, 7 * i + 3, P, 7 * p + 3, tmp, 4);
-      // Position: the hinge point must coincide in both bodies.
-      rotate(tmp, 0, P, 7 * p + 3, this.anchorsParent, 3 * j);
-      const hx = P[7 * p] + tmp[0], hy = P[7 * p + 1] + tmp[1], hz = P[7 * p + 2] + tmp[2];
-      rotate(tmp, 0, P, 7 * i + 3, this.anchorsChild, 3 * j);
-      P[7 * i] = hx - tmp[0]; P[7 * i + 1] = hy - tmp[1]; P[7 * i + 2] = hz - tmp[2];
-      // Angular velocity adds the hinge rate about the world axis.
-      rotate(tmp, 0, P, 7 * p + 3, this.axes, 3 * j);
-      const wpx = V[6 * p + 3], wpy = V[6 * p + 4], wpz = V[6 * p + 5];
-      V[6 * i + 3] = wpx + qd * tmp[0]; V[6 * i + 4] = wpy + qd * tmp[1]; V[6 * i + 5] = wpz + qd * tmp[2];
-      // Origin velocity: v_p + ω_p × (hinge − o_p) + ω_i × (o_i − hinge).
-      const rx = hx - P[7 * p], ry = hy - P[7 * p + 1], rz = hz - P[7 * p + 2];
-      const sx = P[7 * i] - hx, sy = P[7 * i + 1] - hy, sz = P[7 * i + 2] - hz;
-      const wx = V[6 * i + 3], wy = V[6 * i + 4], wz = V[6 * i + 5];
-      V[6 * i] = V[6 * p] + (wpy * rz - wpz * ry) + (wy * sz - wz * sy);
-      V[6 * i + 1] = V[6 * p + 1] + (wpz * rx - wpx * rz) + (wz * sx - wx * sz);
-      V[6 * i + 2] = V[6 * p + 2] + (wpx * ry - wpy * rx) + (wx * sy - wy * sx);
-    }
+    forwardKinematics(this.tree, pose, P, V, tmp);
     for (let i = 0; i < n; i++) {
       const b = this.bodies[i];
       _v.x = P[7 * i]; _v.y = P[7 * i + 1]; _v.z = P[7 * i + 2];
@@ -431,83 +391,4 @@ export class RobotWorld {
 
 export function buildRobot(description: RobotDescription, ground: GroundDescription, options: BuildOptions): RobotWorld {
   return new RobotWorld(description, ground, options);
-}
-
-function colliderDesc(g: GeomDescription, density: number, friction: number): R.ColliderDesc {
-  let desc: R.ColliderDesc;
-  switch (g.kind) {
-    case 'capsule': {
-      const a = mjToWorld(g.from), b = mjToWorld(g.to);
-      const d: Vec3 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-      const len = Math.hypot(d[0], d[1], d[2]);
-      const q = len > 0 ? quatBetween([0, 1, 0], [d[0] / len, d[1] / len, d[2] / len]) : ([0, 0, 0, 1] as Quat);
-      desc = RAPIER.ColliderDesc.capsule(len / 2, g.radius)
-        .setTranslation((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2)
-        .setRotation({ x: q[0], y: q[1], z: q[2], w: q[3] });
-      break;
-    }
-    case 'sphere': {
-      const p = mjToWorld(g.pos);
-      desc = RAPIER.ColliderDesc.ball(g.radius).setTranslation(p[0], p[1], p[2]);
-      break;
-    }
-    case 'box': {
-      const p = mjToWorld(g.pos), h = mjToWorld(g.halfExtents);
-      desc = RAPIER.ColliderDesc.cuboid(Math.abs(h[0]), Math.abs(h[1]), Math.abs(h[2])).setTranslation(p[0], p[1], p[2]);
-      break;
-    }
-  }
-  return desc
-    .setDensity(density)
-    .setFriction(friction)
-    .setFrictionCombineRule(RAPIER.CoefficientCombineRule.Max)
-    .setRestitution(0)
-    .setCollisionGroups(ROBOT_GROUPS);
-}
-
-function totalVolume(d: RobotDescription): number {
-  let v = 0;
-  for (const b of d.bodies) for (const g of b.geoms) v += geomVolume(g).volume;
-  return v;
-}
-
-function checkDescription(d: RobotDescription): void {
-  const fail = (why: string): never => {
-    throw new RangeError(`robot '${d.name}': ${why}`);
-  };
-  if (d.bodies.length === 0 || d.bodies[0].parent !== null) fail('the first body must be the root (parent: null)');
-  const seen = new Set<string>();
-  for (const b of d.bodies) {
-    if (seen.has(b.name)) fail(`body name '${b.name}' is used twice`);
-    if (b !== d.bodies[0]) {
-      if (b.parent === null) fail(`body '${b.name}': only the first body may be a root`);
-      if (!seen.has(b.parent!)) fail(`body '${b.name}': parent '${b.parent}' must be listed before it`);
-      if (!b.joint) fail(`body '${b.name}': every non-root body needs a joint`);
-    }
-    seen.add(b.name);
-  }
-}
-
-/** The viewer's bodies for a description (shapes in body frames, world axes). */
-export function robotSceneBodies(d: RobotDescription): SceneBody[] {
-  return d.bodies.map((b) => ({ name: b.name, shapes: b.geoms.map((g) => sceneShape(g, d.color ?? DEFAULT_COLOR)) }));
-}
-
-function sceneShape(g: GeomDescription, color: string): SceneShape {
-  const c = g.color ?? color;
-  switch (g.kind) {
-    case 'capsule': {
-      const a = mjToWorld(g.from), b = mjToWorld(g.to);
-      const d: Vec3 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-      const len = Math.hypot(d[0], d[1], d[2]);
-      const q = len > 0 ? quatBetween([0, 1, 0], [d[0] / len, d[1] / len, d[2] / len]) : ([0, 0, 0, 1] as Quat);
-      return { shape: { kind: 'capsule', radius: g.radius, halfHeight: len / 2 }, position: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2], rotation: q, color: c };
-    }
-    case 'sphere':
-      return { shape: { kind: 'sphere', radius: g.radius }, position: mjToWorld(g.pos), rotation: [0, 0, 0, 1], color: c };
-    case 'box': {
-      const h = mjToWorld(g.halfExtents);
-      return { shape: { kind: 'box', halfExtents: [Math.abs(h[0]), Math.abs(h[1]), Math.abs(h[2])] }, position: mjToWorld(g.pos), rotation: [0, 0, 0, 1], color: c };
-    }
-  }
 }

@@ -1,6 +1,7 @@
 export { RAPIER, RAPIER_BUILD, rapierInstanceCount, wasmMemoryBytes } from './rapier.js';
 export type { R } from './rapier.js';
-export { buildRobot, robotSceneBodies, RobotWorld } from './build.js';
+export { buildRobot, RobotWorld } from './build.js';
+export { robotSceneBodies } from './shapes.js';
 export type { BuildOptions, RobotPose } from './build.js';
 export { createGround, flatGround, groundHeightAt, GROUND_GROUPS, ROBOT_GROUPS } from './ground.js';
 export type { GroundDescription } from './ground.js';

@@ -9,7 +9,8 @@ import { MetarlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { MarkerDescription, SceneDescription } from '../core/scene.js';
 import type { Env, EnvSpec, StepResult } from '../core/types.js';
-import { buildRobot, robotSceneBodies, type RobotPose, type RobotWorld } from './build.js';
+import { buildRobot, type RobotPose, type RobotWorld } from './build.js';
+import { robotSceneBodies } from './shapes.js';
 import { flatGround, type GroundDescription } from './ground.js';
 import type { RobotDescription } from './robot.js';
 

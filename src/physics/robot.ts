@@ -126,3 +126,28 @@ export function geomVolume(g: GeomDescription): { volume: number; centroid: Vec3
 export function actuatedJoints(robot: RobotDescription): string[] {
   return robot.actuators.map((a) => a.joint);
 }
+
+/** Sum of every geom's volume, m³. */
+export function totalVolume(d: RobotDescription): number {
+  let v = 0;
+  for (const b of d.bodies) for (const g of b.geoms) v += geomVolume(g).volume;
+  return v;
+}
+
+/** Throws RangeError naming the robot if the body tree is malformed. */
+export function checkDescription(d: RobotDescription): void {
+  const fail = (why: string): never => {
+    throw new RangeError(`robot '${d.name}': ${why}`);
+  };
+  if (d.bodies.length === 0 || d.bodies[0].parent !== null) fail('the first body must be the root (parent: null)');
+  const seen = new Set<string>();
+  for (const b of d.bodies) {
+    if (seen.has(b.name)) fail(`body name '${b.name}' is used twice`);
+    if (b !== d.bodies[0]) {
+      if (b.parent === null) fail(`body '${b.name}': only the first body may be a root`);
+      if (!seen.has(b.parent!)) fail(`body '${b.name}': parent '${b.parent}' must be listed before it`);
+      if (!b.joint) fail(`body '${b.name}': every non-root body needs a joint`);
+    }
+    seen.add(b.name);
+  }
+}
