@@ -5,7 +5,9 @@
  *
  * Joint damping 1 and armature 1 are the XML's (damping as an implicit motor, armature
  * as body inertia; see src/physics/build.ts). Gears are the XML's 200: the large
- * armature keeps full torque stable with 4 Rapier substeps of 0.002 s, so no scaling.
+ * armature keeps full torque stable with 4 Rapier steps of 0.002 s, so no scaling.
+ * Armature as body inertia also makes the whole hopper slower to pitch than MuJoCo's
+ * (joint-space) armature does, so it balances somewhat more easily.
  */
 import type { Rng } from '../../src/core/rng.js';
 import { capsuleQuat, observePlanar, planarResetPose, type RobotDescription, type RobotPose, type RobotWorld } from '../../src/physics/index.js';

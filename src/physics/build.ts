@@ -29,7 +29,10 @@
  * and written every substep: more WASM calls (≈20% slower per env step in a 400-step
  * run) and, explicit, unstable on light links at large dt. Hence torques + motors.
  * Armature is added as extra rotational inertia of the child body about its origin
- * (the hinge point in the cheetah, walker and hopper).
+ * (the hinge point in the cheetah, walker and hopper). Unlike MuJoCo's joint-space
+ * armature, body inertia also slows the whole robot's turning (the hopper's pitch most,
+ * armature 1 on each of 3 links); envs/robots/ant-env.ts models armature as an
+ * implicit hinge motor instead, because body inertia on the ant's 0.05 kg legs blew up.
  */
 import type { Vec3 } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
