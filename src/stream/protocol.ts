@@ -147,6 +147,17 @@ export type Message = ServerMessage | ClientMessage;
 /** Largest client message the server accepts (ws maxPayload). */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 export const MAX_PLAYBACK_SPEED = 16;
+/**
+ * Longest time one step is shown for: frames play at simulation speed, but point-nav's dt
+ * is one second of abstract time, and 100 s episodes would bore anyone, so no env plays
+ * slower than 20 steps a second. The server paces live frames by the same clock.
+ */
+export const MAX_SHOWN_STEP_S = 0.05;
+
+/** Seconds a step of an env with this dt takes on screen. */
+export function shownStepS(dt: number): number {
+  return Math.min(dt, MAX_SHOWN_STEP_S);
+}
 
 // ---------------------------------------------------------------- binary frame layout
 

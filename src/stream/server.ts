@@ -18,7 +18,9 @@ import {
   decodeClientMessage,
   encodeFrame,
   frameByteLength,
+  MAX_SHOWN_STEP_S,
   PROTOCOL_VERSION,
+  shownStepS,
 } from './protocol.js';
 import type { ClientMessage, MetricsRow, ReplayStateMessage, RunInfo, ServerMessage, Stage } from './protocol.js';
 import { POSE_STRIDE } from '../core/scene.js';
@@ -38,6 +40,11 @@ export interface ViewerServerOptions {
   maxClientBytes?: number;
   /** Metrics rows kept for late joiners. Default 2000. */
   metricsHistory?: number;
+  /**
+   * Send live frames only as fast as a page plays them (contiguous chunks of about a second
+   * of simulated time per env); false sends every frame. Default true.
+   */
+  paceFrames?: boolean;
   /** Where warnings go (malformed messages, dropped clients). Default console.warn. */
   log?: (message: string) => void;
 }
@@ -59,6 +66,8 @@ export interface ViewerStats {
   malformed: number;
   /** Clients cut off for falling past `maxClientBytes`. */
   disconnectedSlow: number;
+  /** Live frames not sent because the pages were still playing earlier ones (see `paceFrames`). */
+  framesPaced: number;
 }
 
 /** The publisher side (see ./publisher.ts) plus what only a live server has. */
@@ -85,7 +94,25 @@ interface Client {
 interface EnvState {
   stage: Stage;
   ret: number;
+  /** Seconds a step takes on screen. */
+  stepS: number;
+  /** Pacing: simulated seconds sent, against wall seconds since `originMs`. */
+  originMs: number;
+  sentS: number;
+  holding: boolean;
 }
+
+/**
+ * Live frames are paced to what a page can show. A viewer plays frames at simulation
+ * speed, so when training steps 100× faster than that, sending every frame would only
+ * cost the training loop and the wire. Each env instead sends a contiguous chunk of
+ * `PACE_LEAD_S` simulated seconds, holds until the page has nearly played it, then sends
+ * the next: smooth stretches of real motion, with cuts between them. When training is
+ * slower than real time, nothing is held back.
+ */
+const PACE_LEAD_S = 1;
+/** Resume sending this long before the page runs out of frames (covers the network). */
+const PACE_MARGIN_S = 0.1;
 
 const HEARTBEAT_MS = 15_000;
 
@@ -110,6 +137,8 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
   let droppedTotal = 0;
   let malformed = 0;
   let disconnectedSlow = 0;
+  let paced = 0;
+  const paceFrames = options.paceFrames ?? true;
   let closed = false;
 
   const http = createServer((req, res) => serveViewer(viewerDir, req, res));
@@ -205,10 +234,23 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
   function envState(envId: number): EnvState {
     let s = envs.get(envId);
     if (s === undefined) {
-      s = { stage: { kind: 'rollout' }, ret: 0 };
+      s = { stage: { kind: 'rollout' }, ret: 0, stepS: MAX_SHOWN_STEP_S, originMs: performance.now(), sentS: 0, holding: false };
       envs.set(envId, s);
     }
     return s;
+  }
+
+  /** True when this frame goes out (see PACE_LEAD_S). */
+  function pace(s: EnvState): boolean {
+    const wallS = (performance.now() - s.originMs) / 1000;
+    if (s.sentS < wallS) s.sentS = wallS; // slower than real time: no credit piles up
+    if (s.holding) {
+      if (s.sentS - wallS > PACE_MARGIN_S) return false;
+      s.holding = false;
+    }
+    s.sentS += s.stepS;
+    if (s.sentS - wallS >= PACE_LEAD_S) s.holding = true;
+    return true;
   }
 
   function sendFrameBytes(envId: number, bytes: Uint8Array): void {
@@ -233,6 +275,10 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
       const s = envState(envId);
       s.ret = step === 0 ? reward : s.ret + reward;
       if (clients.size === 0) return;
+      if (paceFrames && !pace(s)) {
+        paced++;
+        return;
+      }
       const bytes = encodeFrame(envId, step, s.ret, poses, Buffer.allocUnsafe(frameByteLength(poses.length / POSE_STRIDE)));
       sendFrameBytes(envId, bytes);
     },
@@ -260,7 +306,9 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
           server.hello(msg.run);
           return;
         case 'scene': {
-          envState(msg.envId).stage = msg.stage;
+          const s = envState(msg.envId);
+          s.stage = msg.stage;
+          s.stepS = shownStepS(msg.dt);
           const text = JSON.stringify(msg);
           sceneTexts.set(msg.envId, text);
           lastFrames.delete(msg.envId);
@@ -296,6 +344,7 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
         framesDropped: droppedTotal,
         malformed,
         disconnectedSlow,
+        framesPaced: paced,
       };
     },
     async close() {

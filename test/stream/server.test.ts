@@ -85,7 +85,8 @@ beforeEach(async () => {
   viewerDir = mkdtempSync(join(tmpdir(), 'metarl-viewer-'));
   writeFileSync(join(viewerDir, 'index.html'), '<!doctype html><title>metarl</title>');
   writeFileSync(join(viewerDir, 'viewer.js'), 'console.log(1)');
-  server = await startViewer({ viewerDir, maxBufferedBytes: 256 << 10, maxClientBytes: 4 << 20, log: (m) => logs.push(m) });
+  // Pacing off: these tests count every frame; pacing has its own test.
+  server = await startViewer({ viewerDir, maxBufferedBytes: 256 << 10, maxClientBytes: 4 << 20, paceFrames: false, log: (m) => logs.push(m) });
 });
 
 afterEach(async () => {
@@ -271,5 +272,35 @@ describe('viewer server: websocket', () => {
     expect(second.of('frame')[0].step).toBe(1);
     expect(second.of('hello')[0].run).toEqual(run);
     second.close();
+  });
+
+  it('paces live frames faster than real time into contiguous chunks of about a second', async () => {
+    const paced = await startViewer({ viewerDir, log: () => {} });
+    try {
+      const p = new Probe(paced.url);
+      await p.opened();
+      await waitFor(() => paced.clientCount === 1);
+      paced.scene(0, scene, { kind: 'rollout' }, 0.05);
+      const poses = new Float32Array(7);
+      for (let t = 0; t < 400; t++) paced.frame(0, t, poses); // 20 s of simulation in a few ms
+      await p.until(() => p.of('frame').length >= 19);
+      await new Promise((r) => setTimeout(r, 1000)); // the page plays the chunk
+      for (let t = 400; t < 800; t++) paced.frame(0, t, poses);
+      await p.until(() => p.of('frame').some((f) => f.step >= 400));
+      await new Promise((r) => setTimeout(r, 50));
+      const steps = p.of('frame').map((f) => f.step);
+      const first = steps.filter((s) => s < 400);
+      const second = steps.filter((s) => s >= 400);
+      // 1 s of frames at dt 0.05 is 20 frames, each chunk contiguous.
+      expect(first).toEqual(Array.from({ length: first.length }, (_, i) => i));
+      expect(first.length).toBeGreaterThanOrEqual(19);
+      expect(first.length).toBeLessThanOrEqual(22);
+      expect(second).toEqual(Array.from({ length: second.length }, (_, i) => 400 + i));
+      expect(second.length).toBeGreaterThanOrEqual(19);
+      expect(paced.stats().framesPaced).toBe(800 - steps.length);
+      p.close();
+    } finally {
+      await paced.close();
+    }
   });
 });

@@ -9,17 +9,13 @@
 import { Quaternion, Vector3 } from 'three';
 import type { Object3D } from 'three';
 import { POSE_STRIDE } from '../../src/core/scene.js';
+import { shownStepS } from '../../src/stream/protocol.js';
 import type { FrameMessage } from '../../src/stream/protocol.js';
 
 /** Seconds of frames the ring holds. */
 const RING_SECONDS = 3;
 /** Playback trails the newest frame by this much, to ride over network jitter. */
 const LAG_STEPS = 3;
-/**
- * Shown seconds per step at most: point-nav's dt is one second of abstract time, and
- * 100 s episodes would bore anyone, so no env plays slower than 20 steps a second.
- */
-const MAX_SHOWN_DT = 0.05;
 
 const _pA = new Vector3();
 const _pB = new Vector3();
@@ -48,7 +44,7 @@ export class FramePlayer {
 
   constructor(bodyCount: number, dt: number) {
     this.bodyCount = bodyCount;
-    this.stepS = Math.min(dt, MAX_SHOWN_DT);
+    this.stepS = shownStepS(dt);
     this.capacity = Math.max(16, Math.min(512, Math.ceil(RING_SECONDS / this.stepS)));
     this.poses = Array.from({ length: this.capacity }, () => new Float32Array(bodyCount * POSE_STRIDE));
     this.times = new Float64Array(this.capacity);
@@ -65,10 +61,10 @@ export class FramePlayer {
     let start = 1;
     if (this.count > 0) {
       const last = this.index(this.count - 1);
-      const gap = frame.step - this.steps[last];
-      start = gap > 0 ? 0 : 1;
-      // A new episode (the step went back) follows the last frame by one step.
-      t = this.times[last] + this.stepS * (gap > 0 ? Math.min(gap, 10) : 1);
+      // Only consecutive steps are interpolated: a new episode (the step went back) or a cut
+      // (the server paced frames, or a client dropped some) is shown as a cut, one step later.
+      start = frame.step === this.steps[last] + 1 ? 0 : 1;
+      t = this.times[last] + this.stepS;
     }
     if (this.count === this.capacity) {
       this.head = (this.head + 1) % this.capacity;

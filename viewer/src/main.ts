@@ -8,7 +8,7 @@ import './style.css';
 import { Box3, Timer, Vector3 } from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import type { SceneDescription } from '../../src/core/scene.js';
-import { stageIndex, stageLabel } from '../../src/stream/protocol.js';
+import { shownStepS, stageIndex, stageLabel } from '../../src/stream/protocol.js';
 import type { RunInfo, ServerMessage, Stage, ViewMode } from '../../src/stream/protocol.js';
 import { AdaptationChart, TrainingChart, shortStageLabel, stageColor } from './charts.js';
 import { Connection } from './connection.js';
@@ -195,7 +195,7 @@ function handle(msg: ServerMessage): void {
 function onScene(envId: number, desc: SceneDescription, stage: Stage, dt: number): void {
   const key = JSON.stringify(desc);
   const old = envs.get(envId);
-  if (old !== undefined && old.sceneKey === key && old.player.stepS === Math.min(dt, 0.05)) {
+  if (old !== undefined && old.sceneKey === key && old.player.stepS === shownStepS(dt)) {
     old.stage = stage;
     old.player.clear();
     return;
