@@ -112,8 +112,6 @@ export interface Trials {
   mask: Float32Array;
   /** [T, B]: 1 where the recurrent state resets (t = 0: each column is one whole trial). */
   reset: Float32Array;
-  /** [T, B]: index of the episode within its trial that step t belongs to (−1 on padding). */
-  episode: Int32Array;
 }
 
 /** Rebuilds per-trial sequences from a padded batch, with the same augmentation as sampling. */
@@ -128,7 +126,6 @@ export function packTrials(batch: Batch): Trials {
   const rewards = new Float32Array(T * B);
   const mask = new Float32Array(T * B);
   const reset = new Float32Array(T * B);
-  const episode = new Int32Array(T * B).fill(-1);
   for (let s = 0; s < B; s++) {
     reset[s] = 1;
     let j = 0;
@@ -149,11 +146,10 @@ export function packTrials(batch: Batch): Trials {
         for (let i = 0; i < A; i++) actions[cell * A + i] = batch.actions[src * A + i];
         rewards[cell] = batch.rewards[src];
         mask[cell] = 1;
-        episode[cell] = e;
       }
     }
   }
-  return { count: B, steps: T, inputSize: I, actSize: A, lengths, inputs, actions, rewards, mask, reset, episode };
+  return { count: B, steps: T, inputSize: I, actSize: A, lengths, inputs, actions, rewards, mask, reset };
 }
 
 // ───────────────────────── policy construction ─────────────────────────
@@ -168,7 +164,6 @@ export function buildPolicy(family: TaskFamily, config: Rl2Config, rng: Rng): Ls
   return createLstmPolicy({ inputSize: rl2InputSize(obsSize, actSize), hiddenSize: config.hidden, actSize, initStd: config.initStd }, rng);
 }
 
-
 /** Zeros the state rows of slots where `reset` [S] is 1 (a new trial starts there). */
 function resetRows(state: LstmState, reset: Float32Array): LstmState {
   return tf.tidy(() => {
@@ -179,7 +174,7 @@ function resetRows(state: LstmState, reset: Float32Array): LstmState {
 
 // ───────────────────────────── rollout ─────────────────────────────
 
-/** What a probe sees at each step (tests, debugging): the augmented input and the state it was fed. @internal */
+/** What a probe sees at each step (tests, debugging): the augmented input, the mean and the sampled actions. @internal */
 export interface StepProbe {
   (event: { step: number; input: Float32Array; trialStart: Float32Array; active: Float32Array; mean: Float32Array; actions: Float32Array }): void;
 }
@@ -313,7 +308,7 @@ function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
 
 // ───────────────────────── losses and update ─────────────────────────
 
-/** The batch on the device, time-major; every tensor is freed by `disposeDeviceTrials`. */
+/** The batch on the device, time-major; `iterate` frees every tensor after the update. */
 interface DeviceTrials {
   inputs: tf.Tensor3D;
   actions: tf.Tensor3D;
