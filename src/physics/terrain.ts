@@ -152,7 +152,7 @@ export class Terrain {
     }
   }
 
-  /** The viewer's (and Rapier builder's) description; copies the heights. */
+  /** The scene's ground (the viewer draws it, `createGround` in ground.ts builds its collider); copies the heights. */
   description(color = '#8a9a7a'): HeightfieldDescription {
     return {
       kind: 'heightfield',
@@ -164,18 +164,6 @@ export class Terrain {
       heights: Array.from(this.heights),
       color,
     };
-  }
-
-  /**
-   * The heights in Rapier's order for `ColliderDesc.heightfield(nrows − 1, ncols − 1,
-   * heights, { x: sizeX, y: 1, z: sizeZ })`: column-major, (i, j) at i + j·nrows.
-   * The collider must be placed at `description().center`.
-   */
-  rapierHeights(): Float32Array {
-    const { nrows, ncols, heights } = this;
-    const out = new Float32Array(nrows * ncols);
-    for (let i = 0; i < nrows; i++) for (let j = 0; j < ncols; j++) out[i + j * nrows] = heights[i * ncols + j];
-    return out;
   }
 }
 
