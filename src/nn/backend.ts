@@ -61,7 +61,7 @@ export async function initBackend(choice: string, options: InitBackendOptions = 
       break;
     case 'auto':
       info = await chooseAuto();
-      (options.log ?? ((line: string) => console.error(line)))(`backend: ${info.name}${info.device ? ` (${info.device})` : ''}: ${info.reason}`);
+      options.log?.(`backend: ${info.name}${info.device ? ` (${info.device})` : ''}: ${info.reason}`);
       break;
   }
   return info;
@@ -72,7 +72,8 @@ async function chooseAuto(): Promise<BackendInfo> {
   try {
     return await useTensorflow(`auto: ${TFJS_NODE_GPU} loaded`);
   } catch (err) {
-    notes.push(`${TFJS_NODE_GPU} not usable (${firstLine(err)})`);
+    const missing = /Cannot find (package|module)/.test(String((err as Error).cause ?? err));
+    notes.push(missing ? `${TFJS_NODE_GPU} not installed` : `${TFJS_NODE_GPU} failed to load`);
   }
   const adapter = await probeWebGpu().catch((err: unknown) => {
     notes.push(`WebGPU not usable (${firstLine(err)})`);
@@ -86,9 +87,9 @@ async function chooseAuto(): Promise<BackendInfo> {
       notes.push(`WebGPU adapter ${adapter.description} failed to start (${firstLine(err)})`);
     }
   } else if (adapter) {
-    notes.push(`WebGPU adapter is software (${adapter.description}), slower than wasm`);
+    notes.push(`the only WebGPU adapter is software (${adapter.description.split(':')[0]})`);
   }
-  return useWasm(`auto: ${notes.join('; ')}; using wasm (CPU, SIMD)`);
+  return useWasm(`auto: ${notes.join('; ')}, so the CPU (SIMD)`);
 }
 
 async function useTensorflow(reason: string): Promise<BackendInfo> {
