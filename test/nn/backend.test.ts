@@ -50,7 +50,7 @@ describe('initBackend', () => {
     const info = await initBackend('auto', { log: (l) => lines.push(l) });
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.reason).toMatch(/tfjs-node-gpu not usable/);
+    expect(info.reason).toMatch(/tfjs-node-gpu not installed/);
     if (adapter) expect(info.reason).toMatch(/software/);
     expect(lines).toEqual([`backend: wasm: ${info.reason}`]);
   });
