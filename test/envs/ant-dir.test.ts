@@ -68,7 +68,7 @@ describe('ant-dir env', () => {
     expect(Math.hypot(...env.robotWorld.rootLinvel)).toBeLessThan(0.05);
   });
 
-  it('does not blow up under random full-range torques (gear 150), and joint limits hold within 0.35 rad', () => {
+  it('does not blow up under random full-range torques (gear 150), and joint limits hold within 0.4 rad', () => {
     const ranges = antDescription().bodies.slice(1).map((b) => b.joint!.range!);
     const rng = new Rng(7);
     const a = new Float32Array(8);
@@ -83,7 +83,7 @@ describe('ant-dir env', () => {
       if (r.terminated) break;
     }
     expect(speed).toBeLessThan(5);
-    expect(excess).toBeLessThan(0.35);
+    expect(excess).toBeLessThan(0.4);
   });
 
   it('terminates when the torso is dropped below 0.2 m or thrown above 1 m; a flipped ant is healthy by that rule, as in gym', () => {

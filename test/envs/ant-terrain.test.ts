@@ -66,9 +66,10 @@ describe('ant-terrain env on generated terrain', () => {
       env.frame(frame);
       for (let b = 0; b < 9; b++) expect(frame[7 * b + 1]).toBeGreaterThan(terrain.heightAt(frame[7 * b], frame[7 * b + 2]));
     }
-    // Dropped from clear of the highest ground, it comes to rest at a healthy height.
+    // Dropped from clear of the highest ground, it comes to rest at a healthy height
+    // (up to ~0.9 m above the step under the torso on 36° stairs, the hind legs lower down).
     expect(heights[49]).toBeGreaterThan(0.3);
-    expect(heights[49]).toBeLessThan(0.8);
+    expect(heights[49]).toBeLessThan(1.0);
   });
 
   it('observes the 5 × 5 heights around the torso: torso height minus the ground at each point', () => {
