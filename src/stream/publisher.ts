@@ -16,7 +16,7 @@ export interface Publisher {
    * running return restarts at step 0 and at `episodeStart`. `poses` is read at once, not kept.
    */
   frame(envId: number, step: number, poses: Float32Array, reward?: number): void;
-  /** Stage defaults to the one of the env's scene. */
+  /** Stage defaults to the env's current one; a given stage becomes current (RL²'s next episode in the same env). */
   episodeStart(envId: number, stage?: Stage): void;
   episodeEnd(envId: number, ret: number, length: number, stage?: Stage): void;
   /** One training iteration's row. */

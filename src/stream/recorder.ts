@@ -134,7 +134,8 @@ export function createRecorder(path: string, run: RunInfo | null = null): Rollou
     episodeStart(envId, stage) {
       const e = env(envId);
       e.ret = 0;
-      json({ type: 'episode', phase: 'start', envId, stage: stage ?? e.stage, ret: 0, length: 0 });
+      if (stage !== undefined) e.stage = stage;
+      json({ type: 'episode', phase: 'start', envId, stage: e.stage, ret: 0, length: 0 });
     },
     episodeEnd(envId, ret, length, stage) {
       json({ type: 'episode', phase: 'end', envId, stage: stage ?? env(envId).stage, ret, length });

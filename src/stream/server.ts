@@ -285,7 +285,8 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
     episodeStart(envId, stage) {
       const s = envState(envId);
       s.ret = 0;
-      server.publish({ type: 'episode', phase: 'start', envId, stage: stage ?? s.stage, ret: 0, length: 0 });
+      if (stage !== undefined) s.stage = stage; // RL²: the next episode of a trial, same env
+      server.publish({ type: 'episode', phase: 'start', envId, stage: s.stage, ret: 0, length: 0 });
     },
     episodeEnd(envId, ret, length, stage) {
       server.publish({ type: 'episode', phase: 'end', envId, stage: stage ?? envState(envId).stage, ret, length });

@@ -12,7 +12,8 @@ import type { MetricsRow, Stage } from '../../src/stream/protocol.js';
 export const STAGE_COLORS = ['#8c8c8c', '#e8803a', '#2f8fd8', '#3aa55c', '#b05cc8', '#d8b52f', '#d84a6a', '#2fb8b0'];
 export const stageColor = (s: number): string => STAGE_COLORS[s % STAGE_COLORS.length];
 
-const HEIGHT = 170;
+/** Small enough that both charts and the toolbar fit a 540 px tall window. */
+const HEIGHT = 150;
 
 abstract class Chart {
   protected plot: uPlot | null = null;
@@ -30,7 +31,14 @@ abstract class Chart {
     return Math.max(200, this.el.clientWidth);
   }
 
-  protected draw(data: uPlot.AlignedData, series: uPlot.Series[], xLabel: string, xValues?: uPlot.Axis['values'], xSplits?: uPlot.Axis['splits']): void {
+  protected draw(
+    data: uPlot.AlignedData,
+    series: uPlot.Series[],
+    xLabel: string,
+    xValues?: uPlot.Axis['values'],
+    xSplits?: uPlot.Axis['splits'],
+    legend = true,
+  ): void {
     if (this.plot === null || series.length !== this.seriesCount) {
       this.el.querySelector('.empty')?.remove();
       this.plot?.destroy();
@@ -40,7 +48,7 @@ abstract class Chart {
           width: this.width(),
           height: HEIGHT,
           series,
-          legend: { live: false },
+          legend: { show: legend, live: false },
           cursor: { drag: { x: false, y: false } },
           scales: { x: { time: false } },
           axes: [
@@ -110,7 +118,7 @@ export class AdaptationChart extends Chart {
       { label: 'return', stroke: '#f0c24a', width: 2, points: { show: true, size: 9, fill: '#f0c24a' } },
     ];
     // One tick per stage, named like the axis has room for.
-    this.draw([stages, ys], series, 'adaptation stage', (_u, splits) => splits.map((v) => this.label(v)), () => this.stages);
+    this.draw([stages, ys], series, 'adaptation stage', (_u, splits) => splits.map((v) => this.label(v)), () => this.stages, false);
   }
 }
 

@@ -50,6 +50,8 @@ let playbackSpeed = 1;
 let lastReplayTimeS = 0;
 let needsCameraReset = true;
 let lastHudMs = 0;
+/** Width / height of the part of the window the charts leave free. */
+let usableAspect = 16 / 9;
 const followTarget = new Vector3(0, 0.4, 0);
 const _desired = new Vector3();
 const _delta = new Vector3();
@@ -113,6 +115,7 @@ function onResize(): void {
   const charts = document.getElementById('charts')!.getBoundingClientRect();
   const shift = charts.width > 0 && charts.width < 0.6 * w ? charts.width + 12 : 0;
   world.camera.setViewOffset(w + shift, h, shift, 0, w, h);
+  usableAspect = (w - shift) / h;
   world.camera.updateProjectionMatrix();
   world.renderer.setSize(w, h);
   trainingChart.resize();
@@ -168,7 +171,11 @@ function handle(msg: ServerMessage): void {
     case 'episode': {
       const e = envs.get(msg.envId);
       if (msg.phase === 'start') {
-        if (e !== undefined) e.startedMs = performance.now();
+        if (e !== undefined) {
+          e.startedMs = performance.now();
+          // RL² runs its episodes one after another in one env: the stage moves with them.
+          e.stage = msg.stage;
+        }
         if (mode === 'sequential') layout();
       } else {
         evalReturns.set(`${msg.envId}:${stageIndex(msg.stage)}`, { stage: msg.stage, ret: msg.ret });
@@ -284,11 +291,15 @@ function resetCamera(): void {
   const v = visibleEnvs();
   if (v.length > 0) {
     const box = new Box3();
-    for (const e of v) for (const b of e.view.bodies) box.expandByObject(b);
+    for (const e of v) {
+      e.view.root.updateMatrixWorld(true); // the layout may have just moved it
+      for (const b of e.view.bodies) box.expandByObject(b);
+    }
     if (!box.isEmpty()) size = Math.max(1, box.max.x - box.min.x, box.max.y - box.min.y);
   }
-  const dist = 1.9 * size + 0.8 * laneSpan();
-  world.camera.position.set(followTarget.x + 0.3 * dist, followTarget.y + 0.5 * dist, followTarget.z + dist);
+  // Farther back in a narrow view, so the robot fits between the HUD and the charts.
+  const dist = (2.2 * size + 0.8 * laneSpan()) * Math.max(1, 1.3 / usableAspect);
+  world.camera.position.set(followTarget.x + 0.3 * dist, followTarget.y + 0.42 * dist, followTarget.z + dist);
   controls.target.copy(followTarget);
   controls.update();
 }

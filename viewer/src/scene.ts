@@ -65,14 +65,18 @@ export function buildEnvView(desc: SceneDescription): EnvView {
   });
 
   let groundHeight = 0;
+  /** Height of the lane label: on the floor, or just above the highest terrain. */
+  let labelY = 0;
   let halfWidth = 0.8;
   if (desc.ground.kind === 'heightfield') {
     const terrain = heightfieldMesh(desc.ground, track);
     root.add(terrain);
     groundHeight = Math.min(...desc.ground.heights) + desc.ground.center[1];
+    labelY = Math.max(...desc.ground.heights) + desc.ground.center[1] + 0.02;
     halfWidth = Math.max(halfWidth, desc.ground.sizeZ / 2);
   } else {
     groundHeight = desc.ground.height;
+    labelY = groundHeight + 0.01;
   }
 
   // Arrows show a task quantity (a target velocity, a direction); they ride with the root body so they stay in view.
@@ -112,7 +116,7 @@ export function buildEnvView(desc: SceneDescription): EnvView {
       if (lead === undefined) return;
       _root.copy(lead.position);
       for (const a of arrows) a.obj.position.set(_root.x + a.offset.x, a.offset.y, _root.z + a.offset.z);
-      plate.position.set(_root.x, groundHeight + 0.01, _root.z + 0.6);
+      plate.position.set(_root.x, labelY, _root.z + 0.6);
       label.setText(text);
     },
     dispose() {
