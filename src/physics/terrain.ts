@@ -68,7 +68,7 @@ export const TERRAIN_SCALE = 0.3;
 export const DEFAULT_TERRAIN_OPTIONS: Readonly<TerrainOptions> = Object.freeze({
   scale: TERRAIN_SCALE,
   cellSize: (0.31 * TERRAIN_SCALE) / 2,
-  forward: 14,
+  forward: 30,
   backward: 2,
   halfWidth: 4,
   startHalfSize: 1.25,
@@ -84,6 +84,15 @@ export function terrainRecipe(difficulty: number, scale = TERRAIN_SCALE) {
     obstacleHeight: (0.05 + 0.2 * difficulty) * scale,
   };
 }
+
+/**
+ * Heights are rounded to 0.1 mm (legged_gym rounds to its 5 mm vertical scale): the
+ * scene's JSON then carries 5–7 digits a height instead of a float32's 17.
+ */
+export const HEIGHT_QUANTUM = 1e-4;
+/** Divide by an integer, not multiply by 1e-4, so the double is the shortest decimal (0.0069, not 0.0069000000000000004). */
+const QUANTA_PER_METRE = 1e4;
+const quantize = (h: number) => Math.round(h * QUANTA_PER_METRE) / QUANTA_PER_METRE;
 
 /** Coarse-grid spacing of the rough noise, in cells. */
 const ROUGH_COARSE_CELLS = 4;
@@ -162,6 +171,9 @@ export class Terrain {
 
   /** The scene's ground (the viewer draws it, `createGround` in ground.ts builds its collider); copies the heights. */
   description(color = '#8a9a7a'): HeightfieldDescription {
+    // Rounding again in double precision gives short decimals that map back to the same float32.
+    const heights = new Array<number>(this.heights.length);
+    for (let k = 0; k < heights.length; k++) heights[k] = quantize(this.heights[k]);
     return {
       kind: 'heightfield',
       nrows: this.nrows,
@@ -169,7 +181,7 @@ export class Terrain {
       sizeX: this.sizeX,
       sizeZ: this.sizeZ,
       center: [this.x0 + this.sizeX / 2, 0, this.z0 + this.sizeZ / 2],
-      heights: Array.from(this.heights),
+      heights,
       color,
     };
   }
@@ -242,6 +254,7 @@ export function generateTerrain(task: TerrainTask, options: Partial<TerrainOptio
       for (let j = 0; j < ncols; j++) if (Math.abs(xAt(j)) < edge) heights[i * ncols + j] = 0;
     }
   }
+  for (let k = 0; k < heights.length; k++) heights[k] = quantize(heights[k]);
   return new Terrain(nrows, ncols, c, x0, z0, heights);
 }
 

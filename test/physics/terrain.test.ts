@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetarlError } from '../../src/core/errors.js';
 import { RAPIER, createGround } from '../../src/physics/index.js';
-import { DEFAULT_TERRAIN_OPTIONS, TERRAIN_TYPES, generateTerrain, terrainRecipe, type TerrainTask } from '../../src/physics/terrain.js';
+import { DEFAULT_TERRAIN_OPTIONS, HEIGHT_QUANTUM, TERRAIN_TYPES, generateTerrain, terrainRecipe, type TerrainTask } from '../../src/physics/terrain.js';
 
 const task = (type: TerrainTask['type'], difficulty = 1, seed = 7): TerrainTask => ({ type, difficulty, seed });
 
@@ -37,7 +37,7 @@ describe('generateTerrain', () => {
     const t = generateTerrain(task('rough', 0.6));
     const a = terrainRecipe(0.6).roughAmplitude;
     const max = Math.max(...t.heights.map(Math.abs));
-    expect(max).toBeLessThanOrEqual(a + 1e-7);
+    expect(max).toBeLessThanOrEqual(a + HEIGHT_QUANTUM / 2);
     expect(max).toBeGreaterThan(0.8 * a);
   });
 
@@ -47,7 +47,7 @@ describe('generateTerrain', () => {
       const h = row(t, 10);
       for (let j = 1; j < h.length; j++) expect(sign * (h[j] - h[j - 1])).toBeGreaterThanOrEqual(0);
       const gradient = (t.heightAt(10, 0.3) - t.heightAt(5, 0.3)) / 5;
-      expect(gradient).toBeCloseTo(sign * 0.2, 5);
+      expect(gradient).toBeCloseTo(sign * 0.2, 4);
     }
   });
 
@@ -58,7 +58,11 @@ describe('generateTerrain', () => {
       const h = row(t, 3);
       const jumps = h.slice(1).map((v, j) => v - h[j]).filter((d) => d !== 0);
       expect(jumps.length).toBeGreaterThan(100);
-      for (const d of jumps) expect(sign * d).toBeCloseTo(stepHeight, 6);
+      // Every step is the same height, stepHeight to within the 0.1 mm rounding of heights.
+      for (const d of jumps) {
+        expect(Math.abs(sign * d - stepHeight)).toBeLessThanOrEqual(HEIGHT_QUANTUM + 1e-7);
+        expect(Math.abs(Math.abs(d) - Math.abs(jumps[0]))).toBeLessThanOrEqual(HEIGHT_QUANTUM + 1e-7);
+      }
       // The number of steps matches the run: one per stepWidth past the start area.
       const run = t.x0 + t.sizeX - DEFAULT_TERRAIN_OPTIONS.startHalfSize;
       expect(Math.abs(jumps.length - run / stepWidth)).toBeLessThanOrEqual(1);
@@ -70,7 +74,7 @@ describe('generateTerrain', () => {
   it('raises or sinks obstacle boxes to ±h or ±h/2, h = (0.05 + 0.2·δ)·s', () => {
     const t = generateTerrain(task('obstacles', 1));
     const h = terrainRecipe(1).obstacleHeight;
-    const levels = new Set(Array.from(t.heights).map((v) => Math.round((v / h) * 1000) / 1000));
+    const levels = new Set(Array.from(t.heights).map((v) => Math.round((v / h) * 100) / 100));
     expect([...levels].sort((a, b) => a - b)).toEqual([-1, -0.5, 0, 0.5, 1]);
   });
 
@@ -83,6 +87,16 @@ describe('generateTerrain', () => {
     const [i, j] = [40, 200];
     const mid = t.heightAt(t.x0 + (j + 0.5) * t.cellSize, t.z0 + i * t.cellSize);
     expect(mid).toBeCloseTo((t.heights[i * t.ncols + j] + t.heights[i * t.ncols + j + 1]) / 2, 6);
+  });
+
+  it('describes itself for the scene: same heights as the collider gets, in short decimals, centred on the field', () => {
+    const t = generateTerrain(task('rough', 0.7, 9));
+    const d = t.description();
+    expect(Float32Array.from(d.heights)).toEqual(t.heights);
+    expect(JSON.stringify(d.heights).length / d.heights.length).toBeLessThan(9);
+    expect(d.nrows * d.ncols).toBe(d.heights.length);
+    expect(d.center[0] - d.sizeX / 2).toBeCloseTo(t.x0, 9);
+    expect(d.center[2] - d.sizeZ / 2).toBeCloseTo(t.z0, 9);
   });
 
   it('rejects an unknown type or a difficulty outside [0, 1]', () => {
