@@ -24,10 +24,11 @@
  * Termination: unless 0.2 ≤ torso height above the ground under it ≤ 1.0 m (or not finite).
  * Horizon H = 200 (option `horizon`), dt = 0.05 s (5 Rapier steps of 0.01 s).
  *
- * Where ours differs from legged_gym: one terrain per task and field (32 m × 8 m,
- * 2 m behind the spawn, so 3 m/s on average stays on it for the 10 s horizon; an ant
- * that leaves it falls and is terminated), not a curriculum grid of tiles; slopes and stairs run along
- * +x only (legged_gym's are pyramids); heights are sampled in a 5 × 5 grid, not 17 × 11.
+ * Where ours differs from legged_gym: one terrain per task on a 32 m × 8 m field
+ * (2 m behind the spawn; 3 m/s on average stays on it for the 10 s horizon, and an
+ * ant that leaves it falls and is terminated), not a curriculum grid of tiles; slopes
+ * and stairs run along +x only (legged_gym's are pyramids); heights are sampled in a
+ * 5 × 5 grid, not 17 × 11.
  * From MuJoCo's ant: as ant-dir.
  */
 import { z } from 'zod';
