@@ -179,6 +179,9 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
     });
   });
   const port = (http.address() as AddressInfo).port;
+  if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    log(`listening on ${host}: anyone who can reach this machine on port ${port} can watch this run`);
+  }
   const urlHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
 
   function onClientMessage(client: Client, data: RawData, isBinary: boolean): void {
