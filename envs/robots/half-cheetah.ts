@@ -3,10 +3,12 @@
  * (gym HalfCheetah): torso + 2 × (thigh, shin, foot), 6 hinges about MuJoCo's y,
  * capsules of radius 0.046, total mass 14 kg (MuJoCo `settotalmass`), friction 0.4.
  *
- * Joint damping and stiffness are the XML's, modelled as implicit force-based motors
- * (see src/physics/build.ts); armature 0.1 is added as rotational inertia. Gears are
- * the XML's (120/90/60/120/60/30): with damping, stiffness and armature in place the
- * robot does not blow up at full torque, so no gear scaling was needed.
+ * Joint damping and stiffness are the XML's, modelled as implicit force-based motors;
+ * armature 0.1 is added as rotational inertia of each child body (`armature: 'body'`:
+ * MuJoCo's joint-space model let the limits give way by 0.30 rad at full torque here,
+ * body inertia 0.14; see src/physics/build.ts). Gears are the XML's (120/90/60/120/60/30):
+ * with damping, stiffness and armature in place the robot does not blow up at full
+ * torque, so no gear scaling was needed.
  */
 import type { Rng } from '../../src/core/rng.js';
 import { capsuleAxisAngle, observePlanar, planarResetPose, type RobotDescription, type RobotPose, type RobotWorld } from '../../src/physics/index.js';
@@ -21,6 +23,7 @@ export const HALF_CHEETAH: RobotDescription = {
   totalMass: 14,
   friction: 0.4,
   groundFriction: 0.4,
+  armature: 'body',
   bodies: [
     {
       name: 'torso',

@@ -3,10 +3,10 @@
  * torso + 2 × (thigh, leg, foot), 6 hinges about MuJoCo's −y with the XML's ranges,
  * capsules at density 1000, friction 0.9 (left foot 1.9), floor 0.7.
  *
- * Joint damping 0.1 and armature 0.01 are the XML's (damping as an implicit motor,
- * armature as body inertia; see src/physics/build.ts). Gears are the XML's 100: with
- * those in place and 4 Rapier substeps of 0.002 s the walker stays stable at full
- * torque, so no gear scaling.
+ * Joint damping 0.1 and armature 0.01 are the XML's, in MuJoCo's joint-space form (an
+ * implicit hinge motor every substep; see src/physics/build.ts). Gears are the XML's
+ * 100: with those in place and 4 Rapier steps of 0.002 s the walker stays stable at
+ * full torque, so no gear scaling.
  */
 import type { Rng } from '../../src/core/rng.js';
 import { capsuleQuat, observePlanar, planarResetPose, type BodyDescription, type RobotDescription, type RobotPose, type RobotWorld } from '../../src/physics/index.js';

@@ -18,26 +18,29 @@
  * `rw.jointPos[j]` its angle (rad, MuJoCo's sign: about the mapped axis) and
  * `rw.jointVel[j]` its rate. Quaternions are x, y, z, w.
  *
- * Actuation: actions become equal and opposite torques on child and parent about the
- * hinge axis (`addTorque`, which Rapier keeps until reset, so a planar robot writes
- * them once per env step: 2 WASM calls per body; a free robot re-aims them every
- * substep as its axes turn). MuJoCo's joint damping and stiffness become each impulse
- * joint's *motor*, force-based, target angle 0, which Rapier integrates implicitly.
- * The alternative, driving each impulse-joint motor as a torque source (velocity
- * target ±1e3, max force |gear·a|), was also stable on the cheetah, but it takes the
- * one motor per hinge, so damping and stiffness must then be explicit torques read
- * and written every substep: more WASM calls (≈20% slower per env step in a 400-step
- * run) and, explicit, unstable on light links at large dt. Hence torques + motors.
- * Armature is added as extra rotational inertia of the child body about its origin
- * (the hinge point in the cheetah, walker and hopper). Unlike MuJoCo's joint-space
- * armature, body inertia also slows the whole robot's turning (the hopper's pitch most,
- * armature 1 on each of 3 links); envs/robots/ant-env.ts models armature as an
- * implicit hinge motor instead, because body inertia on the ant's 0.05 kg legs blew up.
+ * Actuation and armature, two models (the description's `armature` picks one):
+ * - 'joint' (default; walker, hopper): MuJoCo's joint-space armature, damping and
+ *   stiffness, with the action torque, as one implicit motor per hinge set every
+ *   substep (joint-motors.ts). A state read and a motor write per substep: ≈15% slower
+ *   than 'body' on the cheetah. Body inertia blew up the ant's 0.05 kg legs.
+ * - 'body' (cheetah): actions become equal and opposite torques on child and parent
+ *   about the hinge axis (`addTorque`, kept by Rapier until reset: a planar robot
+ *   writes them once per env step, a free robot re-aims them every substep); damping
+ *   and stiffness are each joint's implicit motor, set once; armature is extra inertia
+ *   of the child body about its origin (the hinge point here). Cheaper, but it also
+ *   slows the whole robot's turning. The cheetah keeps it: under 'joint' its limits
+ *   gave way by 0.30 rad at full torque (0.14 under 'body') with 4 solver iterations,
+ *   and 8 iterations cost 50% more.
+ * Motors as pure torque sources (target ±1e3, max force |gear·a|) with explicit damping
+ * were stable on the cheetah but ≈20% slower, and explicit damping is unstable on light
+ * links at large dt.
  */
 import type { Vec3 } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
 import { RAPIER, type R } from './rapier.js';
 import { createGround, groundHeightAt, type GroundDescription } from './ground.js';
+import { writeHingeTorques } from './hinge-torques.js';
+import { JointSpaceMotors } from './joint-motors.js';
 import { forwardKinematics, jointCoordinates, type HingeTree } from './kinematics.js';
 import { mjToWorld, rotate } from './math.js';
 import { checkDescription, geomVolume, totalVolume, type BodyDescription, type RobotDescription } from './robot.js';
@@ -52,6 +55,13 @@ export interface BuildOptions {
   solverIterations?: number;
   /** Gravity along world −y, m/s². Default 9.81. */
   gravity?: number;
+  /**
+   * How joint armature is modelled; overrides the description's `armature`. 'joint'
+   * (default): as MuJoCo does, in joint space, by an implicit motor on each hinge set
+   * every substep (see the file's doc). 'body': as extra rotational inertia of the child
+   * body (cheaper, but it also slows the whole robot's turning, and blew up the ant).
+   */
+  armature?: 'joint' | 'body';
 }
 
 /** A whole-robot pose in world coordinates; omitted parts keep the description's initial pose (at rest). */
@@ -93,15 +103,18 @@ export class RobotWorld {
   private readonly tree: HingeTree;
   private readonly actuatorJoint: Int32Array;
   private readonly gears: Float64Array;
-  private readonly torques: Float64Array;
-  /** The last action (clipped), kept so a free robot can re-aim its torques every substep. */
-  private readonly action: Float64Array;
+  /** Scratch: net hinge torque per body, 3 each. */
+  private readonly torqueSum: Float64Array;
   /** Scratch: body poses (7 each) and velocities (6 each) in float64. */
   private readonly poses: Float64Array;
   private readonly vels: Float64Array;
   private readonly tmp = new Float64Array(8);
   private torquesDirty = false;
   private disposed = false;
+  private readonly motors: JointSpaceMotors;
+  private readonly armatureMode: 'joint' | 'body';
+  /** True while jointPos/jointVel/root arrays match the world (cleared by a world step). */
+  private stateFresh = false;
 
   constructor(description: RobotDescription, ground: GroundDescription, options: BuildOptions) {
     checkDescription(description);
@@ -118,7 +131,9 @@ export class RobotWorld {
     this.localComs = new Float64Array(3 * n);
     this.poses = new Float64Array(7 * n);
     this.vels = new Float64Array(6 * n);
-    this.torques = new Float64Array(3 * n);
+    this.torqueSum = new Float64Array(3 * n);
+    this.armatureMode = options.armature ?? description.armature ?? 'joint';
+    this.motors = new JointSpaceMotors(description.bodies.slice(1).map((b) => b.joint!), this.armatureMode === 'joint');
 
     const world = new RAPIER.World({ x: 0, y: -(options.gravity ?? 9.81), z: 0 });
     world.timestep = options.dt / options.substeps;
@@ -146,14 +161,13 @@ export class RobotWorld {
       return j - 1;
     }));
     this.gears = Float64Array.from(description.actuators.map((a) => a.gear));
-    this.action = new Float64Array(this.gears.length);
     this.readState();
   }
 
   private createBody(b: BodyDescription, pos: Vec3, density: number, i: number): R.RigidBody {
     const desc = RAPIER.RigidBodyDesc.dynamic().setTranslation(pos[0], pos[1], pos[2]).setCanSleep(false);
     if (this.description.root === 'planar' && i === 0) desc.enabledTranslations(true, true, false).enabledRotations(false, false, true);
-    const armature = b.joint?.armature ?? 0;
+    const armature = this.armatureMode === 'body' ? (b.joint?.armature ?? 0) : 0;
     if (armature > 0) desc.setAdditionalMassProperties(0, { x: 0, y: 0, z: 0 }, { x: armature, y: armature, z: armature }, { x: 0, y: 0, z: 0, w: 1 });
     const body = this.world.createRigidBody(desc);
     let mass = 0;
@@ -207,72 +221,27 @@ export class RobotWorld {
 
   /** Sets actuator torques from `action` (already clipped to [-1, 1]): τ = gear · a. Kept until the next call. */
   actuate(action: ArrayLike<number>): void {
-    this.torques.fill(0);
-    for (let a = 0; a < this.gears.length; a++) {
-      const j = this.actuatorJoint[a];
-      this.action[a] = action[a];
-      const tau = this.gears[a] * action[a];
-      const child = j + 1;
-      const parent = this.tree.parentIndex[child];
-      this.addAxisTorque(child, parent, j, tau);
-    }
+    const torque = this.motors.torque;
+    torque.fill(0);
+    for (let a = 0; a < this.gears.length; a++) torque[this.actuatorJoint[a]] += this.gears[a] * action[a];
     this.torquesDirty = true;
-  }
-
-  private addAxisTorque(child: number, parent: number, j: number, tau: number): void {
-    const t = this.torques;
-    // The axis is fixed in the parent's frame; for a planar robot that is the world z axis always.
-    const ax = this.tree.axes[3 * j], ay = this.tree.axes[3 * j + 1], az = this.tree.axes[3 * j + 2];
-    t[3 * child] += tau * ax; t[3 * child + 1] += tau * ay; t[3 * child + 2] += tau * az;
-    t[3 * parent] -= tau * ax; t[3 * parent + 1] -= tau * ay; t[3 * parent + 2] -= tau * az;
   }
 
   /** Advances one env step: `substeps` world steps under the current torques. */
   advance(): void {
     const free = this.description.root === 'free';
     for (let s = 0; s < this.substeps; s++) {
-      if (free) this.writeTorquesRotated();
-      else if (this.torquesDirty) this.writeTorques();
-      this.world.step();
-    }
-  }
-
-  private writeTorques(): void {
-    const t = this.torques;
-    for (let i = 0; i < this.bodies.length; i++) {
-      const body = this.bodies[i];
-      body.resetTorques(false);
-      _v.x = t[3 * i]; _v.y = t[3 * i + 1]; _v.z = t[3 * i + 2];
-      body.addTorque(_v, false);
-    }
-    this.torquesDirty = false;
-  }
-
-  /** For a free root: the axes turn with their parents, so rotate each torque by the parent's orientation. */
-  private writeTorquesRotated(): void {
-    const n = this.bodies.length;
-    const out = this.vels; // reused as scratch: 6 per body, we need 3
-    out.fill(0);
-    for (let i = 0; i < n; i++) {
-      const r = this.bodies[i].rotation(_q);
-      this.poses[7 * i + 3] = r.x; this.poses[7 * i + 4] = r.y; this.poses[7 * i + 5] = r.z; this.poses[7 * i + 6] = r.w;
-    }
-    for (let a = 0; a < this.gears.length; a++) {
-      const j = this.actuatorJoint[a];
-      const child = j + 1;
-      const parent = this.tree.parentIndex[child];
-      const tau = this.gears[a] * this.action[a];
-      rotate(this.tmp, 0, this.poses, 7 * parent + 3, this.tree.axes, 3 * j);
-      for (let c = 0; c < 3; c++) {
-        out[6 * child + c] += tau * this.tmp[c];
-        out[6 * parent + c] -= tau * this.tmp[c];
+      if (this.motors.active) {
+        if (!this.stateFresh) this.readState();
+        this.motors.drive(this.joints, this.jointPos, this.jointVel, this.dt / this.substeps);
       }
-    }
-    for (let i = 0; i < n; i++) {
-      const body = this.bodies[i];
-      body.resetTorques(false);
-      _v.x = out[6 * i]; _v.y = out[6 * i + 1]; _v.z = out[6 * i + 2];
-      body.addTorque(_v, false);
+      // Planar axes stay on world z, so their torques are written once per action.
+      if (free || this.torquesDirty) {
+        writeHingeTorques(this.bodies, this.tree, this.motors.torque, this.motors.driven, free, this.poses, this.torqueSum, this.tmp);
+        this.torquesDirty = false;
+      }
+      this.world.step();
+      this.stateFresh = false;
     }
   }
 
@@ -297,6 +266,7 @@ export class RobotWorld {
     for (let c = 0; c < 3; c++) { this.rootPos[c] = P[c]; this.rootAngvel[c] = V[3 + c]; }
     for (let c = 0; c < 4; c++) this.rootQuat[c] = P[3 + c];
     jointCoordinates(this.tree, P, V, this.jointPos, this.jointVel, this.tmp);
+    this.stateFresh = true;
   }
 
   /**
@@ -334,8 +304,7 @@ export class RobotWorld {
       b.resetTorques(false);
       b.resetForces(false);
     }
-    this.torques.fill(0);
-    this.action.fill(0);
+    this.motors.torque.fill(0);
     this.torquesDirty = false;
     this.readState();
   }

@@ -73,6 +73,12 @@ export interface RobotDescription {
   groundFriction: number;
   /** Default colour of geoms, CSS. */
   color?: string;
+  /**
+   * How joint armature is modelled: 'joint' (default, MuJoCo's joint-space armature as an
+   * implicit hinge motor each substep) or 'body' (extra inertia of the child body).
+   * See src/physics/build.ts; `BuildOptions.armature` overrides it.
+   */
+  armature?: 'joint' | 'body';
 }
 
 /** A capsule placed like MuJoCo's `pos` + `axisangle` + `size="radius halfLength"` (its axis is local z). */

@@ -78,7 +78,7 @@ describe.each(names)('env contract: %s', (name) => {
     expect(frame.every(Number.isFinite)).toBe(true);
     const out = new Float32Array(frame.length);
     expect(env.frame(out)).toBe(out);
-    expect(JSON.parse(JSON.stringify(scene))).toEqual(scene);
+    expect(jsonProblem(scene, 'scene')).toBe(null); // crosses the wire as JSON
   });
 
   it('clips out-of-range actions: same trajectory as the clipped actions', async () => {
@@ -141,6 +141,27 @@ describe.each(names)('env contract: %s', (name) => {
     expect(isMetarlError(caught, 'METARL_DISPOSED')).toBe(true);
   });
 });
+
+/** The first value that JSON would not carry faithfully (−0 → 0 is fine), or null. */
+function jsonProblem(value: unknown, path: string): string | null {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path} = ${value}`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = jsonProblem(value[i], `${path}[${i}]`);
+      if (p) return p;
+    }
+    return null;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [k, v] of Object.entries(value)) {
+      const p = jsonProblem(v, `${path}.${k}`);
+      if (p) return p;
+    }
+    return null;
+  }
+  return `${path} is ${typeof value === 'object' ? (value as object).constructor?.name : typeof value}`;
+}
 
 const inRange = (x: number, lo: number, hi: number) => expect(x >= lo && x <= hi, `${x} in [${lo}, ${hi}]`).toBe(true);
 const factorsIn = (xs: number[], base: number, len: number) => {
