@@ -507,7 +507,9 @@ class MamlLearner implements MetaLearner {
       const outer: OuterBatch = { policy, config, pre: stages.slice(0, -1), post, sampledWith: params[config.innerSteps] };
       const figures = this.adam ? await ppoStep(outer, old, this.adam) : await trpoStep(outer, old);
       figures.std = await meanStd(policy);
-      learnSeconds += (performance.now() - t2) / 1000;
+      const outerSeconds = (performance.now() - t2) / 1000;
+      figures.outerSeconds = outerSeconds;
+      learnSeconds += outerSeconds;
       return {
         stageReturns: stages.map((s) => mean(s.returns)),
         figures,
