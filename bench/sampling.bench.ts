@@ -1,5 +1,5 @@
 // Sampler throughput: env steps per second on a random policy with workers 0, 1 and 2, per built-in family,
-// next to the bare env.step rate of one env on this thread; then the sampler's own cost per step on a
+// next to the bare env.step rate of as many envs stepped in turn on this thread; then the sampler's own cost per step on a
 // near-free fixture env. Run: npx tsx bench/index.ts sampling
 // Rounds interleave the variants so a busy machine slows them alike; each figure is the median round.
 import { loadavg } from 'node:os';
@@ -22,24 +22,30 @@ function median(xs: number[]): number {
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
-/** Seconds for `steps` steps of one env stepped directly (no sampler) with random actions. */
-function directSeconds(family: TaskFamily, steps: number): number {
-  const env = family.makeEnv(family.sampleTasks(new Rng(1), 1)[0]);
+/**
+ * Env steps/s of `slots` envs stepped round-robin on this thread with random actions, no sampler: the
+ * fair baseline, since many Rapier worlds stepped in turn run slower than one (caches).
+ */
+function directRate(family: TaskFamily, slots: number, horizon: number): number {
+  const envs = family.sampleTasks(new Rng(1), slots).map((task) => family.makeEnv(task));
+  const t = new Int32Array(slots);
   const rng = new Rng(2);
   const action = new Float32Array(family.spec.actSize);
-  env.reset(1);
+  envs.forEach((env, i) => env.reset(i));
   const t0 = performance.now();
-  for (let i = 0, t = 0; i < steps; i++, t++) {
-    rng.fillNormal(action);
-    const r = env.step(action);
-    if (r.terminated || r.truncated || t + 1 >= family.spec.horizon) {
-      env.reset(i);
-      t = -1;
+  for (let k = 0; k < horizon; k++) {
+    for (let i = 0; i < slots; i++) {
+      rng.fillNormal(action);
+      const r = envs[i].step(action);
+      if (r.terminated || r.truncated || ++t[i] >= horizon) {
+        envs[i].reset(k);
+        t[i] = 0;
+      }
     }
   }
-  const seconds = (performance.now() - t0) / 1000;
-  env.dispose();
-  return seconds;
+  const rate = (slots * horizon) / ((performance.now() - t0) / 1000);
+  for (const env of envs) env.dispose();
+  return rate;
 }
 
 interface Measured {
@@ -58,8 +64,8 @@ async function measure(ref: FamilyRef, family: TaskFamily, job: SampleJob): Prom
   const direct: number[] = [];
   try {
     for (let round = 0; round <= ROUNDS; round++) {
-      const seconds = directSeconds(family, 2000);
-      if (round > 0) direct.push(2000 / seconds);
+      const rate = directRate(family, job.tasks.length * job.slotsPerTask, job.horizon ?? family.spec.horizon);
+      if (round > 0) direct.push(rate);
       for (let i = 0; i < WORKERS.length; i++) {
         let steps = 0;
         const policy = randomPolicy(round, family.spec.actSize);
@@ -89,7 +95,7 @@ export default async function main(): Promise<void> {
     const family = await loadFamily(ref);
     // Cheap envs need more slots for the per-step wake-up to amortise.
     const slots = family.spec.obsSize <= 4 ? 64 : 16;
-    const horizon = Math.min(family.spec.horizon, 100);
+    const horizon = Math.min(family.spec.horizon, 60);
     const job: SampleJob = { tasks: family.sampleTasks(new Rng(1), slots / 4), slotsPerTask: 4, episodesPerSlot: 1, horizon, seed: 1 };
     const m = await measure(ref, family, job);
     const [w0, w1, w2] = m.rates;
