@@ -20,14 +20,14 @@
  * Horizon H = 200 (option `horizon`), dt = 0.05 s (5 Rapier steps of 0.01 s).
  *
  * Where ours differs from MuJoCo: armature and joint damping are implicit hinge
- * motors (robots/ant-env.ts); Rapier contacts are hard, with no soft margin; no
+ * motors (src/physics/joint-motors.ts); Rapier contacts are hard, with no soft margin; no
  * contact-force cost or contact forces in the observation (ProMP's ant has both).
  */
 import { z } from 'zod';
 import { defineTaskFamily } from '../src/core/define.js';
 import type { Task } from '../src/core/types.js';
 import { flatGround, parseFamilyOptions, unitActionSpec } from '../src/physics/index.js';
-import { ANT_ACT_SIZE, ANT_BASE_OBS_SIZE, ANT_DT, AntEnv, planeVelocity, squaredNorm, type AntStep } from './robots/ant-env.js';
+import { ANT_ACT_SIZE, ANT_BASE_OBS_SIZE, ANT_DT, makeAntEnv, planeVelocity, squaredNorm, type AntStep } from './robots/ant-env.js';
 import { antDescription } from './robots/ant.js';
 
 export const antDirOptions = z.object({
@@ -59,7 +59,7 @@ export function createAntDir(options: AntDirOptions = {}) {
     sampleTasks: (rng, n) => Array.from({ length: n }, () => ({ angle: rng.uniform(lo, hi) })),
     makeEnv: (task) => {
       const dx = Math.cos(task.angle), dy = Math.sin(task.angle);
-      return new AntEnv({
+      return makeAntEnv({
         family: 'ant-dir',
         spec,
         ground: flatGround(),

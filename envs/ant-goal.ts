@@ -28,7 +28,7 @@ import { z } from 'zod';
 import { defineTaskFamily } from '../src/core/define.js';
 import type { Task } from '../src/core/types.js';
 import { flatGround, parseFamilyOptions, unitActionSpec } from '../src/physics/index.js';
-import { ANT_ACT_SIZE, ANT_BASE_OBS_SIZE, ANT_DT, AntEnv, squaredNorm, type AntStep } from './robots/ant-env.js';
+import { ANT_ACT_SIZE, ANT_BASE_OBS_SIZE, ANT_DT, makeAntEnv, squaredNorm, type AntStep } from './robots/ant-env.js';
 import { antDescription } from './robots/ant.js';
 
 export const antGoalOptions = z.object({
@@ -61,7 +61,7 @@ export function createAntGoal(options: AntGoalOptions = {}) {
       }),
     makeEnv: (task) => {
       const [gx, gy] = task.goal;
-      return new AntEnv({
+      return makeAntEnv({
         family: 'ant-goal',
         spec,
         ground: flatGround(),

@@ -36,7 +36,7 @@ import { defineTaskFamily } from '../src/core/define.js';
 import type { Task } from '../src/core/types.js';
 import { parseFamilyOptions, unitActionSpec, type RobotWorld } from '../src/physics/index.js';
 import { TERRAIN_TYPES, generateTerrain, type Terrain, type TerrainType } from '../src/physics/terrain.js';
-import { ANT_ACT_SIZE, ANT_BASE_OBS_SIZE, ANT_DT, AntEnv, planeVelocity, squaredNorm, type AntStep } from './robots/ant-env.js';
+import { ANT_ACT_SIZE, ANT_BASE_OBS_SIZE, ANT_DT, makeAntEnv, planeVelocity, squaredNorm, type AntStep } from './robots/ant-env.js';
 import { antDescription } from './robots/ant.js';
 
 /** Side of the square grid of terrain samples, and their spacing (m). */
@@ -77,7 +77,7 @@ export function createAntTerrain(options: AntTerrainOptions = {}) {
       Array.from({ length: n }, () => ({ type: opts.types[rng.int(opts.types.length)], difficulty: rng.uniform(lo, hi), seed: rng.seed() })),
     makeEnv: (task) => {
       const terrain = generateTerrain(task);
-      return new AntEnv({
+      return makeAntEnv({
         family: 'ant-terrain',
         spec,
         ground: terrain.description(),

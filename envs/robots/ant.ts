@@ -10,11 +10,10 @@
  * - The XML's `*_leg` bodies (e.g. `front_left_leg`) hang on the torso with no joint;
  *   their `aux_*_geom` capsules are merged into the torso body here, which is the
  *   same rigid body.
- * - Joint damping 1 and armature 1 (the XML's defaults) are NOT given to the builder
- *   (the description says 0): `AntEnv` (ant-env.ts) models both itself, as an implicit
- *   motor on each hinge, exactly as MuJoCo's joint-space armature acts. Armature as
- *   extra body inertia (the builder's way) blew this robot up: its legs weigh
- *   0.04–0.07 kg, and the gear-150 reaction lands on a 0.48 kg torso. See ant-env.ts.
+ * - Joint damping 1 and armature 1 are the XML's defaults, modelled in joint space
+ *   (the builder's 'joint' model). Armature as extra body inertia (its 'body' model)
+ *   blew this robot up: its legs weigh 0.04–0.07 kg, and the gear-150 reaction lands on
+ *   a 0.48 kg torso. Measurements in ant-env.ts.
  * - Density 5 kg/m³ is the XML's (the gym ant weighs 0.91 kg), not MuJoCo's 1000.
  */
 import type { ActuatorDescription, BodyDescription, RobotDescription } from '../../src/physics/robot.js';
@@ -22,10 +21,8 @@ import type { Vec3 } from '../../src/core/scene.js';
 
 const DEG = Math.PI / 180;
 const RADIUS = 0.08;
-/** The XML's joint defaults, modelled by AntEnv's hinge motors rather than by the builder. */
-export const ANT_JOINT_DAMPING = 1;
-export const ANT_ARMATURE = 1;
-const JOINT = { damping: 0, armature: 0 } as const;
+/** The XML's joint defaults (`<default><joint armature="1" damping="1"/>`). */
+const JOINT = { damping: 1, armature: 1 } as const;
 
 /** Leg names in the XML's numbering (hip_1/ankle_1 … hip_4/ankle_4). */
 const LEGS = [
@@ -100,5 +97,6 @@ export function antDescription(): RobotDescription {
     friction: 1,
     groundFriction: 1,
     color: '#cc9966',
+    armature: 'joint',
   };
 }

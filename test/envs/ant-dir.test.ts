@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import antDir, { antDirReward } from '../../envs/ant-dir.js';
 import { ANT_INIT_JOINTS, antDescription } from '../../envs/robots/ant.js';
-import { AntEnv, antTerminated, type AntStep } from '../../envs/robots/ant-env.js';
+import { healthyHeight, type AntStep } from '../../envs/robots/ant-env.js';
+import type { RobotEnv } from '../../src/physics/index.js';
 import { Rng } from '../../src/core/rng.js';
 
 /** A hand-made step: the torso's centre of mass moved from `before` to `after` (world axes) in dt. */
 function handStep(before: number[], after: number[], action: number[], dt = 0.05): AntStep {
-  return { rw: null as never, action: Float32Array.from(action), comBefore: Float64Array.from(before), comAfter: Float64Array.from(after), dt };
+  return { action: Float32Array.from(action), comBefore: Float64Array.from(before), comAfter: Float64Array.from(after), dt };
 }
 
 describe('ant-dir tasks', () => {
@@ -40,9 +41,9 @@ describe('ant-dir reward on hand-made states', () => {
 });
 
 describe('ant-dir env', () => {
-  let env: AntEnv;
+  let env: RobotEnv;
   beforeEach(() => {
-    env = antDir.makeEnv({ angle: 0 }) as AntEnv;
+    env = antDir.makeEnv({ angle: 0 }) as RobotEnv;
   });
   afterEach(() => env.dispose());
 
@@ -110,13 +111,11 @@ describe('ant-dir env', () => {
     expect(flipped.terminated).toBe(false);
   });
 
-  it('applies the height rule on hand-made observations: [0.2, 1.0] and finite', () => {
-    const obs = new Float32Array(27);
-    expect(antTerminated(0.19, obs)).toBe(true);
-    expect(antTerminated(0.2, obs)).toBe(false);
-    expect(antTerminated(1.0, obs)).toBe(false);
-    expect(antTerminated(1.01, obs)).toBe(true);
-    obs[20] = Number.NaN;
-    expect(antTerminated(0.5, obs)).toBe(true);
+  it('applies the height rule on hand-made heights: healthy in [0.2, 1.0], not for NaN', () => {
+    expect(healthyHeight(0.19)).toBe(false);
+    expect(healthyHeight(0.2)).toBe(true);
+    expect(healthyHeight(1.0)).toBe(true);
+    expect(healthyHeight(1.01)).toBe(false);
+    expect(healthyHeight(Number.NaN)).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import antGoal, { antGoalReward } from '../../envs/ant-goal.js';
-import type { AntEnv, AntStep } from '../../envs/robots/ant-env.js';
+import type { AntStep } from '../../envs/robots/ant-env.js';
+import type { RobotEnv } from '../../src/physics/index.js';
 import { Rng } from '../../src/core/rng.js';
 
 describe('ant-goal tasks', () => {
@@ -30,7 +31,7 @@ describe('ant-goal reward on hand-made states', () => {
   it('is −‖xy − g‖₁ − 0.1‖a‖², with MuJoCo (x, y) = world (x, −z)', () => {
     const info: Record<string, number> = {};
     // Torso at world (1, 0.5, −2) = MuJoCo (1, 2); goal (3, −1): L1 distance 2 + 3 = 5.
-    const s: AntStep = { rw: null as never, action: new Float32Array(8).fill(0.5), comBefore: new Float64Array(3), comAfter: Float64Array.from([1, 0.5, -2]), dt: 0.05 };
+    const s: AntStep = { action: new Float32Array(8).fill(0.5), comBefore: new Float64Array(3), comAfter: Float64Array.from([1, 0.5, -2]), dt: 0.05 };
     const r = antGoalReward(s, 3, -1, info);
     expect(info.x).toBe(1);
     expect(info.y).toBe(2);
@@ -44,9 +45,9 @@ describe('ant-goal reward on hand-made states', () => {
 });
 
 describe('ant-goal env', () => {
-  let env: AntEnv;
+  let env: RobotEnv;
   beforeEach(() => {
-    env = antGoal.makeEnv({ goal: [2, -1] }) as AntEnv;
+    env = antGoal.makeEnv({ goal: [2, -1] }) as RobotEnv;
   });
   afterEach(() => env.dispose());
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import antTerrain, { HEIGHT_GRID, HEIGHT_SPACING, antTerrainReward } from '../../envs/ant-terrain.js';
 import { ANT_INIT_JOINTS, antDescription } from '../../envs/robots/ant.js';
-import { ANT_BASE_OBS_SIZE, type AntEnv, type AntStep } from '../../envs/robots/ant-env.js';
+import { ANT_BASE_OBS_SIZE, type AntStep } from '../../envs/robots/ant-env.js';
+import type { RobotEnv } from '../../src/physics/index.js';
 import { Rng } from '../../src/core/rng.js';
 import { TERRAIN_TYPES, generateTerrain, type TerrainType } from '../../src/physics/terrain.js';
 
@@ -23,7 +24,7 @@ describe('ant-terrain reward on hand-made states', () => {
     const terrain = generateTerrain({ type: 'slope-up', difficulty: 1, seed: 1 });
     const info: Record<string, number> = {};
     // 0.1 m forward in 0.05 s = 2 m/s; sideways motion (world z) does not count.
-    const s: AntStep = { rw: null as never, action: new Float32Array(8).fill(-1), comBefore: Float64Array.from([5, 2, 0]), comAfter: Float64Array.from([5.1, 2, 0.3]), dt: 0.05 };
+    const s: AntStep = { action: new Float32Array(8).fill(-1), comBefore: Float64Array.from([5, 2, 0]), comAfter: Float64Array.from([5.1, 2, 0.3]), dt: 0.05 };
     const r = antTerrainReward(s, terrain, info);
     expect(info.forward_reward).toBeCloseTo(2, 6);
     expect(info.ctrl_cost).toBeCloseTo(4, 6);
@@ -33,7 +34,7 @@ describe('ant-terrain reward on hand-made states', () => {
 });
 
 describe('ant-terrain env on generated terrain', () => {
-  let env: AntEnv | null = null;
+  let env: RobotEnv | null = null;
   afterEach(() => env?.dispose());
 
   const joints = antDescription().bodies.slice(1).map((b) => ANT_INIT_JOINTS[b.joint!.name]);
@@ -46,7 +47,7 @@ describe('ant-terrain env on generated terrain', () => {
   ])('%s at δ = 1: the ant stands at x = %d m for 50 zero-action steps without sinking through the ground', (type, x) => {
     const task = { type, difficulty: 1, seed: 21 };
     const terrain = generateTerrain(task);
-    env = antTerrain.makeEnv(task) as AntEnv;
+    env = antTerrain.makeEnv(task) as RobotEnv;
     env.reset(4);
     const rw = env.robotWorld;
     // The collider under the ant is the generated heightfield.
@@ -74,7 +75,7 @@ describe('ant-terrain env on generated terrain', () => {
 
   it('observes the 5 × 5 heights around the torso: torso height minus the ground at each point', () => {
     const task = { type: 'slope-up' as const, difficulty: 0.5, seed: 3 };
-    env = antTerrain.makeEnv(task) as AntEnv;
+    env = antTerrain.makeEnv(task) as RobotEnv;
     const obs = env.reset(9);
     expect(obs).toHaveLength(ANT_BASE_OBS_SIZE + HEIGHT_GRID * HEIGHT_GRID);
     // On the flat start area every sample is the torso height.
