@@ -113,8 +113,8 @@ export class RobotWorld {
   private disposed = false;
   private readonly motors: JointSpaceMotors;
   private readonly armatureMode: 'joint' | 'body';
-  /** True while jointPos/jointVel/root arrays match the world (cleared by a world step). */
-  private stateFresh = false;
+  /** True while jointPos/jointVel match the world (cleared by `advance`'s world steps). */
+  private jointsFresh = false;
 
   constructor(description: RobotDescription, ground: GroundDescription, options: BuildOptions) {
     checkDescription(description);
@@ -232,7 +232,7 @@ export class RobotWorld {
     const free = this.description.root === 'free';
     for (let s = 0; s < this.substeps; s++) {
       if (this.motors.active) {
-        if (!this.stateFresh) this.readState();
+        if (!this.jointsFresh) this.readJoints();
         this.motors.drive(this.joints, this.jointPos, this.jointVel, this.dt / this.substeps);
       }
       // Planar axes stay on world z, so their torques are written once per action.
@@ -241,32 +241,36 @@ export class RobotWorld {
         this.torquesDirty = false;
       }
       this.world.step();
-      this.stateFresh = false;
+      this.jointsFresh = false;
     }
   }
 
   /** Reads root state, joint angles and joint rates into the public arrays. */
   readState(): void {
-    const n = this.bodies.length;
-    const P = this.poses, V = this.vels;
     // Only the root's position is read here (joint angles need rotations and rates only);
     // `frame` and `bodyCom` read other bodies' positions when asked. Each read is a WASM call.
+    const P = this.poses;
     const t = this.bodies[0].translation(_v);
     P[0] = t.x; P[1] = t.y; P[2] = t.z;
-    for (let i = 0; i < n; i++) {
+    this.readJoints();
+    const lv = this.bodies[0].linvel(_v);
+    this.rootLinvel[0] = lv.x; this.rootLinvel[1] = lv.y; this.rootLinvel[2] = lv.z;
+    for (let c = 0; c < 3; c++) { this.rootPos[c] = P[c]; this.rootAngvel[c] = this.vels[3 + c]; }
+    for (let c = 0; c < 4; c++) this.rootQuat[c] = P[3 + c];
+  }
+
+  /** Orientations and angular velocities of every body, then joint angles and rates: all the motors need. */
+  private readJoints(): void {
+    const P = this.poses, V = this.vels;
+    for (let i = 0; i < this.bodies.length; i++) {
       const b = this.bodies[i];
       const r = b.rotation(_q);
       P[7 * i + 3] = r.x; P[7 * i + 4] = r.y; P[7 * i + 5] = r.z; P[7 * i + 6] = r.w;
       const w = b.angvel(_v);
       V[6 * i + 3] = w.x; V[6 * i + 4] = w.y; V[6 * i + 5] = w.z;
     }
-    const root = this.bodies[0];
-    const lv = root.linvel(_v);
-    this.rootLinvel[0] = lv.x; this.rootLinvel[1] = lv.y; this.rootLinvel[2] = lv.z;
-    for (let c = 0; c < 3; c++) { this.rootPos[c] = P[c]; this.rootAngvel[c] = V[3 + c]; }
-    for (let c = 0; c < 4; c++) this.rootQuat[c] = P[3 + c];
     jointCoordinates(this.tree, P, V, this.jointPos, this.jointVel, this.tmp);
-    this.stateFresh = true;
+    this.jointsFresh = true;
   }
 
   /**
