@@ -102,6 +102,21 @@ describe.each(ROBOTS)('robot %s', (_name, robot, dt, substeps) => {
   });
 });
 
+describe('frames', () => {
+  it('pack every body pose (position, then quaternion x, y, z, w) as Rapier holds it', () => {
+    const rw = build(HALF_CHEETAH, CHEETAH_DT, CHEETAH_SUBSTEPS);
+    rw.actuate([1, -1, 0.5, -0.5, 1, -1]);
+    for (let t = 0; t < 10; t++) rw.advance();
+    rw.readState();
+    const frame = rw.frame();
+    expect(frame).toHaveLength(7 * rw.bodies.length);
+    rw.bodies.forEach((b, i) => {
+      const p = b.translation(), q = b.rotation();
+      expect(Array.from(frame.subarray(7 * i, 7 * i + 7))).toEqual(Array.from(Float32Array.of(p.x, p.y, p.z, q.x, q.y, q.z, q.w)));
+    });
+  });
+});
+
 describe('masses', () => {
   it('the cheetah weighs 14 kg split as gym HalfCheetah-v5 (settotalmass)', () => {
     const rw = build(HALF_CHEETAH, CHEETAH_DT, CHEETAH_SUBSTEPS);
