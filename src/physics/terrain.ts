@@ -9,7 +9,7 @@
  * | type | ground |
  * |---|---|
  * | flat | height 0 everywhere |
- * | rough | uniform noise in ±0.05·δ·s on a coarse grid (4 cells), linearly upsampled |
+ * | rough | uniform noise in ±0.05·δ·s on a 0.2 m grid, linearly upsampled |
  * | slope-up / slope-down | ±0.4·δ·(x − x₀) past the start area (slope is a ratio, not scaled) |
  * | stairs-up / stairs-down | steps of height (0.05 + 0.18·δ)·s and width 0.31·s along +x |
  * | obstacles | ~0.31 boxes per m², sides U[0.5, 1.5] m, heights ±(0.05 + 0.2·δ)·s or half that |
@@ -18,21 +18,25 @@
  * foot much (its ankles only bend 30–70°), so an edge is passable roughly when it
  * is lower than a foot's radius: a capsule pushed against a step rides up it when
  * the step is below its centre. With s = 0.3 the hardest stair is 0.23·0.3 = 0.069 m
- * and the hardest obstacle 0.075 m, just under 0.08 m: hard but possible; δ = 0 gives
- * 0.015 m edges that the ant barely notices. Slopes keep legged_gym's 0.4 (22°).
+ * and the hardest obstacle 0.075 m, just under 0.08 m: the largest edges a foot can
+ * still ride over; δ = 0 gives 0.015 m edges that the ant barely notices. Slopes keep legged_gym's 0.4 (22°).
  * s scales stair height and width alike, so the stair grade does not depend on s:
  * it runs from 0.16 (δ = 0) to 0.74 (δ = 1, 36°), as in legged_gym; over the ant's
  * 1.6 m span that incline, more than the edges, is what makes δ = 1 hard.
- * Checked with a hand-made trot (PD to sinusoidal joint targets, not a learned
- * policy; 4 reset seeds, 200 steps): it covers 4.0 m on flat ground and on rough
- * δ = 1, 1.7 m (onto the first steps) on stairs δ = 0.5, 0.8 m on stairs δ = 1, and
- * less on stairs δ = 1 at s = 0.5 (0.4 m) or 0.8 (0.15 m). That a learned gait can
- * climb δ = 1 is not shown yet; `difficultyRange` in ant-terrain narrows δ.
+ * Checked with a hand-made trot (PD to sinusoidal joint targets, 1 Hz, not a learned
+ * policy; mean x after 200 steps over 4 reset seeds; inclines start at x ≈ 1.3 m):
+ * flat 4.0 m; stairs-up δ = 0 / 0.5 / 1: 2.4 / 1.2 / 1.0 m (at δ = 1 and s = 0.5 or
+ * 0.8: 0.6 / 0.8 m); slope-up δ = 0.5 / 1: 2.1 / 1.0 m; obstacles δ = 1: 2.9 m (s = 0.5:
+ * 2.6, s = 0.8: 2.2); rough δ = 1: 3.1 m. So at δ = 1 stairs and slopes stop a blind
+ * gait at their foot whatever s is (their grade does not depend on s), while rough
+ * ground and obstacles at s = 0.3 cost it only ~25% of its flat distance. That a
+ * learned gait can climb δ = 1 stairs is not shown yet; `difficultyRange` in
+ * ant-terrain narrows δ, and a larger s would make obstacles harder.
  *
  * Every type is flat (height 0) in the start area around the spawn point, the
  * square |x|, |z| ≤ `startHalfSize`; slopes start at x₀ = `startHalfSize`, stairs
- * one step width later, and both stay flat behind it. Tasks run along +x, so the field reaches further ahead
- * (x up to `forward`) than behind (`backward`).
+ * one step width later, and both stay flat behind it. Tasks run along +x, so the
+ * field reaches further ahead (x up to `forward`) than behind (`backward`).
  */
 import { MetarlError, listChoices } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -53,8 +57,8 @@ export interface TerrainTask {
 export interface TerrainOptions {
   /** s: multiplies every height and the stair width (legged_gym's figures are for a robot ~3× the ant's foot size). */
   scale: number;
-  /** Grid spacing in metres; the default puts two cells on each stair. */
-  cellSize: number;
+  /** Grid spacing in metres; by default `defaultCellSize(type, scale)`. */
+  cellSize?: number;
   /** Field extent ahead of (+x) and behind (−x) the spawn point, and to each side (±z), in metres. */
   forward: number;
   backward: number;
@@ -67,7 +71,6 @@ export const TERRAIN_SCALE = 0.3;
 
 export const DEFAULT_TERRAIN_OPTIONS: Readonly<TerrainOptions> = Object.freeze({
   scale: TERRAIN_SCALE,
-  cellSize: (0.31 * TERRAIN_SCALE) / 2,
   forward: 30,
   backward: 2,
   halfWidth: 4,
@@ -94,8 +97,21 @@ export const HEIGHT_QUANTUM = 1e-4;
 const QUANTA_PER_METRE = 1e4;
 const quantize = (h: number) => Math.round(h * QUANTA_PER_METRE) / QUANTA_PER_METRE;
 
-/** Coarse-grid spacing of the rough noise, in cells. */
-const ROUGH_COARSE_CELLS = 4;
+/**
+ * Grid spacing per type, m. Rapier's heightfield contacts cost grows with the cells
+ * under each capsule: with the ant's 5 substeps, world.step took ~3.5–4.5 ms per env
+ * step on 0.0465 m cells, ~1.1–1.4 ms on 0.1 m and ~0.5–0.8 ms on 0.5 m (a plane: ~0.4–2;
+ * 2 loaded cores, noisy). So stairs get two cells a step (one flat, one riser) and
+ * nothing finer elsewhere: legged_gym's 0.1 m for rough, slopes and obstacles, 0.5 m
+ * for flat ground.
+ */
+export function defaultCellSize(type: TerrainType, scale = TERRAIN_SCALE): number {
+  if (type === 'stairs-up' || type === 'stairs-down') return (0.31 * scale) / 2;
+  return type === 'flat' ? 0.5 : 0.1;
+}
+
+/** Spacing of the rough noise's coarse grid, m (legged_gym's downsampled_scale). */
+const ROUGH_COARSE_SPACING = 0.2;
 /** legged_gym puts 20 boxes on an 8 m × 8 m tile. */
 const OBSTACLES_PER_M2 = 20 / 64;
 const OBSTACLE_SIDE_MIN = 0.5;
@@ -204,7 +220,7 @@ export function checkTerrainTask(task: TerrainTask): void {
 export function generateTerrain(task: TerrainTask, options: Partial<TerrainOptions> = {}): Terrain {
   checkTerrainTask(task);
   const o = { ...DEFAULT_TERRAIN_OPTIONS, ...options };
-  const c = o.cellSize;
+  const c = o.cellSize ?? defaultCellSize(task.type, o.scale);
   const ncols = Math.round((o.forward + o.backward) / c) + 1;
   const nrows = Math.round((2 * o.halfWidth) / c) + 1;
   const x0 = -o.backward;
@@ -240,7 +256,7 @@ export function generateTerrain(task: TerrainTask, options: Partial<TerrainOptio
       break;
     }
     case 'rough':
-      fillRough(heights, nrows, ncols, recipe.roughAmplitude, rng);
+      fillRough(heights, nrows, ncols, Math.max(1, Math.round(ROUGH_COARSE_SPACING / c)), recipe.roughAmplitude, rng);
       break;
     case 'obstacles':
       fillObstacles(heights, nrows, ncols, c, x0, z0, recipe.obstacleHeight, rng);
@@ -259,8 +275,7 @@ export function generateTerrain(task: TerrainTask, options: Partial<TerrainOptio
 }
 
 /** legged_gym's random_uniform_terrain: uniform heights on a coarse grid, bilinearly upsampled. */
-function fillRough(heights: Float32Array, nrows: number, ncols: number, amplitude: number, rng: Rng): void {
-  const k = ROUGH_COARSE_CELLS;
+function fillRough(heights: Float32Array, nrows: number, ncols: number, k: number, amplitude: number, rng: Rng): void {
   const crows = Math.ceil((nrows - 1) / k) + 1;
   const ccols = Math.ceil((ncols - 1) / k) + 1;
   const coarse = new Float64Array(crows * ccols);
