@@ -49,6 +49,7 @@ let pickedEnv: number | null = null;
 let playbackSpeed = 1;
 let lastReplayTimeS = 0;
 let needsCameraReset = true;
+let shownLanes = 0;
 let lastHudMs = 0;
 /** Width / height of the part of the window the charts leave free. */
 let usableAspect = 16 / 9;
@@ -252,6 +253,12 @@ function layout(): void {
     else floor ??= { h: e.view.groundHeight - 0.02, color: e.desc.ground.color };
   }
   if (floor !== null) world.setFloor(floor.h, floor.color);
+  // Lanes come and go as stages start (training samples stage k after stage k − 1): while
+  // following, frame the new row instead of keeping a distance chosen for fewer lanes.
+  if (lane !== shownLanes) {
+    shownLanes = lane;
+    if (follow) needsCameraReset = true;
+  }
 }
 
 function focused(): EnvEntry | undefined {
