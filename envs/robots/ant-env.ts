@@ -27,7 +27,7 @@ import type { Rng } from '../../src/core/rng.js';
 import type { MarkerDescription } from '../../src/core/scene.js';
 import type { EnvSpec } from '../../src/core/types.js';
 import { RobotEnv, type GroundDescription, type RobotPose, type RobotWorld, type StepContext } from '../../src/physics/index.js';
-import { ANT_INIT_JOINTS, antDescription } from './ant.js';
+import { ANT_INIT_HEIGHT, ANT_INIT_JOINTS, antDescription } from './ant.js';
 
 export const ANT_DT = 0.05;
 /** World steps per env step: h = 0.01 s, MuJoCo's timestep × frame-skip 5. */
@@ -36,8 +36,8 @@ export const ANT_SUBSTEPS = 5;
 export const ANT_SOLVER_ITERATIONS = 4;
 export const ANT_BASE_OBS_SIZE = 27;
 export const ANT_ACT_SIZE = 8;
-/** Torso height at reset before noise: feet just clear of the ground at the init pose (0.55 m touches). */
-export const ANT_RESET_HEIGHT = 0.65;
+/** Torso height at reset before noise (± 0.1): at ANT_INIT_HEIGHT the feet touch, so start 0.1 m above it. */
+export const ANT_RESET_HEIGHT = ANT_INIT_HEIGHT + 0.1;
 /** gym's "healthy" torso height range, m. */
 export const ANT_HEALTHY_MIN = 0.2;
 export const ANT_HEALTHY_MAX = 1.0;

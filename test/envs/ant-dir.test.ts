@@ -47,6 +47,16 @@ describe('ant-dir env', () => {
   });
   afterEach(() => env.dispose());
 
+  it('weighs what MuJoCo computes from the XML (density 5): 0.911 kg, torso 0.484 kg with its fixed leg stubs', () => {
+    const m = Array.from(env.robotWorld.masses);
+    const sphere = (4 / 3) * Math.PI * 0.25 ** 3 * 5;
+    const capsule = (len: number) => (Math.PI * 0.08 ** 2 * len + (4 / 3) * Math.PI * 0.08 ** 3) * 5;
+    const [aux, ankle] = [capsule(0.2 * Math.SQRT2), capsule(0.4 * Math.SQRT2)];
+    expect(m[0]).toBeCloseTo(sphere + 4 * aux, 6);
+    expect(m.slice(1)).toEqual(Array.from({ length: 8 }, (_, k) => expect.closeTo(k % 2 === 0 ? aux : ankle, 6)));
+    expect(m.reduce((a, b) => a + b)).toBeCloseTo(0.911, 3);
+  });
+
   it('reports the reward terms in info, and they add up to the reward', () => {
     env.reset(1);
     const r = env.step(new Float32Array(8).fill(0.3));
