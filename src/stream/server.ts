@@ -160,9 +160,14 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
   });
   wss.on('error', (err) => log(`websocket server: ${err.message}`));
 
+  let lastBeatMs = performance.now();
   const heartbeat = setInterval(() => {
+    // A training step that held the thread past a beat leaves the pongs unread: judge no one then.
+    const now = performance.now();
+    const judge = now - lastBeatMs < HEARTBEAT_MS + 250;
+    lastBeatMs = now;
     for (const c of clients) {
-      if (!c.alive) c.ws.terminate();
+      if (!c.alive && judge) c.ws.terminate();
       else {
         c.alive = false;
         c.ws.ping();
