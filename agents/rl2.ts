@@ -356,13 +356,13 @@ function minibatchLoss(ctx: Rl2Context, d: DeviceTrials, columns: tf.Tensor1D, s
 
 const PART_NAMES = ['loss', 'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction'] as const satisfies readonly (keyof PpoLoss)[];
 
-/** PPO epochs over minibatches of whole trials; returns the mean of each figure over the steps. */
+/** PPO epochs over minibatches of whole trials; returns the mean of each figure over the updates. */
 async function ppoUpdate(ctx: Rl2Context, trials: Trials, d: DeviceTrials): Promise<Record<string, number>> {
   const { config, policy, optimizer, rng } = ctx;
   const B = trials.count;
   const perBatch = Math.max(1, Math.ceil(B / Math.min(config.minibatches, B)));
-  const sums = new Float64Array(PART_NAMES.length + 1);
-  let updates = 0;
+  // Figures stay on the device until the end: one read per update would stall WebGPU each time.
+  const figures: tf.Tensor1D[] = [];
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     const order = permutation(B, rng);
     for (let start = 0; start < B; start += perBatch) {
@@ -380,17 +380,16 @@ async function ppoUpdate(ctx: Rl2Context, trials: Trials, d: DeviceTrials): Prom
       });
       const clipped = clipByGlobalNorm(grads, config.maxGradNorm);
       optimizer.apply(clipped.grads);
-      const read = tf.tidy(() => tf.concat([parts, tf.reshape(clipped.norm, [1])]));
+      figures.push(tf.tidy(() => tf.concat([parts, tf.reshape(clipped.norm, [1])])));
       tf.dispose([columns, value, ...grads, ...clipped.grads, clipped.norm, parts]);
-      const figures = await read.data();
-      read.dispose();
-      figures.forEach((x, i) => (sums[i] += x));
-      updates++;
     }
   }
+  const mean = tf.tidy(() => tf.mean(tf.stack(figures), 0));
+  const values = await mean.data();
+  tf.dispose([mean, ...figures]);
   const out: Record<string, number> = {};
-  PART_NAMES.forEach((name, i) => (out[name] = sums[i] / updates));
-  out.gradNorm = sums[PART_NAMES.length] / updates;
+  PART_NAMES.forEach((name, i) => (out[name] = values[i]));
+  out.gradNorm = values[PART_NAMES.length];
   return out;
 }
 
