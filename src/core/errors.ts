@@ -17,7 +17,8 @@ export type MetarlErrorCode =
   | 'METARL_CHECKPOINT_CORRUPT'
   | 'METARL_NAN_LOSS'
   | 'METARL_DISPOSED'
-  | 'METARL_PROTOCOL';
+  | 'METARL_PROTOCOL'
+  | 'METARL_FILE_MISSING';
 
 export class MetarlError extends Error {
   readonly code: MetarlErrorCode;

@@ -13,6 +13,8 @@ import { resolveFamily } from './families.js';
 import { intFlag, parseAgentFlags, describeSchema } from './flags.js';
 import { evaluate } from './evaluate.js';
 import { viewerObserver } from './watch.js';
+import { replayFile, viewRun } from './view.js';
+import { VIEW_MODES, type ViewMode } from '../stream/protocol.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
 import { agentDefinition, train } from './train.js';
 
@@ -150,6 +152,33 @@ program
     const out = opts.out ?? join(runDir, 'eval.json');
     const result = await evaluate(runDir, { tasks: opts.tasks, out });
     console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks:\n${formatAdaptationTable(result.adaptation)}\nwritten to ${out}`);
+  });
+
+program
+  .command('view')
+  .description('watch a trained run adapt on fresh held-out tasks (recorded under <run>/rollouts/), or replay a recording')
+  .argument('[run]', 'run directory')
+  .option('--replay <file>', 'replay a recorded .mrr file with play / pause / scrub / speed')
+  .option('--tasks <n>', 'tasks to show (default: until Ctrl-C)', intFlag('--tasks', 1))
+  .addOption(new Option('--mode <mode>', 'stages side by side or one after the other (the page can switch)').choices(VIEW_MODES).default('side-by-side'))
+  .option('--seed <n>', 'seed of the held-out tasks (default: the run\'s)', intFlag('--seed'))
+  .option('--workers <n>', 'sampler worker threads (0 = main thread)', intFlag('--workers'), 0)
+  .option('--port <n>', 'viewer port (default: a free one)', intFlag('--port'), 0)
+  .option('--host <addr>', 'viewer interface (default 127.0.0.1: this machine only)', '127.0.0.1')
+  .action(async (runDir: string | undefined, opts: { replay?: string; tasks?: number; mode: ViewMode; seed?: number; workers: number; port: number; host: string }) => {
+    if (!opts.replay && !runDir) program.error('view needs a run directory (runs/<name>) or --replay <file>');
+    // Ctrl-C stops after the current task and closes the server, sampler and learner; twice quits at once.
+    const stop = new AbortController();
+    process.once('SIGINT', () => {
+      stop.abort();
+      process.once('SIGINT', () => process.exit(130));
+    });
+    const onListening = (server: ViewerServer) => console.log(`viewer: ${server.url}`);
+    if (opts.replay) {
+      await replayFile(opts.replay, { port: opts.port, host: opts.host, signal: stop.signal, onListening });
+      return;
+    }
+    await viewRun(runDir!, { port: opts.port, host: opts.host, tasks: opts.tasks, mode: opts.mode, seed: opts.seed, workers: opts.workers, signal: stop.signal, onListening });
   });
 
 /** After a finished run the page stays up until Ctrl-C, when a person is at the terminal. */

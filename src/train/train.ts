@@ -102,6 +102,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     try {
       while (iteration < config.iterations && !interrupted) {
+        await new Promise<void>((resolve) => setImmediate(resolve)); // let the viewer's sockets and Ctrl-C in, even with --workers 0
         const tasks = family.sampleTasks(taskRng, learner.tasksPerIteration);
         const result = await learner.iterate(tasks);
         iteration += 1;

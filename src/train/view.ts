@@ -1,0 +1,255 @@
+/**
+ * `metarl view`: watch a trained run adapt, and `metarl view --replay`: play a recording.
+ *
+ * For each fresh held-out task the learner's `evaluate([task])` runs with a watch observer
+ * that captures slot 0 at every adaptation stage (MAML: before adaptation and after each
+ * inner step; RL²: episode 1, 2, … of a trial). The capture is written to
+ * `runs/<name>/rollouts/<label>.mrr` and then played through the viewer server at
+ * simulation speed, so what a person watches is exactly the file they can replay later.
+ *
+ * Why capture first and write after: the agent samples its stages one after another, but
+ * side by side the stages should start together. Writing the captured tracks interleaved
+ * (side by side) or in turn (sequential) puts them on the recording's clock either way.
+ */
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { WatchHooks } from '../../agents/types.js';
+import { MetarlError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import type { SceneDescription } from '../core/scene.js';
+import { shownStepS, type MetricsRow as WireMetricsRow, type RunInfo, type Stage, type ViewMode } from '../stream/protocol.js';
+import type { Publisher } from '../stream/publisher.js';
+import { createRecorder, rolloutPath } from '../stream/recorder.js';
+import { loadRecording, startReplay, type Replay } from '../stream/replay.js';
+import { startViewer, type ViewerServer } from '../stream/server.js';
+import { readMetrics } from './metrics.js';
+import { openRun } from './open-run.js';
+import { seedFor, type TrainObserver } from './train.js';
+import { viewerObserver } from './watch.js';
+
+export interface ViewOptions {
+  port?: number;
+  host?: string;
+  /** Tasks to show; unbounded when undefined. */
+  tasks?: number;
+  /** How the stages are timed until a page asks otherwise (its layout toggle). */
+  mode?: ViewMode;
+  /** Seed of the held-out tasks; default the run's seed. */
+  seed?: number;
+  /** Playback speed (1 = simulation speed). */
+  speed?: number;
+  /** Sampler threads (0 = main thread, the default: one task's rollouts are small). */
+  workers?: number;
+  /** Stops after the current task's evaluation; Ctrl-C in the CLI. */
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Called once the server listens (the CLI prints the URL). */
+  onListening?: (server: ViewerServer) => void;
+}
+
+export interface ViewTaskResult {
+  path: string;
+  /** Mean return per adaptation stage on this task. */
+  returns: number[];
+  stages: string[];
+}
+
+/** Stream of held-out tasks for `view`, apart from training's and evaluation's. */
+const VIEW_TASK_STREAM = 5;
+/** Seconds the last picture of a task stays up before the next task. */
+const HOLD_S = 1.5;
+/** Training curve rows carried in each recording. */
+const METRICS_KEPT = 2000;
+
+/** Loads the run's latest checkpoint and shows its adaptation on fresh tasks, recorded and replayed. */
+export async function viewRun(runDir: string, options: ViewOptions = {}): Promise<ViewTaskResult[]> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  let current: TrainObserver | null = null;
+  const run = await openRun(runDir, {
+    workers: options.workers ?? 0,
+    watch: (stage: number, label: string): WatchHooks | undefined => current?.watch?.(stage, label),
+  });
+  let server: ViewerServer | null = null;
+  let replay: Replay | null = null;
+  try {
+    server = await startViewer({ port: options.port ?? 0, host: options.host });
+    options.onListening?.(server);
+    let mode: ViewMode = options.mode ?? 'side-by-side';
+    server.onControl((msg) => {
+      if (msg.type === 'view-mode') mode = msg.mode;
+    });
+    const { config, family, learner } = run;
+    const info: RunInfo = {
+      family: family.name,
+      agent: config.agent,
+      backend: run.backend,
+      mode: 'view',
+      runName: basename(runDir),
+      config: { iteration: run.iteration, seed: config.seed, stages: learner.stages.length },
+    };
+    server.hello(info);
+    const metrics = trainingCurve(runDir, learner.stages.length);
+    const seed = options.seed ?? config.seed;
+    const rng = new Rng(seedFor(seed, VIEW_TASK_STREAM));
+    const results: ViewTaskResult[] = [];
+    for (let i = 0; options.tasks === undefined || i < options.tasks; i++) {
+      if (options.signal?.aborted) break;
+      const [task] = family.sampleTasks(rng, 1);
+      const capture = createCapture();
+      current = viewerObserver(capture);
+      current.runInfo?.({ family: family.name, agent: config.agent, backend: run.backend, stages: learner.stages, dt: family.spec.dt, config });
+      const evalSeed = rng.seed();
+      const adaptation = await learner.evaluate([task], { seed: evalSeed });
+      current = null;
+      const returns = adaptation.returns.map((perTask) => perTask[0]);
+      log(`task ${i} ${JSON.stringify(task)}: ${adaptation.stages.map((s, k) => `${s} ${returns[k].toFixed(1)}`).join(', ')}`);
+
+      const path = rolloutPath(runDir, `view-it${run.iteration}-seed${seed}-task${i}`);
+      const recorder = createRecorder(path, info);
+      for (const row of metrics) recorder.metrics(row);
+      writeTracks(recorder, capture.tracks, mode);
+      recorder.close();
+      results.push({ path, returns, stages: adaptation.stages });
+      if (options.signal?.aborted) break;
+
+      replay = startReplay(server, loadRecording(path), { speed: options.speed ?? 1 });
+      server.hello(info); // startReplay announces a replay; this is a live evaluation
+      await untilPlayed(replay, options.signal);
+      replay.close();
+      replay = null;
+    }
+    return results;
+  } finally {
+    replay?.close();
+    await server?.close();
+    await run.close();
+  }
+}
+
+/** `metarl view --replay <file>`: play, pause, scrub and speed from the page until `signal` aborts. */
+export async function replayFile(path: string, options: Pick<ViewOptions, 'port' | 'host' | 'speed' | 'signal' | 'onListening'> = {}): Promise<void> {
+  if (!existsSync(path)) {
+    throw new MetarlError('METARL_FILE_MISSING', `no recording at ${path}: \`metarl view runs/<name>\` writes them under runs/<name>/rollouts/`, { path });
+  }
+  const recording = loadRecording(path);
+  const server = await startViewer({ port: options.port ?? 0, host: options.host });
+  const replay = startReplay(server, recording, { speed: options.speed ?? 1 });
+  try {
+    options.onListening?.(server);
+    await untilAborted(options.signal);
+  } finally {
+    replay.close();
+    await server.close();
+  }
+}
+
+// ---------------------------------------------------------------- capture
+
+interface Track {
+  envId: number;
+  scene: SceneDescription;
+  stage: Stage;
+  dt: number;
+  steps: number[];
+  poses: Float32Array[];
+  rewards: number[];
+  end: { ret: number; length: number } | null;
+}
+
+/** A publisher that keeps every env's scene, frames and episode end, for writing later. */
+function createCapture(): Publisher & { tracks: Map<number, Track> } {
+  const tracks = new Map<number, Track>();
+  const track = (envId: number): Track | undefined => tracks.get(envId);
+  return {
+    tracks,
+    hello() {},
+    scene(envId, scene, stage, dt) {
+      tracks.set(envId, { envId, scene, stage, dt, steps: [], poses: [], rewards: [], end: null });
+    },
+    frame(envId, step, poses, reward = 0) {
+      const t = track(envId);
+      if (t === undefined) return;
+      t.steps.push(step);
+      t.poses.push(poses.slice()); // the sampler reuses its buffer
+      t.rewards.push(reward);
+    },
+    episodeStart() {},
+    episodeEnd(envId, ret, length) {
+      const t = track(envId);
+      if (t !== undefined) t.end = { ret, length };
+    },
+    metrics() {},
+    reset() {
+      tracks.clear();
+    },
+  };
+}
+
+/** Side by side: every stage starts at time 0. Sequential: each stage starts where the last ended. */
+function writeTracks(out: Publisher, tracks: Map<number, Track>, mode: ViewMode): void {
+  const list = [...tracks.values()].sort((a, b) => a.envId - b.envId);
+  const begin = (t: Track) => {
+    // The page shows a step for at most MAX_SHOWN_STEP_S (point-nav's 1 s steps play at 0.05 s),
+    // but the recorder's clock counts the env's own dt; give it the shown dt so the two agree.
+    out.scene(t.envId, t.scene, t.stage, shownStepS(t.dt));
+    out.episodeStart(t.envId);
+  };
+  const frame = (t: Track, i: number) => {
+    out.frame(t.envId, t.steps[i], t.poses[i], t.rewards[i]);
+    if (i === t.steps.length - 1 && t.end !== null) out.episodeEnd(t.envId, t.end.ret, t.end.length);
+  };
+  if (mode === 'sequential') {
+    for (const t of list) {
+      begin(t);
+      for (let i = 0; i < t.steps.length; i++) frame(t, i);
+    }
+    return;
+  }
+  list.forEach(begin);
+  const longest = Math.max(0, ...list.map((t) => t.steps.length));
+  for (let i = 0; i < longest; i++) for (const t of list) if (i < t.steps.length) frame(t, i);
+}
+
+/** The run's metrics.jsonl as the wire's rows (return per stage, other figures by name). */
+function trainingCurve(runDir: string, stages: number): WireMetricsRow[] {
+  return readMetrics(runDir)
+    .slice(-METRICS_KEPT)
+    .map((row) => ({
+      iteration: row.iteration,
+      stageReturns: Array.from({ length: stages }, (_, s) => row[`return${s}`]),
+      values: Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'iteration' && !/^return\d+$/.test(k))),
+    }));
+}
+
+// ---------------------------------------------------------------- waiting
+
+/** Until the replay has reached its end and held there a moment; a paused page keeps it waiting. */
+async function untilPlayed(replay: Replay, signal?: AbortSignal): Promise<void> {
+  let heldS = 0;
+  const tickMs = 100;
+  while (!signal?.aborted && heldS < HOLD_S) {
+    await sleep(tickMs, signal);
+    const atEnd = !replay.playing && replay.timeS >= replay.durationS;
+    heldS = atEnd ? heldS + tickMs / 1000 : 0;
+  }
+}
+
+function untilAborted(signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal === undefined) return; // runs until the process ends
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

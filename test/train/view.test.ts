@@ -1,0 +1,173 @@
+/**
+ * `metarl view` without a browser: a tiny RL² run is trained here, viewed on one task
+ * (the recording it writes is checked for side-by-side vs sequential timing), and a
+ * recording is replayed through `replayFile` with a real `ws` client driving pause and seek.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { isMetarlError } from '../../src/core/errors.js';
+import type { SceneDescription } from '../../src/core/scene.js';
+import { decodeServerMessage, encodeClientMessage, type ServerMessage } from '../../src/stream/protocol.js';
+import { createRecorder } from '../../src/stream/recorder.js';
+import { loadRecording } from '../../src/stream/replay.js';
+import type { ViewerServer } from '../../src/stream/server.js';
+import { train } from '../../src/train/train.js';
+import { replayFile, viewRun } from '../../src/train/view.js';
+
+async function expectCode(promise: Promise<unknown>, code: string, text: RegExp): Promise<void> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(isMetarlError(err) && err.code).toBe(code);
+  expect((err as Error).message).toMatch(text);
+}
+
+/** Time on the recording clock of each env's scene record. */
+function sceneTimes(path: string): Map<number, number> {
+  const rec = loadRecording(path);
+  const out = new Map<number, number>();
+  rec.messages.forEach((m, i) => {
+    if (m.type === 'scene') out.set(m.envId, rec.times[i]);
+  });
+  return out;
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'metarl-view-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('metarl view <run>', () => {
+  it('records each task with every stage, side by side or in turn, and plays it', async () => {
+    const runDir = join(dir, 'rl2-run');
+    await train({
+      env: 'cheetah-vel',
+      agent: 'rl2',
+      iterations: 1,
+      seed: 2,
+      backend: 'cpu',
+      workers: 0,
+      out: runDir,
+      quiet: true,
+      log: () => {},
+      skipFinalEval: true,
+      agentConfig: { metaBatchSize: 1, trialsPerTask: 1, episodesPerTrial: 2, horizon: 10, hidden: 8, epochs: 1, minibatches: 1 },
+    });
+
+    const servers: ViewerServer[] = [];
+    const side = await viewRun(runDir, { tasks: 1, speed: 16, log: () => {}, onListening: (s) => servers.push(s) });
+    expect(side).toHaveLength(1);
+    expect(side[0].stages).toEqual(['episode 1', 'episode 2']);
+    expect(side[0].returns.every(Number.isFinite)).toBe(true);
+    expect(side[0].path).toBe(join(runDir, 'rollouts', 'view-it1-seed2-task0.mrr'));
+    // Side by side: both episodes start at time 0 and play together.
+    expect([...sceneTimes(side[0].path).entries()]).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+    const recording = loadRecording(side[0].path);
+    expect(recording.run).toMatchObject({ family: 'cheetah-vel', agent: 'rl2', mode: 'view' });
+    expect(recording.durationS).toBeCloseTo(10 * 0.05, 6);
+    expect(recording.messages.filter((m) => m.type === 'metrics')).toHaveLength(1); // the run's training curve comes along
+    expect(servers[0].clientCount).toBe(0);
+
+    // Sequential, another seed: episode 2 starts where episode 1 ended; the seed names the file.
+    const seq = await viewRun(runDir, { tasks: 1, speed: 16, mode: 'sequential', seed: 9, log: () => {} });
+    expect(seq[0].path).toBe(join(runDir, 'rollouts', 'view-it1-seed9-task0.mrr'));
+    const times = sceneTimes(seq[0].path);
+    expect(times.get(0)).toBe(0);
+    expect(times.get(1)).toBeCloseTo(10 * 0.05, 6);
+    expect(loadRecording(seq[0].path).durationS).toBeCloseTo(20 * 0.05, 6);
+  }, 60_000);
+
+  it('stops at once when aborted, and names a missing run', async () => {
+    await expectCode(viewRun(join(dir, 'nope'), { log: () => {} }), 'METARL_CHECKPOINT_MISSING', /nope is not a run directory/);
+    const stop = new AbortController();
+    stop.abort();
+    expect(await viewRun(join(dir, 'rl2-run'), { signal: stop.signal, log: () => {} })).toEqual([]);
+  }, 30_000);
+});
+
+// ---------------------------------------------------------------- replay
+
+const scene: SceneDescription = {
+  family: 'test-family',
+  bodies: [{ name: 'a', shapes: [{ shape: { kind: 'sphere', radius: 0.1 }, position: [0, 0, 0], rotation: [0, 0, 0, 1], color: '#f00' }] }],
+  ground: { kind: 'plane', height: 0, color: '#888' },
+  markers: [],
+  taskLabel: { goal: 1 },
+};
+const DT = 0.05;
+const STEPS = 200; // 10 s: long enough to pause in the middle
+
+function writeRecording(path: string): void {
+  const rec = createRecorder(path, { family: 'test-family', agent: 'maml', backend: 'cpu', mode: 'view', config: {} });
+  rec.scene(0, scene, { kind: 'maml-step', k: 0 }, DT);
+  rec.episodeStart(0);
+  const poses = new Float32Array(7);
+  for (let t = 0; t < STEPS; t++) {
+    poses[0] = t; // x = step: a frame says when it is from
+    rec.frame(0, t, poses, 1);
+  }
+  rec.episodeEnd(0, STEPS, STEPS);
+  rec.close();
+}
+
+describe('metarl view --replay', () => {
+  it('replays a recorded file; pause and seek from a client change what is sent', async () => {
+    const path = join(dir, 'rollouts', 'r.mrr');
+    writeRecording(path);
+    const stop = new AbortController();
+    let server: ViewerServer | null = null;
+    const done = replayFile(path, { signal: stop.signal, onListening: (s) => (server = s) });
+    while (server === null) await new Promise((r) => setTimeout(r, 10));
+    const received: ServerMessage[] = [];
+    const ws = new WebSocket(`ws://127.0.0.1:${server!.port}/ws`);
+    ws.on('message', (data: Buffer, isBinary: boolean) => received.push(decodeServerMessage(isBinary ? new Uint8Array(data) : data.toString('utf8'))));
+    await new Promise((r) => ws.once('open', r));
+    const frames = () => received.filter((m): m is Extract<ServerMessage, { type: 'frame' }> => m.type === 'frame');
+    const lastState = () => received.filter((m): m is Extract<ServerMessage, { type: 'replay-state' }> => m.type === 'replay-state').at(-1);
+    const until = async (ok: () => boolean, what: string) => {
+      for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+      if (!ok()) throw new Error(`timed out waiting for ${what}`);
+    };
+
+    await until(() => frames().length > 5, 'frames');
+    expect(received.find((m) => m.type === 'hello')).toMatchObject({ run: { mode: 'replay', family: 'test-family' } });
+    expect(received.some((m) => m.type === 'scene')).toBe(true);
+    expect(lastState()).toMatchObject({ file: 'r.mrr', durationS: STEPS * DT });
+
+    ws.send(encodeClientMessage({ type: 'pause' }));
+    await until(() => lastState()?.playing === false, 'paused');
+    await new Promise((r) => setTimeout(r, 100));
+    const whenPaused = frames().length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(frames().length).toBe(whenPaused); // paused: nothing more is sent
+
+    ws.send(encodeClientMessage({ type: 'seek', timeS: 7.5 }));
+    await until(() => Math.abs((lastState()?.timeS ?? 0) - 7.5) < 1e-9, 'seek');
+    await until(() => frames().length > whenPaused, 'the frame at the seek');
+    // The frame at 7.5 s is step 149 (the clock counts a step's end).
+    expect(frames().at(-1)!.poses[0]).toBe(7.5 / DT - 1);
+
+    ws.send(encodeClientMessage({ type: 'play' }));
+    await until(() => frames().at(-1)!.poses[0] > 155, 'playing on from the seek');
+
+    const closed = new Promise((r) => ws.once('close', r));
+    stop.abort();
+    await done;
+    await closed; // the server went down with the replay
+  }, 30_000);
+
+  it('names a missing or corrupt recording', async () => {
+    await expectCode(replayFile(join(dir, 'missing.mrr')), 'METARL_FILE_MISSING', /no recording at .*missing\.mrr/);
+    const bad = join(dir, 'bad.mrr');
+    writeFileSync(bad, 'not a recording at all');
+    await expectCode(replayFile(bad), 'METARL_PROTOCOL', /bad\.mrr is not a readable metarl rollout recording/);
+  });
+});
