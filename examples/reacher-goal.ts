@@ -77,9 +77,13 @@ const ARM: robot.RobotDescription = {
 
 const spec: EnvSpec = { obsSize: 8, actSize: 2, ...robot.unitActionSpec(2), horizon: 50, dt: 0.02, bodyCount: ARM.bodies.length };
 
-/** Fingertip position in the arm's plane (MuJoCo x, y) from the joint angles, m. */
-export function fingertip(q0: number, q1: number): [number, number] {
-  return [UPPER * Math.cos(q0) + TIP * Math.cos(q0 + q1), UPPER * Math.sin(q0) + TIP * Math.sin(q0 + q1)];
+const _tip = new Float64Array(2);
+
+/** Fingertip position in the arm's plane (MuJoCo x, y) from the joint angles, m, into `out` (a shared scratch by default). */
+export function fingertip(q0: number, q1: number, out: Float64Array = _tip): Float64Array {
+  out[0] = UPPER * Math.cos(q0) + TIP * Math.cos(q0 + q1);
+  out[1] = UPPER * Math.sin(q0) + TIP * Math.sin(q0 + q1);
+  return out;
 }
 
 /** gym's reset: joint angles + U(−0.1, 0.1), rates + U(−0.005, 0.005); the base is pinned here. */
@@ -92,12 +96,12 @@ function resetPose(rng: Rng, rw: robot.RobotWorld): robot.RobotPose {
 }
 
 function observe(rw: robot.RobotWorld, out: Float32Array): void {
-  const [q0, q1] = rw.jointPos;
-  const [x, y] = fingertip(q0, q1);
+  const q0 = rw.jointPos[0], q1 = rw.jointPos[1];
+  const tip = fingertip(q0, q1);
   out[0] = Math.cos(q0); out[1] = Math.cos(q1);
   out[2] = Math.sin(q0); out[3] = Math.sin(q1);
   out[4] = rw.jointVel[0]; out[5] = rw.jointVel[1];
-  out[6] = x; out[7] = y;
+  out[6] = tip[0]; out[7] = tip[1];
 }
 
 function makeEnv(task: ReacherTask): Env {
@@ -111,8 +115,8 @@ function makeEnv(task: ReacherTask): Env {
     resetPose,
     observe,
     reward: ({ rw, action }, info) => {
-      const [x, y] = fingertip(rw.jointPos[0], rw.jointPos[1]);
-      info.distance = Math.hypot(x - gx, y - gy);
+      const tip = fingertip(rw.jointPos[0], rw.jointPos[1]);
+      info.distance = Math.hypot(tip[0] - gx, tip[1] - gy);
       info.dist_reward = -info.distance;
       info.ctrl_cost = CTRL_COST * (action[0] * action[0] + action[1] * action[1]);
       return info.dist_reward - info.ctrl_cost;

@@ -76,6 +76,54 @@ describe.each(EXAMPLES)('examples/%s.ts', (name) => {
   });
 });
 
+describe('the examples behave as their doc blocks say', () => {
+  it('reacher-goal: the base stays put and the fingertip in the observation is the arm\'s', async () => {
+    const family = await loadFamily({ name: 'reacher-goal', module: `file://${file('reacher-goal')}` });
+    const env = family.makeEnv({ goal: [0.1, 0.1] });
+    try {
+      env.reset(5);
+      const before = env.frame().slice(0, 3);
+      let obs = new Float32Array(8);
+      for (let t = 0; t < 25; t++) obs = env.step(Float32Array.of(1, -0.5)).obs;
+      const frame = env.frame();
+      expect(Array.from(frame.slice(0, 3))).toEqual(Array.from(before));
+      // The forearm body's origin is the elbow, 0.1 m along the upper arm; the tip is 0.11 m past it.
+      const elbow = [frame[14], -frame[16]];
+      const q0 = Math.atan2(obs[2], obs[0]);
+      expect(elbow[0]).toBeCloseTo(0.1 * Math.cos(q0), 3);
+      expect(elbow[1]).toBeCloseTo(0.1 * Math.sin(q0), 3);
+      expect(Math.hypot(obs[6] - elbow[0], obs[7] - elbow[1])).toBeCloseTo(0.11, 3);
+      expect(Math.abs(q0)).toBeGreaterThan(0.5); // full shoulder torque for 0.5 s turned the arm
+    } finally {
+      env.dispose();
+    }
+  });
+
+  it('cartpole-params: a PD push balances the pole for the whole horizon; a longer pole falls later without it', async () => {
+    const family = await loadFamily({ name: 'cartpole-params', module: `file://${file('cartpole-params')}` });
+    const episode = (task: { poleMass: number; poleLength: number }, control: boolean) => {
+      const env = family.makeEnv(task);
+      try {
+        let obs = env.reset(3);
+        for (let t = 1; t <= family.spec.horizon; t++) {
+          const a = control ? Math.max(-1, Math.min(1, 10 * obs[1] + 2 * obs[3] + 0.5 * obs[0] + obs[2])) : 0;
+          const r = env.step(Float32Array.of(a));
+          obs = r.obs;
+          if (r.terminated || r.truncated) return t;
+        }
+        return family.spec.horizon;
+      } finally {
+        env.dispose();
+      }
+    };
+    for (const task of [{ poleMass: 0.05, poleLength: 0.3 }, { poleMass: 0.5, poleLength: 1.0 }]) expect(episode(task, true)).toBe(200);
+    const short = episode({ poleMass: 0.2, poleLength: 0.3 }, false);
+    const long = episode({ poleMass: 0.2, poleLength: 1.0 }, false);
+    expect(short).toBeLessThan(200);
+    expect(long).toBeGreaterThan(short);
+  });
+});
+
 describe('what the examples draw', () => {
   it('reacher-goal puts a goal marker at the task goal, in the y-up world', async () => {
     const family = await loadFamily({ name: 'reacher-goal', module: `file://${file('reacher-goal')}` });
