@@ -83,7 +83,7 @@ describe('the examples behave as their doc blocks say', () => {
     try {
       env.reset(5);
       const before = env.frame().slice(0, 3);
-      let obs = new Float32Array(8);
+      let obs: Float32Array = new Float32Array(8);
       for (let t = 0; t < 25; t++) obs = env.step(Float32Array.of(1, -0.5)).obs;
       const frame = env.frame();
       expect(Array.from(frame.slice(0, 3))).toEqual(Array.from(before));
