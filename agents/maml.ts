@@ -98,12 +98,36 @@ export async function createMaml(args: AgentArgs<MamlConfig>): Promise<MetaLearn
   return new MamlLearner(config, args, policy, rng);
 }
 
-/** One parameter list: the policy's parameters at some adaptation stage (θ, or θ'_t of one task). */
+/**
+ * A parameter list in the policy's order. Either θ itself (weights [in, out], biases and
+ * logStd [size]) or PER-TASK parameters with a leading task axis (weights [T, in, out], biases
+ * and logStd [T, 1, size]): each task's rows [T, M, O] run under its own parameters, and one
+ * backward pass of the summed losses gives every task its own inner gradient.
+ */
 type Params = readonly tf.Tensor[];
 
 /** 'pre', 'step 1', …, 'step k'. */
 function stageNames(steps: number): string[] {
   return ['pre', ...Array.from({ length: steps }, (_, i) => `step ${i + 1}`)];
+}
+
+/**
+ * The policy on every task's rows under per-task parameters: obs [T, M, O] → mean [T, M, A]
+ * and logStd [T, 1, A]. A loop of 2-D forwards, not one batched matMul: tfjs-wasm's batched
+ * matMul measured ~10× slower than T plain ones.
+ */
+function forwardPerTask(policy: GaussianMlpPolicy, params: Params, obs: tf.Tensor3D): { mean: tf.Tensor3D; logStd: tf.Tensor3D } {
+  return tf.tidy(() => {
+    const rows = tf.unstack(obs);
+    const perTaskParams = params.map((p) => tf.unstack(p));
+    const means = rows.map((o, t) => policy.forward(perTaskParams.map((p) => p[t]), o as tf.Tensor2D).mean);
+    return { mean: tf.stack(means) as tf.Tensor3D, logStd: tf.clone(params[params.length - 1]) as tf.Tensor3D };
+  });
+}
+
+/** θ repeated for T tasks, as per-task parameters. Differentiable: its gradient sums over tasks. */
+export function perTask(theta: Params, T: number): tf.Tensor[] {
+  return tf.tidy(() => theta.map((p) => tf.tile(tf.reshape(p, p.rank === 1 ? [1, 1, p.shape[0]] : [1, ...p.shape]), [T, 1, 1])));
 }
 
 // ─────────────────────────────── rollout ───────────────────────────────
@@ -117,10 +141,10 @@ interface RolloutContext {
 
 /**
  * Samples `episodesPerTask` episodes of every task in one sampler call (slot s runs task
- * floor(s / n), one episode per slot), task t acting with `params[t]`. Reset seeds and
+ * floor(s / n), one episode per slot) with θ or with per-task parameters. Reset seeds and
  * action noise come from `rng`, so a rollout is a function of (params, tasks, rng state).
  */
-async function rollout(ctx: RolloutContext, tasks: Task[], params: Params[], stage: number, rng: Rng): Promise<Batch> {
+async function rollout(ctx: RolloutContext, tasks: Task[], params: Params, stage: number, rng: Rng): Promise<Batch> {
   const n = ctx.config.episodesPerTask;
   const hooks = ctx.watch?.(stage, stage === 0 ? 'pre' : `step ${stage}`);
   const job: SampleJob = {
@@ -131,29 +155,30 @@ async function rollout(ctx: RolloutContext, tasks: Task[], params: Params[], sta
     ...(ctx.config.horizon !== null ? { horizon: ctx.config.horizon } : {}),
     ...(hooks ? { watchSlots: hooks.watchSlots } : {}),
   };
-  const policy = await actor(ctx.policy, params, n, rng);
+  const policy = await actor(ctx.policy, params, tasks.length, n, rng);
   return ctx.sampler.sample(job, policy, hooks);
 }
 
-/** The VectorPolicy the sampler calls each step: the MLP on each task's slots, plus Gaussian noise. */
-async function actor(policy: GaussianMlpPolicy, params: Params[], n: number, rng: Rng): Promise<VectorPolicy> {
-  const { obsSize, actSize } = policy;
-  const logStds = await Promise.all(params.map(async (p) => (await p[p.length - 1].data()) as Float32Array));
-  // Stage 0 shares θ across tasks: one forward over every slot. Adapted θ'_t: one forward per task.
-  const shared = params.every((p) => p === params[0]);
+/** The VectorPolicy the sampler calls each step: one forward over every slot, plus Gaussian noise. */
+async function actor(policy: GaussianMlpPolicy, params: Params, T: number, n: number, rng: Rng): Promise<VectorPolicy> {
+  const { obsSize: O, actSize: A } = policy;
+  const batched = params[0].rank === 3;
+  const logStd = (await params[params.length - 1].data()) as Float32Array; // [A], or [T·A] per task
   return {
     act: async (input: StepInput) => {
       const slots = input.active.length;
-      const out = new Float32Array(slots * actSize);
-      const groups = shared ? [{ t: 0, from: 0, to: slots }] : params.map((_, t) => ({ t, from: t * n, to: (t + 1) * n }));
-      for (const { t, from, to } of groups) {
-        const mean = tf.tidy(() => {
-          const obs = tf.tensor2d(input.obs.subarray(from * obsSize, to * obsSize), [to - from, obsSize]);
-          return policy.forward(params[t], obs).mean;
-        });
-        const values = (await mean.data()) as Float32Array;
-        mean.dispose();
-        sampleGaussian(values, logStds[t], rng, out.subarray(from * actSize, to * actSize));
+      const mean = tf.tidy(() => {
+        const obs = tf.tensor2d(input.obs, [slots, O]);
+        // Slots are task-major, so [slots, O] → [T, n, O] lines each task's rows up with its parameters.
+        return batched ? forwardPerTask(policy, params, tf.reshape(obs, [T, n, O])).mean : policy.forward(params, obs).mean;
+      });
+      const values = (await mean.data()) as Float32Array;
+      mean.dispose();
+      const out = new Float32Array(slots * A);
+      if (!batched) return sampleGaussian(values, logStd, rng, out);
+      for (let t = 0; t < T; t++) {
+        const rows = [t * n * A, (t + 1) * n * A] as const;
+        sampleGaussian(values.subarray(...rows), logStd.subarray(t * A, (t + 1) * A), rng, out.subarray(...rows));
       }
       return out;
     },
@@ -162,19 +187,22 @@ async function actor(policy: GaussianMlpPolicy, params: Params[], n: number, rng
 
 // ────────────────────────────── advantages ──────────────────────────────
 
-/** One task's steps at one stage, padding dropped: N_t rows. */
-export interface TaskSteps {
-  /** [N_t, O] */
-  obs: tf.Tensor2D;
-  /** [N_t, A] */
-  actions: tf.Tensor2D;
-  /** [N_t]: normalised per task. */
-  advantages: tf.Tensor1D;
-}
-
-/** A stage of a meta-batch: per task, its steps and the mean undiscounted return of its n episodes. */
+/**
+ * One adaptation stage of a meta-batch in the sampler's padded layout: task t's rows are its
+ * n episodes × H steps (M = n·H), padding zero and masked out.
+ */
 export interface StageData {
-  tasks: TaskSteps[];
+  /** [T, M, O] */
+  obs: tf.Tensor3D;
+  /** [T, M, A] */
+  actions: tf.Tensor3D;
+  /** [T, M]: normalised per task, 0 on padding. */
+  advantages: tf.Tensor2D;
+  /** [T, M]: 1 for real steps, 0 for padding. */
+  mask: tf.Tensor2D;
+  /** [T]: real steps per task (at least 1). */
+  steps: tf.Tensor1D;
+  /** Mean undiscounted return of each task's n episodes. */
   returns: number[];
   envSteps: number;
 }
@@ -188,126 +216,142 @@ export interface StageData {
 export function prepareStage(batch: Batch, config: Pick<MamlConfig, 'discount' | 'gaeLambda' | 'baselineReg'>): StageData {
   const { horizon: H, obsSize: O, actSize: A, slotsPerTask: n } = batch;
   if (batch.episodes !== 1) throw new MetarlError('METARL_SPEC_MISMATCH', `MAML samples one episode per slot, the batch has ${batch.episodes}`);
-  const tasks: TaskSteps[] = [];
+  const T = batch.tasks.length;
+  const M = n * H;
+  const advantages = new Float32Array(T * M);
+  const mask = validMask(batch.lengths, H);
+  const steps = new Float32Array(T);
   const returns: number[] = [];
-  for (let t = 0; t < batch.tasks.length; t++) {
+  for (let t = 0; t < T; t++) {
     const e0 = t * n;
     const obs = batch.obs.subarray(e0 * H * O, (e0 + n) * H * O);
-    const actions = batch.actions.subarray(e0 * H * A, (e0 + n) * H * A);
     const rewards = batch.rewards.subarray(e0 * H, (e0 + n) * H);
     const lengths = batch.lengths.subarray(e0, e0 + n);
     const terminated = batch.terminated.subarray(e0, e0 + n);
     const baseline = new LinearFeatureBaseline(O, config.baselineReg);
     baseline.fit(obs, discountedReturns(rewards, lengths, H, config.discount), lengths, H);
     const values = baseline.predict(obs, lengths, H);
-    const { advantages } = gae({ rewards, values, lengths, terminated, horizon: H, gamma: config.discount, lambda: config.gaeLambda });
-    const mask = validMask(lengths, H);
-    const adv = normalizeAdvantages(advantages, mask);
-    // Compact the valid rows: the losses then need no mask.
-    let N = 0;
-    for (let e = 0; e < n; e++) N += lengths[e];
-    const obsRows = new Float32Array(N * O);
-    const actRows = new Float32Array(N * A);
-    const advRows = new Float32Array(N);
-    let r = 0;
-    for (let e = 0; e < n; e++) {
-      const row = e * H;
-      obsRows.set(obs.subarray(row * O, (row + lengths[e]) * O), r * O);
-      actRows.set(actions.subarray(row * A, (row + lengths[e]) * A), r * A);
-      advRows.set(adv.subarray(row, row + lengths[e]), r);
-      r += lengths[e];
-    }
-    tasks.push({ obs: tf.tensor2d(obsRows, [N, O]), actions: tf.tensor2d(actRows, [N, A]), advantages: tf.tensor1d(advRows) });
-    let sum = 0;
-    for (let e = 0; e < n; e++) sum += batch.returns[e0 + e];
-    returns.push(sum / n);
+    const gaeOut = gae({ rewards, values, lengths, terminated, horizon: H, gamma: config.discount, lambda: config.gaeLambda });
+    advantages.set(normalizeAdvantages(gaeOut.advantages, mask.subarray(t * M, (t + 1) * M)), t * M);
+    let sumLength = 0;
+    let sumReturn = 0;
+    for (let e = 0; e < n; e++) (sumLength += lengths[e]), (sumReturn += batch.returns[e0 + e]);
+    steps[t] = Math.max(1, sumLength);
+    returns.push(sumReturn / n);
   }
-  return { tasks, returns, envSteps: batch.envSteps };
+  return {
+    obs: tf.tensor3d(batch.obs, [T, M, O]),
+    actions: tf.tensor3d(batch.actions, [T, M, A]),
+    advantages: tf.tensor2d(advantages, [T, M]),
+    mask: tf.tensor2d(mask, [T, M]),
+    steps: tf.tensor1d(steps),
+    returns,
+    envSteps: batch.envSteps,
+  };
 }
 
 function disposeStage(stage: StageData): void {
-  for (const s of stage.tasks) tf.dispose([s.obs, s.actions, s.advantages]);
+  tf.dispose([stage.obs, stage.actions, stage.advantages, stage.mask, stage.steps]);
 }
 
 // ──────────────────────────────── losses ────────────────────────────────
 
-/** log π_params(a_t | s_t) over a task's steps: [N_t]. */
-function logProb(policy: GaussianMlpPolicy, params: Params, steps: TaskSteps): tf.Tensor1D {
+/** Mean over each task's real steps: x [T, M] → [T]. */
+function taskMean(x: tf.Tensor, stage: StageData): tf.Tensor1D {
+  return tf.div(tf.sum(tf.mul(x, stage.mask), 1), stage.steps) as tf.Tensor1D;
+}
+
+/** [T, M, X] → [T·M, X] and back: the distributions take one row per sample. */
+const rowsOf = (x: tf.Tensor, A: number) => tf.reshape(x, [-1, A]) as tf.Tensor2D;
+
+/** The policy's mean [T, M, A] and per-row log-std [T·M, A] under per-task parameters. */
+function distribution(policy: GaussianMlpPolicy, params: Params, stage: StageData): { mean: tf.Tensor2D; logStd: tf.Tensor2D } {
+  const [T, M, A] = stage.actions.shape;
+  const { mean, logStd } = forwardPerTask(policy, params, stage.obs);
+  return { mean: rowsOf(mean, A), logStd: rowsOf(tf.broadcastTo(logStd, [T, M, A]), A) };
+}
+
+/** log π(a_t | s_t) of every task's rows under its own parameters: [T, M]. */
+function logProb(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Tensor2D {
   return tf.tidy(() => {
-    const { mean, logStd } = policy.forward(params, steps.obs);
-    return gaussianLogProb(mean, logStd, steps.actions);
+    const [T, M, A] = stage.actions.shape;
+    const { mean, logStd } = distribution(policy, params, stage);
+    return tf.reshape(gaussianLogProb(mean, logStd, rowsOf(stage.actions, A)), [T, M]) as tf.Tensor2D;
   });
 }
 
-/** The inner loss, VPG: −mean_t log π(a_t|s_t) Â_t. */
-export function innerLoss(policy: GaussianMlpPolicy, params: Params, steps: TaskSteps): tf.Scalar {
-  return tf.tidy(() => vpgLoss(logProb(policy, params, steps), steps.advantages));
+/** The inner loss of each task, VPG: −mean_t log π(a_t|s_t) Â_t → [T]. */
+export function innerLosses(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Tensor1D {
+  return tf.tidy(() => tf.neg(taskMean(tf.mul(logProb(policy, params, stage), stage.advantages), stage)));
 }
 
 /**
- * The outer (TRPO) surrogate: −mean over tasks of mean_t r_t Â_t, with r_t = π_θ'_t / π_old
- * and θ'_t the adapted parameters as a function of θ. `oldLogProb[t]` is [N_t] under the
- * policy that sampled the post-update episodes.
+ * The outer (TRPO) surrogate: mean over tasks of −mean_t r_t Â_t, r_t = π_θ'_t(a|s) / π_old(a|s),
+ * with θ'_t the adapted parameters as a function of θ.
  */
-function surrogateLoss(policy: GaussianMlpPolicy, adapted: Params[], post: StageData, oldLogProb: tf.Tensor1D[]): tf.Scalar {
+function surrogateLoss(policy: GaussianMlpPolicy, adapted: Params, post: StageData, old: OldPolicy): tf.Scalar {
   return tf.tidy(() => {
-    const perTask = adapted.map((p, t) => {
-      const ratio = exp(tf.sub(logProb(policy, p, post.tasks[t]), oldLogProb[t]));
-      return tf.neg(tf.mean(tf.mul(ratio, post.tasks[t].advantages)));
-    });
-    return tf.mean(tf.stack(perTask)) as tf.Scalar;
+    const ratio = exp(tf.sub(logProb(policy, adapted, post), old.logProb));
+    return tf.mean(tf.neg(taskMean(tf.mul(ratio, post.advantages), post))) as tf.Scalar;
   });
 }
 
-/** PPO's clipped surrogate, averaged over tasks like `surrogateLoss`. */
-function clippedLoss(policy: GaussianMlpPolicy, adapted: Params[], post: StageData, oldLogProb: tf.Tensor1D[], clip: number): tf.Scalar {
+/** PPO's clipped surrogate over all post-update steps (rl/losses, masked). */
+function clippedLoss(policy: GaussianMlpPolicy, adapted: Params, post: StageData, old: OldPolicy, clip: number): tf.Scalar {
   return tf.tidy(() => {
-    const perTask = adapted.map((p, t) => ppoClipLoss({ logProb: logProb(policy, p, post.tasks[t]), oldLogProb: oldLogProb[t], advantages: post.tasks[t].advantages, clip }).policyLoss);
-    return tf.mean(tf.stack(perTask)) as tf.Scalar;
+    const flat = (x: tf.Tensor) => tf.reshape(x, [-1]) as tf.Tensor1D;
+    return ppoClipLoss({
+      logProb: flat(logProb(policy, adapted, post)),
+      oldLogProb: flat(old.logProb),
+      advantages: flat(post.advantages),
+      mask: flat(post.mask),
+      clip,
+    }).policyLoss;
   });
 }
 
 /** Mean over tasks of mean_t KL(π_old(·|s_t) ‖ π_θ'_t(·|s_t)) on the post-update steps. */
-function meanKl(policy: GaussianMlpPolicy, adapted: Params[], post: StageData, old: OldPolicy[]): tf.Scalar {
+function meanKl(policy: GaussianMlpPolicy, adapted: Params, post: StageData, old: OldPolicy): tf.Scalar {
   return tf.tidy(() => {
-    const perTask = adapted.map((p, t) => {
-      const { mean, logStd } = policy.forward(p, post.tasks[t].obs);
-      return tf.mean(gaussianKl(old[t].mean, old[t].logStd, mean, logStd));
-    });
-    return tf.mean(tf.stack(perTask)) as tf.Scalar;
+    const [T, M, A] = post.actions.shape;
+    const { mean, logStd } = distribution(policy, adapted, post);
+    const kl = gaussianKl(rowsOf(old.mean, A), rowsOf(tf.broadcastTo(old.logStd, [T, M, A]), A), mean, logStd);
+    return tf.mean(taskMean(tf.reshape(kl, [T, M]), post)) as tf.Scalar;
   });
 }
 
-/** The sampling policy of the post-update episodes, per task, held fixed during the outer step. */
-interface OldPolicy {
-  /** [N_t, A] */
-  mean: tf.Tensor2D;
-  /** [A] */
-  logStd: tf.Tensor1D;
-  /** [N_t] */
-  logProb: tf.Tensor1D;
+/** The policy that sampled the post-update episodes, held fixed during the outer step. */
+export interface OldPolicy {
+  /** [T, M, A] */
+  mean: tf.Tensor3D;
+  /** [T, 1, A] */
+  logStd: tf.Tensor3D;
+  /** [T, M] */
+  logProb: tf.Tensor2D;
 }
 
 // ────────────────────────────── inner step ──────────────────────────────
 
 /**
- * One VPG step θ' = θ − α ∇θ L_in(θ) on one task's steps, computed functionally: nothing is
- * mutated. Called inside an outer `tf.grads`, the inner gradient is itself on the tape, so the
- * meta-gradient flows through it (second order): this is why every op of the policy and the
- * log-prob uses src/nn/ops.ts (tfjs#3252). With `firstOrder` the inner gradient is a constant.
+ * One VPG step per task, θ'_t = θ_t − α ∇ L_in,t(θ_t), on per-task parameters, computed
+ * functionally: nothing is mutated. The losses are summed over tasks, so one backward pass
+ * gives each task its own gradient. Called inside an outer `tf.grads`, the inner gradient is
+ * itself on the tape and the meta-gradient flows through it (second order): this is why every
+ * op of the policy and the log-prob comes from src/nn/ops.ts (tfjs#3252). With `firstOrder`
+ * the inner gradient is a constant.
  */
-export function innerStep(policy: GaussianMlpPolicy, params: Params, steps: TaskSteps, alpha: number, firstOrder: boolean): tf.Tensor[] {
+export function innerStep(policy: GaussianMlpPolicy, params: Params, stage: StageData, alpha: number, firstOrder: boolean): tf.Tensor[] {
   return tf.tidy(() => {
-    const grads = tf.grads((...ps: tf.Tensor[]) => innerLoss(policy, ps, steps))([...params]);
+    const grads = tf.grads((...ps: tf.Tensor[]) => tf.sum(innerLosses(policy, ps, stage)))([...params]);
     return params.map((p, i) => tf.sub(p, tf.mul(firstOrder ? stopGradient(grads[i]) : grads[i], alpha)));
   });
 }
 
-/** θ'_t after every inner stage: stage j's step uses the episodes sampled at stage j. */
-export function adapt(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], t: number, alpha: number, firstOrder: boolean): tf.Tensor[] {
+/** θ'_t for every task after the inner stages: stage j's step uses the episodes sampled at stage j. */
+export function adapt(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], T: number, alpha: number, firstOrder: boolean): tf.Tensor[] {
   return tf.tidy(() => {
-    let p: Params = theta;
-    for (const stage of pre) p = innerStep(policy, p, stage.tasks[t], alpha, firstOrder);
+    let p: Params = perTask(theta, T);
+    for (const stage of pre) p = innerStep(policy, p, stage, alpha, firstOrder);
     return [...p];
   });
 }
@@ -319,14 +363,11 @@ const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
 }) as (x: tf.Tensor) => tf.Tensor;
 
 /**
- * The MAML objective and its gradient w.r.t. θ: the surrogate of the post-update episodes
- * under θ'_t(θ) for every task. @internal exported for the finite-difference test.
+ * The MAML objective as a function of θ: the surrogate of the post-update episodes under
+ * θ'_t(θ) for every task. @internal exported for the finite-difference test.
  */
-export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], post: StageData, oldLogProb: tf.Tensor1D[], alpha: number, firstOrder: boolean): tf.Scalar {
-  return tf.tidy(() => {
-    const adapted = post.tasks.map((_, t) => adapt(policy, theta, pre, t, alpha, firstOrder));
-    return surrogateLoss(policy, adapted, post, oldLogProb);
-  });
+export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], post: StageData, old: OldPolicy, alpha: number, firstOrder: boolean): tf.Scalar {
+  return tf.tidy(() => surrogateLoss(policy, adapt(policy, theta, pre, post.obs.shape[0], alpha, firstOrder), post, old));
 }
 
 // ────────────────────────────── outer step ──────────────────────────────
@@ -339,31 +380,27 @@ interface OuterBatch {
   pre: StageData[];
   /** Stage k: the post-update episodes the outer loss is measured on. */
   post: StageData;
-  /** θ'_t(θ_old) per task: the parameters that sampled `post`. */
-  sampledWith: Params[];
+  /** θ'_t(θ_old), per task: the parameters that sampled `post`. */
+  sampledWith: Params;
 }
 
-/** π_old on the post-update steps, per task; kept until disposed by the caller. */
-function oldPolicies(policy: GaussianMlpPolicy, adapted: Params[], post: StageData): OldPolicy[] {
-  return tf.tidy(() =>
-    adapted.map((p, t) => {
-      const { mean, logStd } = policy.forward(p, post.tasks[t].obs);
-      const old = { mean, logStd: tf.clone(logStd), logProb: gaussianLogProb(mean, logStd, post.tasks[t].actions) };
-      tf.keep(old.mean), tf.keep(old.logStd), tf.keep(old.logProb);
-      return old;
-    }),
-  );
+/** π_old on the post-update steps; disposed by the caller. */
+export function oldPolicy(policy: GaussianMlpPolicy, adapted: Params, post: StageData): OldPolicy {
+  return tf.tidy(() => {
+    const { mean, logStd } = forwardPerTask(policy, adapted, post.obs);
+    return { mean, logStd, logProb: logProb(policy, adapted, post) };
+  });
 }
 
-function disposeOld(old: OldPolicy[]): void {
-  for (const o of old) tf.dispose([o.mean, o.logStd, o.logProb]);
+function disposeOld(old: OldPolicy | null): void {
+  if (old) tf.dispose([old.mean, old.logStd, old.logProb]);
 }
 
 /** The surrogate loss and mean KL at the current θ, with θ'_t recomputed from it. */
-async function lossAndKl(b: OuterBatch, old: OldPolicy[]): Promise<{ loss: number; kl: number }> {
+async function lossAndKl(b: OuterBatch, old: OldPolicy): Promise<{ loss: number; kl: number }> {
   const [loss, kl] = tf.tidy(() => {
-    const adapted = b.post.tasks.map((_, t) => adapt(b.policy, b.policy.params, b.pre, t, b.config.innerLr, false));
-    return [surrogateLoss(b.policy, adapted, b.post, old.map((o) => o.logProb)), meanKl(b.policy, adapted, b.post, old)];
+    const adapted = adapt(b.policy, b.policy.params, b.pre, b.post.obs.shape[0], b.config.innerLr, false);
+    return [surrogateLoss(b.policy, adapted, b.post, old), meanKl(b.policy, adapted, b.post, old)];
   });
   const values = [(await loss.data())[0], (await kl.data())[0]];
   tf.dispose([loss, kl]);
@@ -375,34 +412,32 @@ async function lossAndKl(b: OuterBatch, old: OldPolicy[]): Promise<{ loss: numbe
  * conjugate gradient; step size √(2δ / gᵀF⁻¹g); backtracking until the surrogate improves and
  * the mean KL between the old and the new ADAPTED policies is ≤ δ (both re-adapted from the
  * candidate θ, as the paper). The Fisher matrix is the KL's Hessian with the inner step's
- * offset θ − θ'_t held fixed (θ'_t = θ − Δ_t): the curvature of the adapted policies, without a
- * third-order term through the inner gradient; the line search enforces the true KL.
+ * offset held fixed (θ'_t = θ − Δ_t), on every k-th step (`fisherSubsample`): the curvature of
+ * the adapted policies without a third-order term through the inner gradient; the line search
+ * enforces the true KL on every step.
  */
-async function trpoStep(b: OuterBatch, old: OldPolicy[]): Promise<Record<string, number>> {
+async function trpoStep(b: OuterBatch, old: OldPolicy): Promise<Record<string, number>> {
   const { policy, config } = b;
   const theta = policy.params;
-  const oldLogProb = old.map((o) => o.logProb);
-  const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => metaObjective(policy, ps, b.pre, b.post, oldLogProb, config.innerLr, config.firstOrder))([...theta]);
+  const T = b.post.obs.shape[0];
+  const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => metaObjective(policy, ps, b.pre, b.post, old, config.innerLr, config.firstOrder))([...theta]);
   const g = flattenParams(grads);
   const gradNorm = tf.tidy(() => tf.norm(g));
   const lossBefore = (await value.data())[0];
   const gNorm = (await gradNorm.data())[0];
   tf.dispose([value, gradNorm, ...grads]);
 
-  const offsets = tf.tidy(() => b.sampledWith.map((adapted) => theta.map((p, i) => tf.sub(p, adapted[i]))));
+  const offsets = tf.tidy(() => perTask(theta, T).map((p, i) => tf.sub(p, b.sampledWith[i])));
   const sub = subsample(b.post, old, config.fisherSubsample);
-  const klFixedOffsets = (ps: tf.Tensor[]) => meanKl(policy, offsets.map((d) => ps.map((p, i) => tf.sub(p, d[i]))), sub.post, sub.old);
+  const klFixedOffsets = (ps: tf.Tensor[]) => meanKl(policy, perTask(ps, T).map((p, i) => tf.sub(p, offsets[i])), sub.post, sub.old);
   const fvp = (v: tf.Tensor1D) => fisherVectorProduct(klFixedOffsets, theta, v, config.cgDamping);
   const direction = await conjugateGradient(fvp, g, { iterations: config.cgIters });
-  const curvature = tf.tidy(() => {
-    const fd = fvp(direction);
-    return tf.dot(direction, fd);
-  });
+  const curvature = tf.tidy(() => tf.dot(direction, fvp(direction)));
   const dFd = (await curvature.data())[0];
   const scale = Math.sqrt((2 * config.maxKl) / Math.max(dFd, 1e-12));
   const theta0 = flattenParams(theta);
   const fullStep = tf.tidy(() => tf.mul(direction, -scale) as tf.Tensor1D);
-  tf.dispose([g, curvature, direction, ...offsets.flat()]);
+  tf.dispose([g, curvature, direction, ...offsets]);
   if (sub.post !== b.post) disposeStage(sub.post), disposeOld(sub.old);
 
   const evaluate = async (fraction: number) => {
@@ -427,31 +462,34 @@ async function trpoStep(b: OuterBatch, old: OldPolicy[]): Promise<Record<string,
   };
 }
 
-/** Every k-th post-update step of each task (k = round(1 / fraction)), with π_old on them. */
-function subsample(post: StageData, old: OldPolicy[], fraction: number): { post: StageData; old: OldPolicy[] } {
+/** Every k-th row of each task (k = round(1 / fraction)), with π_old on them. */
+function subsample(post: StageData, old: OldPolicy, fraction: number): { post: StageData; old: OldPolicy } {
   const stride = Math.max(1, Math.round(1 / fraction));
   if (stride === 1) return { post, old };
-  const tasks: TaskSteps[] = [];
-  const subOld: OldPolicy[] = [];
-  post.tasks.forEach((s, t) => {
-    const rows = tf.range(0, s.obs.shape[0], stride, 'int32');
-    tasks.push({ obs: tf.gather(s.obs, rows), actions: tf.gather(s.actions, rows), advantages: tf.gather(s.advantages, rows) });
-    subOld.push({ mean: tf.gather(old[t].mean, rows), logStd: tf.clone(old[t].logStd), logProb: tf.gather(old[t].logProb, rows) });
-    rows.dispose();
-  });
-  return { post: { ...post, tasks }, old: subOld };
+  return tf.tidy(() => {
+    const rows = tf.range(0, post.obs.shape[1], stride, 'int32');
+    const pick = <X extends tf.Tensor>(x: X) => tf.gather(x, rows, 1) as X;
+    const mask = pick(post.mask);
+    const sub: StageData = {
+      ...post,
+      obs: pick(post.obs),
+      actions: pick(post.actions),
+      advantages: pick(post.advantages),
+      mask,
+      steps: tf.maximum(tf.sum(mask, 1), 1) as tf.Tensor1D,
+    };
+    const subOld: OldPolicy = { mean: pick(old.mean), logStd: tf.clone(old.logStd), logProb: pick(old.logProb) };
+    return { post: sub, old: subOld } as unknown as tf.TensorContainer;
+  }) as unknown as { post: StageData; old: OldPolicy };
 }
 
 /** PPO-clip on the meta-objective: `ppoEpochs` Adam steps, each re-adapting from the current θ. */
-async function ppoStep(b: OuterBatch, old: OldPolicy[], adam: Adam): Promise<Record<string, number>> {
+async function ppoStep(b: OuterBatch, old: OldPolicy, adam: Adam): Promise<Record<string, number>> {
   const { policy, config } = b;
-  const oldLogProb = old.map((o) => o.logProb);
+  const T = b.post.obs.shape[0];
   for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
     const grads = tf.grads((...ps: tf.Tensor[]) =>
-      tf.tidy(() => {
-        const adapted = b.post.tasks.map((_, t) => adapt(policy, ps, b.pre, t, config.innerLr, config.firstOrder));
-        return clippedLoss(policy, adapted, b.post, oldLogProb, config.ppoClip);
-      }),
+      tf.tidy(() => clippedLoss(policy, adapt(policy, ps, b.pre, T, config.innerLr, config.firstOrder), b.post, old, config.ppoClip)),
     )([...policy.params]);
     adam.apply(grads);
     tf.dispose(grads);
@@ -485,10 +523,11 @@ class MamlLearner implements MetaLearner {
   async iterate(tasks: Task[]): Promise<IterationMetrics> {
     this.checkAlive('iterate');
     const { config, policy } = this;
-    const theta: Params = policy.params;
+    const T = tasks.length;
     const stages: StageData[] = [];
-    const params: Params[][] = [tasks.map(() => theta)];
-    let old: OldPolicy[] = [];
+    // params[0] = θ (shared); params[j] = θ'_t after j inner steps (per task), freed at the end.
+    const params: Params[] = [policy.params];
+    let old: OldPolicy | null = null;
     let sampleSeconds = 0;
     let learnSeconds = 0;
     try {
@@ -497,14 +536,15 @@ class MamlLearner implements MetaLearner {
         const batch = await rollout(this.ctx, tasks, params[j], j, this.rng);
         const t1 = performance.now();
         stages.push(prepareStage(batch, config));
-        if (j < config.innerSteps) params.push(stages[j].tasks.map((s, t) => innerStep(policy, params[j][t], s, config.innerLr, false)));
+        if (j < config.innerSteps) params.push(stepFrom(policy, params[j], j === 0, stages[j], T, config.innerLr));
         sampleSeconds += (t1 - t0) / 1000;
         learnSeconds += (performance.now() - t1) / 1000;
       }
       const t2 = performance.now();
       const post = stages[config.innerSteps];
-      old = oldPolicies(policy, params[config.innerSteps], post);
-      const outer: OuterBatch = { policy, config, pre: stages.slice(0, -1), post, sampledWith: params[config.innerSteps] };
+      const sampledWith = params[config.innerSteps];
+      old = oldPolicy(policy, sampledWith, post);
+      const outer: OuterBatch = { policy, config, pre: stages.slice(0, -1), post, sampledWith };
       const figures = this.adam ? await ppoStep(outer, old, this.adam) : await trpoStep(outer, old);
       figures.std = await meanStd(policy);
       const outerSeconds = (performance.now() - t2) / 1000;
@@ -519,7 +559,7 @@ class MamlLearner implements MetaLearner {
       };
     } finally {
       disposeOld(old);
-      for (const p of params.slice(1)) tf.dispose(p.flat());
+      tf.dispose(params.slice(1).flat());
       stages.forEach(disposeStage);
     }
   }
@@ -533,21 +573,21 @@ class MamlLearner implements MetaLearner {
     this.checkAlive('evaluate');
     const K = options.stages ?? this.config.innerSteps;
     const rng = new Rng(options.seed ?? 0);
-    let params: Params[] = tasks.map(() => this.policy.params);
+    let params: Params = this.policy.params;
     const returns: number[][] = [];
     try {
       for (let j = 0; j <= K; j++) {
         const stage = prepareStage(await rollout(this.ctx, tasks, params, j, rng), this.config);
         returns.push(stage.returns);
         if (j < K) {
-          const next = stage.tasks.map((s, t) => innerStep(this.policy, params[t], s, this.config.innerLr, false));
-          if (j > 0) tf.dispose(params.flat());
+          const next = stepFrom(this.policy, params, j === 0, stage, tasks.length, this.config.innerLr);
+          if (j > 0) tf.dispose([...params]);
           params = next;
         }
         disposeStage(stage);
       }
     } finally {
-      if (K > 0 && params[0] !== this.policy.params) tf.dispose(params.flat());
+      if (params !== this.policy.params) tf.dispose([...params]);
     }
     return { stages: stageNames(K), returns };
   }
@@ -604,6 +644,11 @@ class MamlLearner implements MetaLearner {
   private checkAlive(what: string): void {
     if (this.disposed) throw new MetarlError('METARL_DISPOSED', `MAML learner: ${what}() after dispose()`);
   }
+}
+
+/** One inner step from θ (`shared`: all tasks start there) or from per-task parameters, outside any tape. */
+function stepFrom(policy: GaussianMlpPolicy, params: Params, shared: boolean, stage: StageData, T: number, alpha: number): tf.Tensor[] {
+  return tf.tidy(() => innerStep(policy, shared ? perTask(params, T) : params, stage, alpha, false));
 }
 
 async function meanStd(policy: GaussianMlpPolicy): Promise<number> {

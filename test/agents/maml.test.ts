@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMaml, definition, mamlConfigSchema, metaObjective, type MamlConfig, type StageData } from '../../agents/maml.js';
+import { createMaml, definition, mamlConfigSchema, metaObjective, type MamlConfig, type OldPolicy, type StageData } from '../../agents/maml.js';
 import type { MetaLearner } from '../../src/core/learner.js';
 import { loadFamily, type FamilyRef } from '../../src/core/registry.js';
 import { Rng } from '../../src/core/rng.js';
@@ -38,15 +38,23 @@ async function learner(cfg: MamlConfig, seed: number): Promise<MetaLearner> {
   return l;
 }
 
-/** A random stage of T tasks × N steps, for the gradient checks. */
-function randomStage(rng: Rng, T: number, N: number, O: number, A: number): StageData {
+/** A random stage of T tasks × N rows, the last `padding` rows of the last task masked out, for the gradient checks. */
+function randomStage(rng: Rng, T: number, N: number, O: number, A: number, padding = 0): StageData {
   const fill = (size: number, std = 1) => Float32Array.from({ length: size }, () => rng.normal(0, std));
+  const mask = new Float32Array(T * N).fill(1).fill(0, T * N - padding);
+  const steps = Float32Array.from({ length: T }, (_, t) => (t === T - 1 ? N - padding : N));
   return {
-    tasks: Array.from({ length: T }, () => ({ obs: tf.tensor2d(fill(N * O), [N, O]), actions: tf.tensor2d(fill(N * A), [N, A]), advantages: tf.tensor1d(fill(N)) })),
+    obs: tf.tensor3d(fill(T * N * O), [T, N, O]),
+    actions: tf.tensor3d(fill(T * N * A), [T, N, A]),
+    advantages: tf.tensor2d(fill(T * N).map((x, i) => x * mask[i]), [T, N]),
+    mask: tf.tensor2d(mask, [T, N]),
+    steps: tf.tensor1d(steps),
     returns: new Array(T).fill(0),
-    envSteps: T * N,
+    envSteps: T * N - padding,
   };
 }
+
+const disposeStage = (s: StageData) => tf.dispose([s.obs, s.actions, s.advantages, s.mask, s.steps]);
 
 describe('MAML meta-gradient', () => {
   it('matches central finite differences through the inner step; first-order differs (tfjs#3252)', async () => {
@@ -57,15 +65,19 @@ describe('MAML meta-gradient', () => {
     const N = 6;
     const alpha = 0.5;
     const policy = createGaussianMlp({ obsSize: O, actSize: A, hidden: [3], initStd: 0.7 }, rng.fork());
-    const pre = [randomStage(rng, T, N, O, A)];
-    const post = randomStage(rng, T, N, O, A);
-    const oldLogProb = post.tasks.map(() => tf.tensor1d(Float32Array.from({ length: N }, () => rng.normal(-2, 0.3))));
+    const pre = [randomStage(rng, T, N, O, A, 2)];
+    const post = randomStage(rng, T, N, O, A, 1);
+    const old: OldPolicy = {
+      mean: tf.zeros([T, N, A]),
+      logStd: tf.zeros([T, 1, A]),
+      logProb: tf.tensor2d(Float32Array.from({ length: T * N }, () => rng.normal(-2, 0.3)), [T, N]),
+    };
     const theta = policy.params;
     const shapes = theta.map((p) => p.shape);
     const objective = (flat: tf.Tensor1D, firstOrder = false) =>
-      tf.tidy(() => metaObjective(policy, unflattenParams(flat, shapes), pre, post, oldLogProb, alpha, firstOrder));
+      tf.tidy(() => metaObjective(policy, unflattenParams(flat, shapes), pre, post, old, alpha, firstOrder));
     const gradient = async (firstOrder: boolean) => {
-      const grads = tf.grads((...ps: tf.Tensor[]) => metaObjective(policy, ps, pre, post, oldLogProb, alpha, firstOrder))([...theta]);
+      const grads = tf.grads((...ps: tf.Tensor[]) => metaObjective(policy, ps, pre, post, old, alpha, firstOrder))([...theta]);
       const flat = flattenParams(grads);
       const values = Float64Array.from(await flat.data());
       tf.dispose([flat, ...grads]);
@@ -94,8 +106,8 @@ describe('MAML meta-gradient', () => {
     // The dropped second-order term is large at this α: a first-order (or #3252-broken) gradient fails the check above.
     expect(relErr(firstOrder, fd)).toBeGreaterThan(0.05);
     policy.dispose();
-    for (const s of [...pre, post]) for (const t of s.tasks) tf.dispose([t.obs, t.actions, t.advantages]);
-    tf.dispose(oldLogProb);
+    [...pre, post].forEach(disposeStage);
+    tf.dispose([old.mean, old.logStd, old.logProb]);
   });
 });
 
