@@ -1,7 +1,9 @@
 /**
- * The viewer end to end in a real browser: Debian's Chromium (headless, WebGL on
- * SwiftShader) opens the page served by the viewer server while a real env streams
- * frames into it (./frame-source.ts). Screenshots go to test-output/e2e/.
+ * The viewer end to end: real `metarl` processes (./cli-process.ts) serve the page, and
+ * Debian's Chromium (headless, WebGL on SwiftShader) watches them: a short `train --view`
+ * on cheetah-vel, then `view` on the run it left (before/after adaptation side by side),
+ * then `view --replay` of the recording that wrote, on the same port (the page reconnects).
+ * Screenshots go to test-output/e2e/.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -12,14 +14,17 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { startViewer, type ViewerServer } from '../../src/stream/server.js';
 import { serveViewer } from '../../src/stream/static.js';
-import { startFrameSource, type FrameSource } from './frame-source.js';
+import { startCli, type CliProcess } from './cli-process.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const viewerDir = join(root, 'viewer/dist');
 const outDir = join(root, 'test-output/e2e');
 const CHROMIUM = '/usr/bin/chromium';
+
+/** Small enough for a few seconds an iteration on two busy cores; 50 steps = 2.5 s on screen. */
+const TRAIN_ARGS = ['--env', 'cheetah-vel', '--agent', 'maml', '--iterations', '40', '--seed', '3', '--backend', 'wasm', '--workers', '1', '--quiet'];
+const AGENT_ARGS = ['--meta-batch-size', '4', '--episodes-per-task', '4', '--horizon', '50'];
 
 /** Builds viewer/dist when it is missing or older than a viewer source or the protocol. */
 function ensureBundle(): void {
@@ -75,22 +80,42 @@ function variance(xs: number[]): number {
   return xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length;
 }
 
+/**
+ * Screenshots a second apart until two differ (the robots moved) or `tries` pairs are
+ * spent: live training sends motion in chunks, with still gaps while the learner updates.
+ */
+async function seeMotion(page: Page, name: string, tries = 6): Promise<{ first: number[]; changed: number }> {
+  let first = await canvasLuma(page);
+  let changed = 0;
+  for (let i = 0; i < tries && changed <= 20; i++) {
+    await page.screenshot({ path: join(outDir, `${name}-1.png`) });
+    await page.waitForTimeout(1000);
+    const second = await canvasLuma(page);
+    await page.screenshot({ path: join(outDir, `${name}-2.png`) });
+    changed = first.filter((v, k) => Math.abs(v - second[k]) > 8).length;
+    first = second;
+  }
+  return { first, changed };
+}
+
 const numberAttr = (page: Page, selector: string, attr: string): Promise<number> =>
   page.$eval(selector, (el, a) => Number(el.getAttribute(a as string) ?? '0'), attr);
+const framesAbove = (page: Page, n: number, timeout = 60_000) =>
+  page.waitForFunction((k) => Number(document.getElementById('app')!.dataset.frames) > k, n, { timeout });
 
-describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
-  let server: ViewerServer;
-  let source: FrameSource;
+describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium on real metarl processes', () => {
   let context: BrowserContext;
   let page: Page;
   let userDataDir: string;
+  let runDir: string;
+  let proc: CliProcess | null = null;
+  let viewPort = 0;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     ensureBundle();
     mkdirSync(outDir, { recursive: true });
-    server = await startViewer({ log: () => {} });
-    source = await startFrameSource(server, { horizon: 40 });
+    runDir = mkdtempSync(join(tmpdir(), 'metarl-e2e-run-'));
     userDataDir = mkdtempSync(join(tmpdir(), 'metarl-chromium-'));
     context = await launch(userDataDir);
     page = context.pages()[0] ?? (await context.newPage());
@@ -98,66 +123,88 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
   });
 
   afterAll(async () => {
+    await proc?.interrupt(5_000);
     await context?.close();
-    await source?.stop();
-    await server?.close();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
   });
 
-  it('shows moving robots, the HUD and the charts', async () => {
-    await page.goto(server.url);
-    await page.waitForFunction(() => Number(document.getElementById('app')!.dataset.frames) > 30, null, { timeout: 30_000 });
+  it('train --view: moving robots, the HUD and the training curve; Ctrl-C saves a checkpoint', async () => {
+    proc = startCli(['train', ...TRAIN_ARGS, '--view', '--out', runDir, ...AGENT_ARGS]);
+    await page.goto(await proc.url);
+    await framesAbove(page, 30);
 
-    const first = await canvasLuma(page);
-    await page.screenshot({ path: join(outDir, 'viewer-1.png') });
-    await page.waitForTimeout(1000);
-    const second = await canvasLuma(page);
-    await page.screenshot({ path: join(outDir, 'viewer-2.png') });
-
+    const { first, changed } = await seeMotion(page, 'train');
     // Not blank: a sky, a floor and robots make a spread of brightness.
     expect(variance(first)).toBeGreaterThan(50);
     // The robots move: a second later, part of the picture changed.
-    const changed = first.filter((v, i) => Math.abs(v - second[i]) > 8).length;
     expect(changed).toBeGreaterThan(20);
 
+    expect(await page.textContent('#hud-mode')).toBe('live');
     expect(await page.textContent('#hud-family')).toBe('cheetah-vel');
+    expect(await page.textContent('#hud-agent')).toBe('maml · wasm');
     expect(await page.textContent('#hud-stage')).toMatch(/^(before adaptation|after \d+ steps?)$/);
     expect(await page.textContent('#hud-return')).toMatch(/^-?\d+\.\d$/);
     expect(await page.textContent('#hud-task')).toMatch(/target velocity/);
-    expect(await page.textContent('#hud-agent')).toBe('maml · cpu');
-    // Three lanes, one per adaptation stage.
-    expect(await page.locator('#hud-envs li').count()).toBe(3);
+    // The training curve: one point per stage (pre, step 1) for each finished iteration.
+    await page.waitForFunction(() => Number(document.getElementById('chart-train')!.dataset.points) >= 4, null, { timeout: 90_000 });
+    await page.screenshot({ path: join(outDir, 'train-chart.png') });
 
-    expect(await numberAttr(page, '#chart-train', 'data-points')).toBe(6 * 3);
-    // The adaptation curve fills once an episode ends (40 steps of 0.05 s).
-    await page.waitForFunction(() => Number(document.getElementById('chart-adapt')!.dataset.points) === 3, null, { timeout: 30_000 });
-    await page.screenshot({ path: join(outDir, 'viewer-charts.png') });
-    expect(pageErrors).toEqual([]);
-  });
-
-  it('one at a time: the layout toggle shows a single lane', async () => {
     await page.click('#btn-layout');
     expect(await page.textContent('#btn-layout')).toBe('One at a time');
-    const visibleLanes = await page.evaluate(() => document.querySelectorAll('#hud-envs li.focus').length);
-    expect(visibleLanes).toBe(1);
-    await page.waitForTimeout(500);
-    await page.screenshot({ path: join(outDir, 'viewer-one-at-a-time.png') });
+    expect(await page.evaluate(() => document.querySelectorAll('#hud-envs li.focus').length)).toBeLessThanOrEqual(1);
     await page.click('#btn-layout');
     expect(await page.textContent('#btn-layout')).toBe('Side by side');
-  });
 
-  it('reconnects by itself when the server restarts', async () => {
-    const port = server.port;
-    await source.stop();
-    await server.close();
+    const code = await proc.interrupt();
+    expect(proc.output()).toMatch(/stopped at iteration \d+; checkpoint saved/);
+    expect(code).toBe(0);
+    proc = null;
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+
+  it('view <run>: the same task before and after adaptation, side by side, recorded', async () => {
+    proc = startCli(['view', runDir, '--seed', '5']);
+    const url = await proc.url;
+    viewPort = Number(new URL(url).port);
+    await page.goto(url);
+    await page.waitForFunction(() => document.getElementById('hud-mode')!.textContent === 'evaluation', null, { timeout: 60_000 });
+    await framesAbove(page, 20);
+    // Both stages on screen at once: a lane each, labelled with its stage.
+    await page.waitForFunction(() => document.querySelectorAll('#hud-envs li').length >= 2, null, { timeout: 30_000 });
+    const lanes = await page.$$eval('#hud-envs li .name', (els) => els.map((e) => e.textContent));
+    expect(lanes).toEqual(expect.arrayContaining(['before adaptation', 'after 1 step']));
+    const { first, changed } = await seeMotion(page, 'view');
+    expect(variance(first)).toBeGreaterThan(50);
+    expect(changed).toBeGreaterThan(20);
+    // The adaptation curve gets a point per stage as the episodes end; the run's training curve comes along.
+    await page.waitForFunction(() => Number(document.getElementById('chart-adapt')!.dataset.points) >= 2, null, { timeout: 30_000 });
+    expect(await numberAttr(page, '#chart-train', 'data-points')).toBeGreaterThanOrEqual(4);
+    await page.screenshot({ path: join(outDir, 'view-adaptation.png') });
+    expect(readdirSync(join(runDir, 'rollouts')).some((f) => /^view-it\d+-seed5-task0\.mrr$/.test(f))).toBe(true);
+    expect(proc.output()).toMatch(/task 0 \{.*\}: pre -?\d+\.\d, step 1 -?\d+\.\d/);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('reconnects by itself when the server restarts: view, then view --replay on the same port', async () => {
+    expect(await proc!.interrupt()).toBe(0);
+    proc = null;
     await page.waitForFunction(() => !document.getElementById('banner')!.hidden, null, { timeout: 30_000 });
     // The banner alternates between the two while the page retries.
     expect(await page.textContent('#banner')).toMatch(/disconnected from the metarl server; retrying|connecting to the metarl server/);
-    server = await startViewer({ port, log: () => {} });
-    source = await startFrameSource(server, { horizon: 40, seed: 11 });
-    await page.waitForFunction(() => document.getElementById('banner')!.hidden && Number(document.getElementById('app')!.dataset.frames) > 10, null, { timeout: 30_000 });
+
+    const file = join(runDir, 'rollouts', readdirSync(join(runDir, 'rollouts')).find((f) => f.endsWith('task0.mrr'))!);
+    proc = startCli(['view', '--replay', file, '--port', String(viewPort)]);
+    await proc.url;
+    await page.waitForFunction(() => document.getElementById('banner')!.hidden && document.getElementById('hud-mode')!.textContent === 'replay', null, { timeout: 60_000 });
+    await framesAbove(page, 10);
+    expect(await page.isVisible('#replay')).toBe(true);
     expect(await page.textContent('#hud-family')).toBe('cheetah-vel');
-  });
+    await page.screenshot({ path: join(outDir, 'replay.png') });
+    expect(await proc.interrupt()).toBe(0);
+    proc = null;
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 
   it('a protocol version mismatch is a clear message on the page', async () => {
     // A server from "another version": the same page, a hello with protocol 99.

@@ -123,11 +123,12 @@ describe('metarl view --replay', () => {
     const path = join(dir, 'rollouts', 'r.mrr');
     writeRecording(path);
     const stop = new AbortController();
-    let server: ViewerServer | null = null;
-    const done = replayFile(path, { signal: stop.signal, onListening: (s) => (server = s) });
-    while (server === null) await new Promise((r) => setTimeout(r, 10));
+    let listening: (s: ViewerServer) => void = () => {};
+    const started = new Promise<ViewerServer>((resolve) => (listening = resolve));
+    const done = replayFile(path, { signal: stop.signal, onListening: (s) => listening(s) });
+    const server = await started;
     const received: ServerMessage[] = [];
-    const ws = new WebSocket(`ws://127.0.0.1:${server!.port}/ws`);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
     ws.on('message', (data: Buffer, isBinary: boolean) => received.push(decodeServerMessage(isBinary ? new Uint8Array(data) : data.toString('utf8'))));
     await new Promise((r) => ws.once('open', r));
     const frames = () => received.filter((m): m is Extract<ServerMessage, { type: 'frame' }> => m.type === 'frame');
