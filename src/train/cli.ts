@@ -160,7 +160,7 @@ program
   .argument('[run]', 'run directory')
   .option('--replay <file>', 'replay a recorded .mrr file with play / pause / scrub / speed')
   .option('--tasks <n>', 'tasks to show (default: until Ctrl-C)', intFlag('--tasks', 1))
-  .addOption(new Option('--mode <mode>', 'stages side by side or one after the other (the page can switch)').choices(VIEW_MODES).default('side-by-side'))
+  .addOption(new Option('--mode <mode>', 'stages played together or one after the other, until a page connects: its layout toggle then decides, from the next task').choices(VIEW_MODES).default('side-by-side'))
   .option('--seed <n>', 'seed of the held-out tasks (default: the run\'s)', intFlag('--seed'))
   .option('--workers <n>', 'sampler worker threads (0 = main thread)', intFlag('--workers'), 0)
   .option('--port <n>', 'viewer port (default: a free one)', intFlag('--port'), 0)
