@@ -201,6 +201,11 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium on real meta
     expect(await page.isVisible('#replay')).toBe(true);
     expect(await page.textContent('#hud-family')).toBe('cheetah-vel');
     await page.screenshot({ path: join(outDir, 'replay.png') });
+    // The 2.5 s recording ends and pauses; ▶ from the page plays it again from the start.
+    await page.waitForFunction(() => document.getElementById('btn-play')!.textContent === '▶', null, { timeout: 30_000 });
+    await page.click('#btn-play');
+    await page.waitForFunction(() => document.getElementById('btn-play')!.textContent === '❚❚', null, { timeout: 10_000 });
+    expect(Number((await page.textContent('#replay-time'))!.split(' ')[0])).toBeLessThan(2.5);
     expect(await proc.interrupt()).toBe(0);
     proc = null;
     expect(pageErrors).toEqual([]);
