@@ -85,6 +85,23 @@ describe('metarl view <run>', () => {
     expect(loadRecording(seq[0].path).durationS).toBeCloseTo(20 * 0.05, 6);
   }, 60_000);
 
+  it("a page's layout toggle decides how the next task is timed", async () => {
+    let ws: WebSocket | null = null;
+    const results = await viewRun(join(dir, 'rl2-run'), {
+      tasks: 2,
+      speed: 16,
+      seed: 4,
+      log: () => {},
+      onListening: (server) => {
+        ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+        ws.once('open', () => ws!.send(encodeClientMessage({ type: 'view-mode', mode: 'sequential' })));
+      },
+    });
+    (ws as WebSocket | null)?.close();
+    // Task 0 may have been written before the message came; task 1 surely after.
+    expect(sceneTimes(results[1].path).get(1)).toBeCloseTo(10 * 0.05, 6);
+  }, 30_000);
+
   it('stops at once when aborted, and names a missing run', async () => {
     await expectCode(viewRun(join(dir, 'nope'), { log: () => {} }), 'METARL_CHECKPOINT_MISSING', /nope is not a run directory/);
     const stop = new AbortController();
