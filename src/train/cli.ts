@@ -162,7 +162,7 @@ program
   .option('--tasks <n>', 'tasks to show (default: until Ctrl-C)', intFlag('--tasks', 1))
   .addOption(new Option('--mode <mode>', 'stages played together or one after the other, until a page connects: its layout toggle then decides, from the next task').choices(VIEW_MODES).default('side-by-side'))
   .option('--seed <n>', 'seed of the held-out tasks (default: the run\'s)', intFlag('--seed'))
-  .option('--workers <n>', 'sampler worker threads (0 = main thread)', intFlag('--workers'), 0)
+  .option('--workers <n>', 'sampler worker threads (0 = main thread: the page stalls while a task is sampled)', intFlag('--workers'), 1)
   .option('--port <n>', 'viewer port (default: a free one)', intFlag('--port'), 0)
   .option('--host <addr>', 'viewer interface (default 127.0.0.1: this machine only)', '127.0.0.1')
   .action(async (runDir: string | undefined, opts: { replay?: string; tasks?: number; mode: ViewMode; seed?: number; workers: number; port: number; host: string }) => {

@@ -38,7 +38,10 @@ export interface ViewOptions {
   seed?: number;
   /** Playback speed (1 = simulation speed). */
   speed?: number;
-  /** Sampler threads (0 = main thread, the default: one task's rollouts are small). */
+  /**
+   * Sampler threads; default 1. With 0 the rollouts step on this thread without yielding,
+   * so the page cannot load or reconnect while a task is being sampled.
+   */
   workers?: number;
   /** Stops after the current task's evaluation; Ctrl-C in the CLI. */
   signal?: AbortSignal;
@@ -66,7 +69,7 @@ export async function viewRun(runDir: string, options: ViewOptions = {}): Promis
   const log = options.log ?? ((line: string) => console.log(line));
   let current: TrainObserver | null = null;
   const run = await openRun(runDir, {
-    workers: options.workers ?? 0,
+    workers: options.workers ?? 1,
     watch: (stage: number, label: string): WatchHooks | undefined => current?.watch?.(stage, label),
   });
   let server: ViewerServer | null = null;

@@ -60,7 +60,7 @@ describe('metarl view <run>', () => {
     });
 
     const servers: ViewerServer[] = [];
-    const side = await viewRun(runDir, { tasks: 1, speed: 16, log: () => {}, onListening: (s) => servers.push(s) });
+    const side = await viewRun(runDir, { tasks: 1, speed: 16, workers: 0, log: () => {}, onListening: (s) => servers.push(s) });
     expect(side).toHaveLength(1);
     expect(side[0].stages).toEqual(['episode 1', 'episode 2']);
     expect(side[0].returns.every(Number.isFinite)).toBe(true);
@@ -77,7 +77,7 @@ describe('metarl view <run>', () => {
     expect(servers[0].clientCount).toBe(0);
 
     // Sequential, another seed: episode 2 starts where episode 1 ended; the seed names the file.
-    const seq = await viewRun(runDir, { tasks: 1, speed: 16, mode: 'sequential', seed: 9, log: () => {} });
+    const seq = await viewRun(runDir, { tasks: 1, speed: 16, workers: 0, mode: 'sequential', seed: 9, log: () => {} });
     expect(seq[0].path).toBe(join(runDir, 'rollouts', 'view-it1-seed9-task0.mrr'));
     const times = sceneTimes(seq[0].path);
     expect(times.get(0)).toBe(0);
@@ -90,6 +90,7 @@ describe('metarl view <run>', () => {
     const results = await viewRun(join(dir, 'rl2-run'), {
       tasks: 2,
       speed: 16,
+      workers: 1, // the page's message must get in while a task is sampled
       seed: 4,
       log: () => {},
       onListening: (server) => {
@@ -106,7 +107,7 @@ describe('metarl view <run>', () => {
     await expectCode(viewRun(join(dir, 'nope'), { log: () => {} }), 'METARL_CHECKPOINT_MISSING', /nope is not a run directory/);
     const stop = new AbortController();
     stop.abort();
-    expect(await viewRun(join(dir, 'rl2-run'), { signal: stop.signal, log: () => {} })).toEqual([]);
+    expect(await viewRun(join(dir, 'rl2-run'), { signal: stop.signal, workers: 0, log: () => {} })).toEqual([]);
   }, 30_000);
 });
 
