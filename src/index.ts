@@ -48,3 +48,5 @@ export { builtinAgents } from '../agents/index.js';
 export { startViewer } from './stream/server.js';
 export type { ViewerServer, ViewerServerOptions } from './stream/server.js';
 export type { Publisher } from './stream/publisher.js';
+export { viewerObserver } from './train/watch.js';
+export type { WatchHooks } from '../agents/types.js';
