@@ -23,9 +23,8 @@
  *   info: dist_reward = −‖tip − goal‖, ctrl_cost = 0.1·‖a‖², distance = ‖tip − goal‖.
  * Termination: never; truncated at H = 50 steps. dt = 0.02 s (2 world steps of 0.01 s).
  *
- * Workaround: the builder has no fixed root (only 'planar' and 'free'), so the base is
- * built free and turned into a fixed Rapier body in `resetPose`, which runs on every
- * freshly built world. The arm's hinges are vertical, so gravity does no work on it.
+ * The base is the robot's fixed root (welded to the world). The arm's hinges are
+ * vertical, so gravity does no work on it.
  */
 import { defineTaskFamily, robot, type Env, type EnvSpec, type Rng, type Task } from '../src/index.js';
 
@@ -45,7 +44,7 @@ const Z: [number, number, number] = [0, 0, 1];
 
 const ARM: robot.RobotDescription = {
   name: 'two-link-arm',
-  root: 'free',
+  root: 'fixed',
   density: 1000,
   friction: 0.8,
   groundFriction: 0.8,
@@ -86,9 +85,8 @@ export function fingertip(q0: number, q1: number, out: Float64Array = _tip): Flo
   return out;
 }
 
-/** gym's reset: joint angles + U(−0.1, 0.1), rates + U(−0.005, 0.005); the base is pinned here. */
-function resetPose(rng: Rng, rw: robot.RobotWorld): robot.RobotPose {
-  rw.bodies[0].setBodyType(robot.RAPIER.RigidBodyType.Fixed, false);
+/** gym's reset: joint angles + U(−0.1, 0.1), rates + U(−0.005, 0.005). */
+function resetPose(rng: Rng): robot.RobotPose {
   return {
     jointAngles: [rng.uniform(-0.1, 0.1), rng.uniform(-0.1, 0.1)],
     jointVels: [rng.uniform(-0.005, 0.005), rng.uniform(-0.005, 0.005)],

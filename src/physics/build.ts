@@ -165,7 +165,8 @@ export class RobotWorld {
   }
 
   private createBody(b: BodyDescription, pos: Vec3, density: number, i: number): R.RigidBody {
-    const desc = RAPIER.RigidBodyDesc.dynamic().setTranslation(pos[0], pos[1], pos[2]).setCanSleep(false);
+    const fixedRoot = this.description.root === 'fixed' && i === 0;
+    const desc = (fixedRoot ? RAPIER.RigidBodyDesc.fixed() : RAPIER.RigidBodyDesc.dynamic()).setTranslation(pos[0], pos[1], pos[2]).setCanSleep(false);
     if (this.description.root === 'planar' && i === 0) desc.enabledTranslations(true, true, false).enabledRotations(false, false, true);
     const armature = this.armatureMode === 'body' ? (b.joint?.armature ?? 0) : 0;
     if (armature > 0) desc.setAdditionalMassProperties(0, { x: 0, y: 0, z: 0 }, { x: armature, y: armature, z: armature }, { x: 0, y: 0, z: 0, w: 1 });
@@ -229,7 +230,8 @@ export class RobotWorld {
 
   /** Advances one env step: `substeps` world steps under the current torques. */
   advance(): void {
-    const free = this.description.root === 'free';
+    // Only a planar robot's hinge axes stay put (on world z); others turn with their bodies.
+    const free = this.description.root !== 'planar';
     for (let s = 0; s < this.substeps; s++) {
       if (this.motors.active) {
         if (!this.jointsFresh) this.readJoints();

@@ -57,9 +57,10 @@ export interface RobotDescription {
   /**
    * 'planar': the robot moves in MuJoCo's x–z plane (world x–y) and turns about MuJoCo's
    * y (world z), like the rootx/rootz/rooty joints of cheetah, walker and hopper; every
-   * body is locked to the plane. 'free': a free-floating root (the ant).
+   * body is locked to the plane. 'free': a free-floating root (the ant). 'fixed': the
+   * root is welded to the world where it stands (an arm on a table, a reacher).
    */
-  root: 'planar' | 'free';
+  root: 'planar' | 'free' | 'fixed';
   /** Parents before children; the first is the root. */
   bodies: BodyDescription[];
   actuators: ActuatorDescription[];
