@@ -25,7 +25,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SceneDescription } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
-import { PROTOCOL_VERSION, encodeFrame, frameByteLength } from './protocol.js';
+import { PROTOCOL_VERSION, encodeFrame, frameByteLength, shownStepS } from './protocol.js';
 import type { RunInfo, ServerMessage, Stage } from './protocol.js';
 import type { Publisher } from './publisher.js';
 
@@ -121,7 +121,8 @@ export function createRecorder(path: string, run: RunInfo | null = null): Rollou
     scene(envId, scene: SceneDescription, stage, dt) {
       const e = env(envId);
       e.stage = stage;
-      e.dt = dt;
+      // The recording's clock is the page's: a step lasts as long as it is shown.
+      e.dt = shownStepS(dt);
       json({ type: 'scene', envId, scene, stage, dt });
     },
     frame(envId, step, poses, reward = 0) {

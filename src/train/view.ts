@@ -17,7 +17,7 @@ import type { WatchHooks } from '../../agents/types.js';
 import { MetarlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { SceneDescription } from '../core/scene.js';
-import { shownStepS, type MetricsRow as WireMetricsRow, type RunInfo, type Stage, type ViewMode } from '../stream/protocol.js';
+import { type MetricsRow as WireMetricsRow, type RunInfo, type Stage, type ViewMode } from '../stream/protocol.js';
 import type { Publisher } from '../stream/publisher.js';
 import { createRecorder, rolloutPath } from '../stream/recorder.js';
 import { loadRecording, startReplay, type Replay } from '../stream/replay.js';
@@ -194,9 +194,7 @@ function createCapture(): Publisher & { tracks: Map<number, Track> } {
 function writeTracks(out: Publisher, tracks: Map<number, Track>, mode: ViewMode): void {
   const list = [...tracks.values()].sort((a, b) => a.envId - b.envId);
   const begin = (t: Track) => {
-    // The page shows a step for at most MAX_SHOWN_STEP_S (point-nav's 1 s steps play at 0.05 s),
-    // but the recorder's clock counts the env's own dt; give it the shown dt so the two agree.
-    out.scene(t.envId, t.scene, t.stage, shownStepS(t.dt));
+    out.scene(t.envId, t.scene, t.stage, t.dt);
     out.episodeStart(t.envId);
   };
   const frame = (t: Track, i: number) => {
