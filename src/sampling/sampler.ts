@@ -22,6 +22,8 @@ import { InlineDriver, ThreadDriver } from './drivers.js';
 import type { JobDriver } from './drivers.js';
 import type { Batch, FrameEvent, SampleHooks, SampleJob, Sampler, SamplerOptions, StepInput, VectorPolicy } from './types.js';
 
+const YIELD_EVERY_MS = 20;
+
 const SamplerOptionsSchema = z.object({
   family: z.object({
     name: z.string().min(1).describe('registry name of the task family'),
@@ -148,8 +150,15 @@ class VectorSampler implements Sampler {
     const frame: FrameEvent = { slot: 0, episode: 0, t: 0, poses: v.poses, reward: 0 };
     const poseRows = watch.map((_, i) => v.poses.subarray(i * poseFloats, (i + 1) * poseFloats));
     const episodeSeen = hooks.onEpisodeEnd ? new Int32Array(S) : null;
+    // Stepping on this thread starves the event loop (a viewer's HTTP and WebSocket traffic),
+    // so the inline sampler lets it run every YIELD_EVERY_MS; workers leave it free anyway.
+    let lastYield = performance.now();
     // Every slot ends within E × H steps; the bound turns a bookkeeping bug into an error, not a hang.
     for (let step = 0; step < E * H; step++) {
+      if (this.workers === 0 && performance.now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
       input.step = step;
       const actions = await policy.act(input);
       if (this.closed) throw new MetarlError('METARL_DISPOSED', 'the sampler was closed while sampling');
