@@ -4,6 +4,7 @@
  * tfjs has one active backend per process. Every other module reads tensors with
  * `await t.data()`, never `dataSync()`, because WebGPU cannot read GPU memory synchronously.
  */
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { MetarlError, listChoices } from '../core/errors.js';
@@ -75,6 +76,7 @@ async function chooseAuto(): Promise<BackendInfo> {
     const missing = /Cannot find (package|module)/.test(String((err as Error).cause ?? err));
     notes.push(missing ? `${TFJS_NODE_GPU} not installed` : `${TFJS_NODE_GPU} failed to load`);
   }
+  if (!mayHaveGpu()) return useWasm(`auto: ${notes.join('; ')}; no GPU device (/dev/dri/renderD*, /dev/nvidia*), so the CPU (SIMD)`);
   const adapter = await probeWebGpu().catch((err: unknown) => {
     notes.push(`WebGPU not usable (${firstLine(err)})`);
     return null;
@@ -135,6 +137,22 @@ export interface WebGpuAdapter {
 }
 
 /** Installs Dawn's WebGPU as `navigator.gpu` (once) and describes the adapter it offers, or null if none. */
+/**
+ * On Linux a GPU shows up as a device node; without one, Dawn could only offer a
+ * software adapter (and prints warnings while finding that out), so auto skips it.
+ */
+function mayHaveGpu(): boolean {
+  if (process.platform !== 'linux') return true;
+  const has = (dir: string, pattern: RegExp) => {
+    try {
+      return readdirSync(dir).some((name) => pattern.test(name));
+    } catch {
+      return false;
+    }
+  };
+  return has('/dev/dri', /^renderD\d+$/) || has('/dev', /^nvidia\d+$/);
+}
+
 export async function probeWebGpu(): Promise<WebGpuAdapter | null> {
   const gpu = await installDawn();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
