@@ -26,7 +26,7 @@ import { Adam } from '../src/nn/adam.js';
 import { LinearFeatureBaseline } from '../src/nn/baseline.js';
 import { gaussianKl, gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../src/nn/mlp.js';
-import { assignFlat, flattenParams } from '../src/nn/params.js';
+import { assignFlat, flattenParams, paramCount, unflattenParams } from '../src/nn/params.js';
 import { tf } from '../src/nn/tf.js';
 import { exp } from '../src/nn/ops.js';
 import { backtrackingLineSearch, conjugateGradient, discountedReturns, fisherVectorProduct, gae, normalizeAdvantages, ppoClipLoss, validMask } from '../src/rl/index.js';
@@ -54,6 +54,7 @@ export const mamlConfigSchema = z.strictObject({
   fisherSubsample: z.number().gt(0).max(1).default(0.2).describe('TRPO: fraction of the post-update steps (every k-th) used in Fisher-vector products, as the TRPO paper; the line search checks the KL on all of them'),
   lineSearchSteps: z.number().int().min(1).default(15).describe('TRPO: backtracking line-search steps at most'),
   lineSearchDecay: z.number().gt(0).lt(1).default(0.8).describe('TRPO: step shrink factor per backtrack'),
+  maxRowsPerChunk: z.number().int().positive().default(20000).describe('outer step: the most rows (steps) differentiated at once; tasks go through in groups of this size to bound memory (same result up to float rounding)'),
   ppoClip: z.number().positive().default(0.2).describe('PPO: clip range ε of the probability ratio'),
   ppoEpochs: z.number().int().min(1).default(5).describe('PPO: gradient steps on each meta-batch'),
   ppoLr: z.number().positive().default(1e-3).describe('PPO: Adam learning rate of the outer step'),
@@ -122,10 +123,15 @@ function stageNames(steps: number): string[] {
  */
 function forwardPerTask(policy: GaussianMlpPolicy, params: Params, obs: tf.Tensor3D): { mean: tf.Tensor3D; logStd: tf.Tensor3D } {
   return tf.tidy(() => {
-    const rows = tf.unstack(obs);
-    const perTaskParams = params.map((p) => tf.unstack(p));
+    // tfjs's unstack gradient breaks on a single output (it stacks a Tensor, not a Tensor[]), and
+    // stack's gradient is an unstack (second order!): one task goes through reshapes instead.
+    const one = obs.shape[0] === 1;
+    const split = (x: tf.Tensor) => (one ? [tf.reshape(x, x.shape.slice(1))] : tf.unstack(x));
+    const rows = split(obs);
+    const perTaskParams = params.map(split);
     const means = rows.map((o, t) => policy.forward(perTaskParams.map((p) => p[t]), o as tf.Tensor2D).mean);
-    return { mean: tf.stack(means) as tf.Tensor3D, logStd: tf.clone(params[params.length - 1]) as tf.Tensor3D };
+    const mean = one ? tf.expandDims(means[0], 0) : tf.stack(means);
+    return { mean: mean as tf.Tensor3D, logStd: tf.clone(params[params.length - 1]) as tf.Tensor3D };
   });
 }
 
@@ -265,7 +271,7 @@ function taskMean(x: tf.Tensor, stage: StageData): tf.Tensor1D {
   return tf.div(tf.sum(tf.mul(x, stage.mask), 1), stage.steps) as tf.Tensor1D;
 }
 
-/** [T, M, X] → [T·M, X] and back: the distributions take one row per sample. */
+/** [T, M, X] → [T·M, X]: the distributions in src/nn take one row per sample. */
 const rowsOf = (x: tf.Tensor, A: number) => tf.reshape(x, [-1, A]) as tf.Tensor2D;
 
 /** The policy's mean [T, M, A] and per-row log-std [T·M, A] under per-task parameters. */
@@ -386,6 +392,60 @@ interface OuterBatch {
   post: StageData;
   /** θ'_t(θ_old), per task: the parameters that sampled `post`. */
   sampledWith: Params;
+  /** π_old on `post`. */
+  old: OldPolicy;
+  /** The same tasks in groups of at most `maxRowsPerChunk` rows, differentiated one group at a time. */
+  chunks: Chunk[];
+}
+
+/** Tasks [from, to) of the outer batch; the losses of a chunk are means over its own tasks or steps. */
+interface Chunk {
+  pre: StageData[];
+  post: StageData;
+  old: OldPolicy;
+  /** The chunk's share of the tasks and of the real post-update steps: the weights that add chunks up. */
+  taskShare: number;
+  stepShare: number;
+  /** False when the chunk is the whole batch (its tensors belong to the batch). */
+  owned: boolean;
+}
+
+/** [from, to) task ranges of at most `maxRows` rows each (at least one task). */
+function taskGroups(T: number, M: number, maxRows: number): [number, number][] {
+  const per = Math.max(1, Math.floor(maxRows / M));
+  const groups: [number, number][] = [];
+  for (let from = 0; from < T; from += per) groups.push([from, Math.min(T, from + per)]);
+  return groups;
+}
+
+/** Tasks [from, to) of per-task tensors (leading task axis): copies. */
+function sliceTasks<X extends tf.Tensor>(x: X, from: number, to: number): X {
+  return tf.slice(x, [from, ...x.shape.slice(1).map(() => 0)], [to - from, ...x.shape.slice(1).map(() => -1)]) as X;
+}
+
+function sliceStage(s: StageData, from: number, to: number): StageData {
+  const [obs, actions, advantages, mask, steps] = [s.obs, s.actions, s.advantages, s.mask, s.steps].map((x) => sliceTasks(x, from, to));
+  return { obs, actions, advantages, mask, steps, returns: s.returns.slice(from, to), envSteps: 0 } as StageData;
+}
+
+async function makeChunks(pre: StageData[], post: StageData, old: OldPolicy, maxRows: number): Promise<Chunk[]> {
+  const [T, M] = post.advantages.shape;
+  const groups = taskGroups(T, M, maxRows);
+  if (groups.length === 1) return [{ pre, post, old, taskShare: 1, stepShare: 1, owned: false }];
+  const steps = (await post.steps.data()) as Float32Array;
+  const total = steps.reduce((a, b) => a + b, 0);
+  return groups.map(([from, to]) => ({
+    pre: pre.map((s) => sliceStage(s, from, to)),
+    post: sliceStage(post, from, to),
+    old: { mean: sliceTasks(old.mean, from, to), logStd: sliceTasks(old.logStd, from, to), logProb: sliceTasks(old.logProb, from, to) },
+    taskShare: (to - from) / T,
+    stepShare: steps.subarray(from, to).reduce((a, b) => a + b, 0) / total,
+    owned: true,
+  }));
+}
+
+function disposeChunks(chunks: Chunk[]): void {
+  for (const c of chunks) if (c.owned) [...c.pre, c.post].forEach(disposeStage), disposeOld(c.old);
 }
 
 /** π_old on the post-update steps; disposed by the caller. */
@@ -400,15 +460,33 @@ function disposeOld(old: OldPolicy | null): void {
   if (old) tf.dispose([old.mean, old.logStd, old.logProb]);
 }
 
-/** The surrogate loss and mean KL at the current θ, with θ'_t recomputed from it. */
-async function lossAndKl(b: OuterBatch, old: OldPolicy): Promise<{ loss: number; kl: number }> {
-  const [loss, kl] = tf.tidy(() => {
-    const adapted = adapt(b.policy, b.policy.params, b.pre, b.post.obs.shape[0], b.config.innerLr, false);
-    return [surrogateLoss(b.policy, adapted, b.post, old), meanKl(b.policy, adapted, b.post, old)];
-  });
-  const values = [(await loss.data())[0], (await kl.data())[0]];
-  tf.dispose([loss, kl]);
-  return { loss: values[0], kl: values[1] };
+/** The surrogate loss and mean KL at the current θ, with θ'_t recomputed from it (chunk by chunk). */
+async function lossAndKl(b: OuterBatch): Promise<{ loss: number; kl: number }> {
+  const out = { loss: 0, kl: 0 };
+  for (const c of b.chunks) {
+    const [loss, kl] = tf.tidy(() => {
+      const adapted = adapt(b.policy, b.policy.params, c.pre, c.post.obs.shape[0], b.config.innerLr, false);
+      return [surrogateLoss(b.policy, adapted, c.post, c.old), meanKl(b.policy, adapted, c.post, c.old)];
+    });
+    out.loss += (await loss.data())[0] * c.taskShare;
+    out.kl += (await kl.data())[0] * c.taskShare;
+    tf.dispose([loss, kl]);
+  }
+  return out;
+}
+
+/** Adds up ∇θ of each chunk's loss, weighted: only one chunk's tape is alive at a time. Returns the flat gradient and the loss. */
+async function accumulateGradient(b: OuterBatch, loss: (c: Chunk, ps: tf.Tensor[]) => tf.Scalar, weight: (c: Chunk) => number): Promise<{ grad: tf.Tensor1D; value: number }> {
+  let grad = tf.zeros([paramCount(b.policy.params)]) as tf.Tensor1D;
+  let value = 0;
+  for (const c of b.chunks) {
+    const out = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(c, ps))([...b.policy.params]);
+    const next = tf.tidy(() => tf.add(grad, tf.mul(flattenParams(out.grads), weight(c))) as tf.Tensor1D);
+    value += (await out.value.data())[0] * weight(c);
+    tf.dispose([grad, out.value, ...out.grads]);
+    grad = next;
+  }
+  return { grad, value };
 }
 
 /**
@@ -420,16 +498,15 @@ async function lossAndKl(b: OuterBatch, old: OldPolicy): Promise<{ loss: number;
  * the adapted policies without a third-order term through the inner gradient; the line search
  * enforces the true KL on every step.
  */
-async function trpoStep(b: OuterBatch, old: OldPolicy): Promise<Record<string, number>> {
-  const { policy, config } = b;
+async function trpoStep(b: OuterBatch): Promise<Record<string, number>> {
+  const { policy, config, old } = b;
   const theta = policy.params;
   const T = b.post.obs.shape[0];
-  const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => metaObjective(policy, ps, b.pre, b.post, old, config.innerLr, config.firstOrder))([...theta]);
-  const g = flattenParams(grads);
+  const objective = (c: Chunk, ps: tf.Tensor[]) => metaObjective(policy, ps, c.pre, c.post, c.old, config.innerLr, config.firstOrder);
+  const { grad: g, value: lossBefore } = await accumulateGradient(b, objective, (c) => c.taskShare);
   const gradNorm = tf.tidy(() => tf.norm(g));
-  const lossBefore = (await value.data())[0];
   const gNorm = (await gradNorm.data())[0];
-  tf.dispose([value, gradNorm, ...grads]);
+  gradNorm.dispose();
 
   const offsets = tf.tidy(() => perTask(theta, T).map((p, i) => tf.sub(p, b.sampledWith[i])));
   const sub = subsample(b.post, old, config.fisherSubsample);
@@ -446,7 +523,7 @@ async function trpoStep(b: OuterBatch, old: OldPolicy): Promise<Record<string, n
 
   const evaluate = async (fraction: number) => {
     tf.tidy(() => assignFlat(theta, tf.add(theta0, tf.mul(fullStep, fraction)) as tf.Tensor1D));
-    return lossAndKl(b, old);
+    return lossAndKl(b);
   };
   const search = await backtrackingLineSearch(evaluate, lossBefore, {
     maxKl: config.maxKl,
@@ -488,17 +565,18 @@ function subsample(post: StageData, old: OldPolicy, fraction: number): { post: S
 }
 
 /** PPO-clip on the meta-objective: `ppoEpochs` Adam steps, each re-adapting from the current θ. */
-async function ppoStep(b: OuterBatch, old: OldPolicy, adam: Adam): Promise<Record<string, number>> {
+async function ppoStep(b: OuterBatch, adam: Adam): Promise<Record<string, number>> {
   const { policy, config } = b;
-  const T = b.post.obs.shape[0];
+  const loss = (c: Chunk, ps: tf.Tensor[]) =>
+    tf.tidy(() => clippedLoss(policy, adapt(policy, ps, c.pre, c.post.obs.shape[0], config.innerLr, config.firstOrder), c.post, c.old, config.ppoClip));
   for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
-    const grads = tf.grads((...ps: tf.Tensor[]) =>
-      tf.tidy(() => clippedLoss(policy, adapt(policy, ps, b.pre, T, config.innerLr, config.firstOrder), b.post, old, config.ppoClip)),
-    )([...policy.params]);
+    // A masked mean over each chunk's steps, weighted by its share of steps: the mean over all steps.
+    const { grad } = await accumulateGradient(b, loss, (c) => c.stepShare);
+    const grads = unflattenParams(grad, policy.params.map((p) => p.shape));
     adam.apply(grads);
-    tf.dispose(grads);
+    tf.dispose([grad, ...grads]);
   }
-  const after = await lossAndKl(b, old);
+  const after = await lossAndKl(b);
   return { surrogate: after.loss, kl: after.kl };
 }
 
@@ -532,6 +610,7 @@ class MamlLearner implements MetaLearner {
     // params[0] = θ (shared); params[j] = θ'_t after j inner steps (per task), freed at the end.
     const params: Params[] = [policy.params];
     let old: OldPolicy | null = null;
+    let chunks: Chunk[] = [];
     let sampleSeconds = 0;
     let learnSeconds = 0;
     try {
@@ -540,16 +619,18 @@ class MamlLearner implements MetaLearner {
         const batch = await rollout(this.ctx, tasks, params[j], j, this.rng);
         const t1 = performance.now();
         stages.push(prepareStage(batch, config));
-        if (j < config.innerSteps) params.push(stepFrom(policy, params[j], j === 0, stages[j], T, config.innerLr));
+        if (j < config.innerSteps) params.push(stepFrom(policy, params[j], j === 0, stages[j], config));
         sampleSeconds += (t1 - t0) / 1000;
         learnSeconds += (performance.now() - t1) / 1000;
       }
       const t2 = performance.now();
       const post = stages[config.innerSteps];
       const sampledWith = params[config.innerSteps];
+      const pre = stages.slice(0, -1);
       old = oldPolicy(policy, sampledWith, post);
-      const outer: OuterBatch = { policy, config, pre: stages.slice(0, -1), post, sampledWith };
-      const figures = this.adam ? await ppoStep(outer, old, this.adam) : await trpoStep(outer, old);
+      chunks = await makeChunks(pre, post, old, config.maxRowsPerChunk);
+      const outer: OuterBatch = { policy, config, pre, post, sampledWith, old, chunks };
+      const figures = this.adam ? await ppoStep(outer, this.adam) : await trpoStep(outer);
       figures.std = await meanStd(policy);
       const outerSeconds = (performance.now() - t2) / 1000;
       figures.outerSeconds = outerSeconds;
@@ -562,6 +643,7 @@ class MamlLearner implements MetaLearner {
         learnSeconds,
       };
     } finally {
+      disposeChunks(chunks);
       disposeOld(old);
       tf.dispose(params.slice(1).flat());
       stages.forEach(disposeStage);
@@ -584,7 +666,7 @@ class MamlLearner implements MetaLearner {
         const stage = prepareStage(await rollout(this.ctx, tasks, params, j, rng), this.config);
         returns.push(stage.returns);
         if (j < K) {
-          const next = stepFrom(this.policy, params, j === 0, stage, tasks.length, this.config.innerLr);
+          const next = stepFrom(this.policy, params, j === 0, stage, this.config);
           if (j > 0) tf.dispose([...params]);
           params = next;
         }
@@ -650,9 +732,24 @@ class MamlLearner implements MetaLearner {
   }
 }
 
-/** One inner step from θ (`shared`: all tasks start there) or from per-task parameters, outside any tape. */
-function stepFrom(policy: GaussianMlpPolicy, params: Params, shared: boolean, stage: StageData, T: number, alpha: number): tf.Tensor[] {
-  return tf.tidy(() => innerStep(policy, shared ? perTask(params, T) : params, stage, alpha, false));
+/**
+ * One inner step from θ (`shared`: all tasks start there) or from per-task parameters, outside
+ * any tape, in groups of at most `maxRowsPerChunk` rows.
+ */
+function stepFrom(policy: GaussianMlpPolicy, params: Params, shared: boolean, stage: StageData, config: MamlConfig): tf.Tensor[] {
+  const [T, M] = stage.advantages.shape;
+  const groups = taskGroups(T, M, config.maxRowsPerChunk);
+  const step = (from: number, to: number) =>
+    tf.tidy(() => {
+      const part = groups.length === 1 ? stage : sliceStage(stage, from, to);
+      const start = shared ? perTask(params, to - from) : groups.length === 1 ? params : params.map((p) => sliceTasks(p, from, to));
+      return innerStep(policy, start, part, config.innerLr, false);
+    });
+  if (groups.length === 1) return step(0, T);
+  const parts = groups.map(([from, to]) => step(from, to));
+  const joined = params.map((_, i) => tf.concat(parts.map((p) => p[i]), 0));
+  tf.dispose(parts.flat());
+  return joined;
 }
 
 async function meanStd(policy: GaussianMlpPolicy): Promise<number> {

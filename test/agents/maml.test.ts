@@ -148,6 +148,20 @@ describe('MAML outer step', () => {
   });
 });
 
+describe('MAML outer step in chunks', () => {
+  it.each(['trpo', 'ppo'] as const)('one task per chunk gives the same iteration as the whole batch at once (%s)', async (outer) => {
+    const whole = await learner(config({ outer }), 9);
+    const chunked = await learner(config({ outer, maxRowsPerChunk: 80 }), 9); // 4 episodes × H 20 = 80 rows: one task
+    const tasks = family.sampleTasks(new Rng(10), 4);
+    for (let i = 0; i < 2; i++) {
+      const [a, b] = [await whole.iterate(tasks), await chunked.iterate(tasks)];
+      expect(b.stageReturns.map((r, j) => r - a.stageReturns[j]).every((d) => Math.abs(d) < 1e-3)).toBe(true);
+      expect(b.figures.kl).toBeCloseTo(a.figures.kl, 5);
+      expect(b.figures.surrogate).toBeCloseTo(a.figures.surrogate, 5);
+    }
+  });
+});
+
 describe('MAML state', () => {
   it.each(['trpo', 'ppo'] as const)('restore() into a fresh learner gives the same next iteration (%s)', async (outer) => {
     const cfg = config({ outer });
