@@ -54,7 +54,7 @@ export const mamlConfigSchema = z.strictObject({
   fisherSubsample: z.number().gt(0).max(1).default(0.2).describe('TRPO: fraction of the post-update steps (every k-th) used in Fisher-vector products, as the TRPO paper; the line search checks the KL on all of them'),
   lineSearchSteps: z.number().int().min(1).default(15).describe('TRPO: backtracking line-search steps at most'),
   lineSearchDecay: z.number().gt(0).lt(1).default(0.8).describe('TRPO: step shrink factor per backtrack'),
-  maxRowsPerChunk: z.number().int().positive().default(20000).describe('outer step: the most rows (steps) differentiated at once; tasks go through in groups of this size to bound memory (same result up to float rounding)'),
+  maxRowsPerChunk: z.number().int().positive().default(4000).describe('the most rows (steps) differentiated at once, ~0.2 MB each on the second-order tape (tfjs-wasm aborts past ~4 GB); tasks go through in groups of this size to bound memory (same result up to float rounding)'),
   ppoClip: z.number().positive().default(0.2).describe('PPO: clip range ε of the probability ratio'),
   ppoEpochs: z.number().int().min(1).default(5).describe('PPO: gradient steps on each meta-batch'),
   ppoLr: z.number().positive().default(1e-3).describe('PPO: Adam learning rate of the outer step'),
@@ -408,6 +408,8 @@ interface Chunk {
   stepShare: number;
   /** False when the chunk is the whole batch (its tensors belong to the batch). */
   owned: boolean;
+  from: number;
+  to: number;
 }
 
 /** [from, to) task ranges of at most `maxRows` rows each (at least one task). */
@@ -431,7 +433,7 @@ function sliceStage(s: StageData, from: number, to: number): StageData {
 async function makeChunks(pre: StageData[], post: StageData, old: OldPolicy, maxRows: number): Promise<Chunk[]> {
   const [T, M] = post.advantages.shape;
   const groups = taskGroups(T, M, maxRows);
-  if (groups.length === 1) return [{ pre, post, old, taskShare: 1, stepShare: 1, owned: false }];
+  if (groups.length === 1) return [{ pre, post, old, taskShare: 1, stepShare: 1, owned: false, from: 0, to: T }];
   const steps = (await post.steps.data()) as Float32Array;
   const total = steps.reduce((a, b) => a + b, 0);
   return groups.map(([from, to]) => ({
@@ -441,6 +443,8 @@ async function makeChunks(pre: StageData[], post: StageData, old: OldPolicy, max
     taskShare: (to - from) / T,
     stepShare: steps.subarray(from, to).reduce((a, b) => a + b, 0) / total,
     owned: true,
+    from,
+    to,
   }));
 }
 
@@ -510,15 +514,24 @@ async function trpoStep(b: OuterBatch): Promise<Record<string, number>> {
 
   const offsets = tf.tidy(() => perTask(theta, T).map((p, i) => tf.sub(p, b.sampledWith[i])));
   const sub = subsample(b.post, old, config.fisherSubsample);
-  const klFixedOffsets = (ps: tf.Tensor[]) => meanKl(policy, perTask(ps, T).map((p, i) => tf.sub(p, offsets[i])), sub.post, sub.old);
-  const fvp = (v: tf.Tensor1D) => fisherVectorProduct(klFixedOffsets, theta, v, config.cgDamping);
+  // F v = Σ_chunks share · F_chunk v: one chunk's double-backprop tape alive at a time.
+  const fisherChunks = await makeChunks([], sub.post, sub.old, config.maxRowsPerChunk);
+  const chunkOffsets = fisherChunks.map((c) => (c.owned ? offsets.map((d) => sliceTasks(d, c.from, c.to)) : offsets));
+  const fvp = (v: tf.Tensor1D) =>
+    tf.tidy(() =>
+      fisherChunks.reduce((acc, c, k) => {
+        const kl = (ps: tf.Tensor[]) => meanKl(policy, perTask(ps, c.to - c.from).map((p, i) => tf.sub(p, chunkOffsets[k][i])), c.post, c.old);
+        return tf.add(acc, tf.mul(fisherVectorProduct(kl, theta, v, 0), c.taskShare)) as tf.Tensor1D;
+      }, tf.mul(v, config.cgDamping) as tf.Tensor1D),
+    );
   const direction = await conjugateGradient(fvp, g, { iterations: config.cgIters });
   const curvature = tf.tidy(() => tf.dot(direction, fvp(direction)));
   const dFd = (await curvature.data())[0];
   const scale = Math.sqrt((2 * config.maxKl) / Math.max(dFd, 1e-12));
   const theta0 = flattenParams(theta);
   const fullStep = tf.tidy(() => tf.mul(direction, -scale) as tf.Tensor1D);
-  tf.dispose([g, curvature, direction, ...offsets]);
+  tf.dispose([g, curvature, direction, ...offsets, ...chunkOffsets.filter((o) => o !== offsets).flat()]);
+  disposeChunks(fisherChunks);
   if (sub.post !== b.post) disposeStage(sub.post), disposeOld(sub.old);
 
   const evaluate = async (fraction: number) => {
