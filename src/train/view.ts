@@ -102,9 +102,7 @@ export async function viewRun(runDir: string, options: ViewOptions = {}): Promis
       current = viewerObserver(capture);
       current.runInfo?.({ family: family.name, agent: config.agent, backend: run.backend, stages: learner.stages, dt: family.spec.dt, config });
       const evalSeed = rng.seed();
-      // The task twice: MAML's per-task forward (tf.unstack over the task axis) has no gradient
-      // with a single task in agents/maml.ts as of 06d9986. Slot 0, the one watched, is the first.
-      const adaptation = await learner.evaluate([task, task], { seed: evalSeed });
+      const adaptation = await learner.evaluate([task], { seed: evalSeed });
       current = null;
       const returns = adaptation.returns.map((perTask) => perTask[0]);
       log(`task ${i} ${JSON.stringify(task)}: ${adaptation.stages.map((s, k) => `${s} ${returns[k].toFixed(1)}`).join(', ')}`);
