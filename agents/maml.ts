@@ -19,6 +19,7 @@
  */
 import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';
+import { letEventLoopRun } from '../src/core/event-loop.js';
 import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
 import { Rng, type RngState } from '../src/core/rng.js';
 import type { JsonValue, Task } from '../src/core/types.js';
@@ -588,6 +589,7 @@ async function ppoStep(b: OuterBatch, adam: Adam): Promise<Record<string, number
     const grads = unflattenParams(grad, policy.params.map((p) => p.shape));
     adam.apply(grads);
     tf.dispose([grad, ...grads]);
+    await letEventLoopRun();
   }
   const after = await lossAndKl(b);
   return { surrogate: after.loss, kl: after.kl };

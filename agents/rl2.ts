@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';
+import { letEventLoopRun } from '../src/core/event-loop.js';
 import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
 import { Rng, type RngState } from '../src/core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../src/core/types.js';
@@ -382,6 +383,7 @@ async function ppoUpdate(ctx: Rl2Context, trials: Trials, d: DeviceTrials): Prom
       optimizer.apply(clipped.grads);
       figures.push(tf.tidy(() => tf.concat([parts, tf.reshape(clipped.norm, [1])])));
       tf.dispose([columns, value, ...grads, ...clipped.grads, clipped.norm, parts]);
+      await letEventLoopRun();
     }
   }
   const mean = tf.tidy(() => tf.mean(tf.stack(figures), 0));

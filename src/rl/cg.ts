@@ -1,5 +1,6 @@
 /** Conjugate gradient on tensors, for TRPO's natural-gradient direction F⁻¹g. */
 import { tf } from '../nn/tf.js';
+import { letEventLoopRun } from '../core/event-loop.js';
 
 export interface CgOptions {
   /** Iterations at most; default 10 (garage, Schulman). */
@@ -22,6 +23,7 @@ export async function conjugateGradient(avp: (v: tf.Tensor1D) => tf.Tensor1D, b:
   let rr = tf.dot(r, r) as tf.Scalar;
   for (let i = 0; i < iterations; i++) {
     if ((await rr.data())[0] < tol) break;
+    await letEventLoopRun();
     const ap = avp(p);
     const [nx, nr, nrr] = tf.tidy(() => {
       const alpha = tf.div(rr, tf.add(tf.dot(p, ap), 1e-12));

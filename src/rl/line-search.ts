@@ -1,4 +1,5 @@
 /** Backtracking line search under a KL trust region (TRPO's step acceptance). */
+import { letEventLoopRun } from '../core/event-loop.js';
 
 export interface LineSearchOptions {
   /** The trust-region radius: a step is accepted only with mean KL ≤ maxKl. */
@@ -35,6 +36,7 @@ export async function backtrackingLineSearch(
   for (let k = 0; k < maxBacktracks; k++) {
     const fraction = ratio ** k;
     last = await evaluate(fraction);
+    await letEventLoopRun();
     if (Number.isFinite(last.loss) && Number.isFinite(last.kl) && last.loss < lossBefore && last.kl <= options.maxKl) {
       return { accepted: true, fraction, loss: last.loss, kl: last.kl, backtracks: k };
     }

@@ -21,6 +21,7 @@ import type { JobPlan } from './messages.js';
 import { InlineDriver, ThreadDriver } from './drivers.js';
 import type { JobDriver } from './drivers.js';
 import type { Batch, FrameEvent, SampleHooks, SampleJob, Sampler, SamplerOptions, StepInput, VectorPolicy } from './types.js';
+import { letEventLoopRun } from '../core/event-loop.js';
 
 const YIELD_EVERY_MS = 20;
 
@@ -156,7 +157,7 @@ class VectorSampler implements Sampler {
     // Every slot ends within E × H steps; the bound turns a bookkeeping bug into an error, not a hang.
     for (let step = 0; step < E * H; step++) {
       if (this.workers === 0 && performance.now() - lastYield > YIELD_EVERY_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
+        await letEventLoopRun();
         lastYield = performance.now();
       }
       input.step = step;

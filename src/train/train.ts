@@ -15,6 +15,7 @@ import { parseConfig, runConfigSchema, type RunConfig, type RunConfigInput } fro
 import { resolveFamily } from './families.js';
 import { MetricsWriter, type MetricsRow } from './metrics.js';
 import { Progress } from './progress.js';
+import { letEventLoopRun } from '../core/event-loop.js';
 
 /** Where a training run sends what a viewer shows; see src/stream. */
 export interface TrainObserver {
@@ -102,7 +103,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     try {
       while (iteration < config.iterations && !interrupted) {
-        await new Promise<void>((resolve) => setImmediate(resolve)); // let the viewer's sockets and Ctrl-C in, even with --workers 0
+        await letEventLoopRun(); // the viewer's sockets and Ctrl-C, even with --workers 0
         const tasks = family.sampleTasks(taskRng, learner.tasksPerIteration);
         const result = await learner.iterate(tasks);
         iteration += 1;
