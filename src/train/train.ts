@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { builtinAgents, type BuiltinAgentName } from '../../agents/index.js';
 import type { AgentDefinition, WatchHooks } from '../../agents/types.js';
 import { assertFamilyValid } from '../core/check.js';
-import { MetarlError, listChoices } from '../core/errors.js';
+import { MetarlError, isMetarlError, listChoices } from '../core/errors.js';
 import type { AdaptationResult, MetaLearner } from '../core/learner.js';
 import { Rng, type RngState } from '../core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../core/types.js';
@@ -105,17 +105,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       while (iteration < config.iterations && !interrupted) {
         await letEventLoopRun(); // the viewer's sockets and Ctrl-C, even with --workers 0
         const tasks = family.sampleTasks(taskRng, learner.tasksPerIteration);
-        const result = await learner.iterate(tasks);
+        const result = await learner.iterate(tasks).catch((err: unknown) => {
+          // A NaN in the update shows up as the policy's next action: report it as the divergence it is.
+          if (isMetarlError(err, 'METARL_BAD_ACTION') && err.message.includes('non-finite action')) {
+            throw diverged(iteration + 1, 'a non-finite policy output (its update produced NaN)', lastSaved, config.out, err);
+          }
+          throw err;
+        });
         iteration += 1;
         const row = metricsRow(iteration, learner.stages, result, (performance.now() - started) / 1000);
         const bad = Object.entries(row).find(([, v]) => !Number.isFinite(v));
-        if (bad) {
-          throw new MetarlError(
-            'METARL_NAN_LOSS',
-            `iteration ${iteration} produced ${bad[0]} = ${bad[1]}; stopped. The last good checkpoint (iteration ${lastSaved}) is kept: try a smaller learning rate or step size and --resume ${config.out}`,
-            { iteration, figure: bad[0], lastCheckpoint: lastSaved },
-          );
-        }
+        if (bad) throw diverged(iteration, `${bad[0]} = ${bad[1]}`, lastSaved, config.out);
         metrics.write(row);
         rows.push(row);
         options.observer?.metrics?.(row, learner.stages);
@@ -145,6 +145,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     learner?.dispose();
     await sampler.close();
   }
+}
+
+function diverged(iteration: number, what: string, lastSaved: number, out: string, cause?: unknown): MetarlError {
+  const kept = lastSaved > 0
+    ? `The last good checkpoint (iteration ${lastSaved}) is kept: try a smaller learning rate or step size and --resume ${out}`
+    : 'No checkpoint had been written yet: try a smaller learning rate or step size';
+  return new MetarlError('METARL_NAN_LOSS', `iteration ${iteration} produced ${what}; stopped. ${kept}`, { iteration, lastCheckpoint: lastSaved }, { cause });
 }
 
 /** Held-out tasks come from their own seed, so every evaluation of a run sees the same ones. */
