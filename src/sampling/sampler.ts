@@ -193,7 +193,12 @@ class VectorSampler implements Sampler {
       for (let s = 0; s < S && !anyActive; s++) anyActive = v.active[s] !== 0;
       if (!anyActive) return;
     }
-    throw new MetarlError('METARL_PROTOCOL', `sampler bug: slots still active after ${E * H} steps (episodes × horizon)`);
+    const stuck: string[] = [];
+    for (let s = 0; s < S && stuck.length < 5; s++) {
+      if (v.active[s] !== 0) stuck.push(`slot ${s}: episode ${v.slotState[s * SLOT_STRIDE + SLOT_EPISODE]}, t ${v.slotState[s * SLOT_STRIDE + SLOT_T]}`);
+    }
+    // Seen twice in long runs and never reproduced on purpose: the details are there to find it.
+    throw new MetarlError('METARL_PROTOCOL', `sampler bug: slots still active after ${E * H} steps (episodes × horizon, ${this.workers} workers): ${stuck.join('; ')}`, { stuck });
   }
 
   /** Checks the policy's output and copies it into the shared action buffer. */
