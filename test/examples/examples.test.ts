@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFamily, loadFamily, startViewer, train, type TaskFamily, type ViewerServer } from '../../src/index.js';
 import { viewerObserver } from '../../src/train/watch.js';
-import { ViewerProbe } from './viewer-probe.js';
+import { ViewerProbe } from '../fixtures/viewer-probe.js';
 
 const EXAMPLES = ['reacher-goal', 'cartpole-params'] as const;
 const file = (name: string) => new URL(`../../examples/${name}.ts`, import.meta.url).pathname;

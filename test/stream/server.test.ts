@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { SceneDescription } from '../../src/core/scene.js';
-import { MAX_CLIENT_MESSAGE_BYTES, decodeServerMessage, encodeClientMessage, frameByteLength } from '../../src/stream/protocol.js';
-import type { ClientMessage, ServerMessage } from '../../src/stream/protocol.js';
+import { MAX_CLIENT_MESSAGE_BYTES, encodeClientMessage, frameByteLength } from '../../src/stream/protocol.js';
+import type { ClientMessage } from '../../src/stream/protocol.js';
 import { startViewer, type ViewerServer } from '../../src/stream/server.js';
+import { ViewerProbe as Probe } from '../fixtures/viewer-probe.js';
 
 const scene: SceneDescription = {
   family: 'test-family',
@@ -17,43 +18,6 @@ const scene: SceneDescription = {
   taskLabel: { goal: '(0.1, 0.2)' },
 };
 const run = { family: 'test-family', agent: 'maml', backend: 'cpu', mode: 'train' as const, config: { seed: 1 } };
-
-/** A real ws client that records every decoded message. */
-class Probe {
-  readonly messages: ServerMessage[] = [];
-  readonly ws: WebSocket;
-  private waiters: Array<() => void> = [];
-  constructor(url: string) {
-    this.ws = new WebSocket(url.replace('http', 'ws') + 'ws');
-    this.ws.on('message', (data, isBinary) => {
-      this.messages.push(decodeServerMessage(isBinary ? new Uint8Array(data as Buffer) : (data as Buffer).toString('utf8')));
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-  opened(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.ws.readyState === WebSocket.OPEN) resolve();
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-  }
-  of<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {
-    return this.messages.filter((m) => m.type === type) as Extract<ServerMessage, { type: T }>[];
-  }
-  async until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out; got ${this.messages.map((m) => m.type).join(',')}`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-  close(): void {
-    this.ws.close();
-  }
-}
 
 async function waitFor(pred: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
