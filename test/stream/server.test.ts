@@ -3,7 +3,6 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import type { SceneDescription } from '../../src/core/scene.js';
 import { MAX_CLIENT_MESSAGE_BYTES, encodeClientMessage, frameByteLength } from '../../src/stream/protocol.js';
 import type { ClientMessage } from '../../src/stream/protocol.js';
