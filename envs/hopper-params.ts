@@ -39,6 +39,7 @@ import {
   type RobotWorld,
 } from '../src/physics/index.js';
 import { HOPPER, HOPPER_DT, HOPPER_OBS_SIZE, HOPPER_SUBSTEPS, hopperResetPose, observeHopper } from './robots/hopper.js';
+import { locomotionReward } from './robots/locomotion-reward.js';
 
 export const hopperParamsOptions = z.object({
   horizon: z.number().int().positive().default(200).describe('steps per episode'),
@@ -48,8 +49,6 @@ export type HopperParamsOptions = z.input<typeof hopperParamsOptions>;
 
 export type HopperParamsTask = DynamicsTask & Task;
 
-const CTRL_COST = 1e-3;
-const ALIVE = 1;
 const STATE_LIMIT = 100;
 const _root = new Float64Array(6);
 
@@ -72,21 +71,11 @@ export function createHopperParams(options: HopperParamsOptions = {}) {
         infoKeys: ['forward_reward', 'alive_bonus', 'ctrl_cost'],
         resetPose: hopperResetPose,
         observe: observeHopper,
-        reward: (ctx, info) => hopperReward((ctx.comAfter[0] - ctx.comBefore[0]) / ctx.dt, ctx.action, info),
+        reward: (ctx, info) => locomotionReward((ctx.comAfter[0] - ctx.comBefore[0]) / ctx.dt, ctx.action, info),
         terminated: (ctx) => !hopperHealthy(ctx.rw),
         taskLabel: { 'torso mass ×': Number(task.massScale[0].toFixed(2)), 'foot friction ×': Number(task.frictionScale[3].toFixed(2)) },
       }),
   });
-}
-
-/** v + 1 − 1e-3‖a‖², terms into `info`. */
-export function hopperReward(v: number, action: Float32Array, info: Record<string, number>): number {
-  let a2 = 0;
-  for (let i = 0; i < action.length; i++) a2 += action[i] * action[i];
-  info.forward_reward = v;
-  info.alive_bonus = ALIVE;
-  info.ctrl_cost = CTRL_COST * a2;
-  return v + ALIVE - info.ctrl_cost;
 }
 
 /** Gym Hopper-v5's `is_healthy`: height > 0.7, |pitch| < 0.2, state (without rootx, rootz) finite and within ±100. */

@@ -38,6 +38,7 @@ import {
   type DynamicsTask,
 } from '../src/physics/index.js';
 import { WALKER2D, WALKER_DT, WALKER_OBS_SIZE, WALKER_SUBSTEPS, observeWalker, walkerResetPose } from './robots/walker2d.js';
+import { locomotionReward } from './robots/locomotion-reward.js';
 
 export const walkerParamsOptions = z.object({
   horizon: z.number().int().positive().default(200).describe('steps per episode'),
@@ -47,8 +48,6 @@ export type WalkerParamsOptions = z.input<typeof walkerParamsOptions>;
 
 export type WalkerParamsTask = DynamicsTask & Task;
 
-const CTRL_COST = 1e-3;
-const ALIVE = 1;
 const _root = new Float64Array(6);
 
 export function createWalkerParams(options: WalkerParamsOptions = {}) {
@@ -78,16 +77,6 @@ export function createWalkerParams(options: WalkerParamsOptions = {}) {
         taskLabel: { 'torso mass ×': Number(task.massScale[0].toFixed(2)), 'thigh damping ×': Number(task.dampingScale[0].toFixed(2)) },
       }),
   });
-}
-
-/** v + 1 − 1e-3‖a‖², terms into `info`. */
-export function locomotionReward(v: number, action: Float32Array, info: Record<string, number>): number {
-  let a2 = 0;
-  for (let i = 0; i < action.length; i++) a2 += action[i] * action[i];
-  info.forward_reward = v;
-  info.alive_bonus = ALIVE;
-  info.ctrl_cost = CTRL_COST * a2;
-  return v + ALIVE - info.ctrl_cost;
 }
 
 export function walkerHealthy(height: number, pitch: number): boolean {
