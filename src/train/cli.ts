@@ -16,7 +16,8 @@ import { viewerObserver } from './watch.js';
 import { replayFile, viewRun } from './view.js';
 import { VIEW_MODES, type ViewMode } from '../stream/protocol.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
-import { agentDefinition, train } from './train.js';
+import { agentDefinition } from './assemble.js';
+import { train } from './train.js';
 
 const program = new Command('metarl')
   .description('Meta-reinforcement learning on simulated robots: Rapier task families, RL² and MAML on TensorFlow.js, a live viewer.')

@@ -5,13 +5,10 @@ import { MetarlError } from '../core/errors.js';
 import type { MetaLearner } from '../core/learner.js';
 import type { FamilyRef } from '../core/registry.js';
 import type { TaskFamily } from '../core/types.js';
-import { initBackend } from '../nn/backend.js';
-import { createSampler } from '../sampling/sampler.js';
 import type { Sampler } from '../sampling/types.js';
 import { readLatestCheckpoint } from './checkpoint.js';
 import { parseConfig, runConfigSchema, type RunConfig } from './config.js';
-import { resolveFamily } from './families.js';
-import { SEEDS, agentDefinition, resolveAgentConfig, seedFor } from './train.js';
+import { assembleRun } from './assemble.js';
 
 export interface OpenRun {
   config: RunConfig;
@@ -42,29 +39,16 @@ export async function openRun(
   }
   const config = parseConfig(runConfigSchema, { ...(saved as object), out: runDir, ...(options.backend ? { backend: options.backend } : {}) }, `config of ${path}`);
   const checkpoint = readLatestCheckpoint(runDir);
-  const definition = agentDefinition(config.agent);
-  const { ref, family } = await resolveFamily(config.env);
-  const agentConfig = resolveAgentConfig(definition, family.name, config.agentConfig);
-  const backend = await initBackend(config.backend);
-  const sampler = await createSampler({ family: ref, workers: options.workers ?? config.workers });
-  try {
-    const learner = await definition.create({ config: agentConfig, family, familyRef: ref, sampler, seed: seedFor(config.seed, SEEDS.agent), watch: options.watch });
-    await learner.restore(checkpoint.learner);
-    return {
-      config,
-      family,
-      ref,
-      learner,
-      sampler,
-      iteration: checkpoint.iteration,
-      backend: backend.name,
-      async close() {
-        learner.dispose();
-        await sampler.close();
-      },
-    };
-  } catch (err) {
+  const { family, ref, backend, sampler, learner } = await assembleRun({ ...config, workers: options.workers ?? config.workers }, { watch: options.watch });
+  const close = async () => {
+    learner.dispose();
     await sampler.close();
+  };
+  try {
+    await learner.restore(checkpoint.learner);
+  } catch (err) {
+    await close();
     throw err;
   }
+  return { config, family, ref, learner, sampler, iteration: checkpoint.iteration, backend: backend.name, close };
 }

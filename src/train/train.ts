@@ -1,18 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinAgents, type BuiltinAgentName } from '../../agents/index.js';
-import type { AgentDefinition, WatchHooks } from '../../agents/types.js';
-import { assertFamilyValid } from '../core/check.js';
-import { MetarlError, isMetarlError, listChoices } from '../core/errors.js';
+import type { WatchHooks } from '../../agents/types.js';
+import { MetarlError, isMetarlError } from '../core/errors.js';
 import type { AdaptationResult, MetaLearner } from '../core/learner.js';
 import { Rng, type RngState } from '../core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../core/types.js';
-import { initBackend } from '../nn/backend.js';
-import { createSampler } from '../sampling/sampler.js';
 import { formatAdaptationTable, summarizeAdaptation, type StageSummary } from './adaptation-table.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config.js';
-import { resolveFamily } from './families.js';
+import { SEEDS, assembleRun, seedFor } from './assemble.js';
 import { MetricsWriter, type MetricsRow } from './metrics.js';
 import { Progress } from './progress.js';
 import { letEventLoopRun } from '../core/event-loop.js';
@@ -46,25 +42,19 @@ export interface TrainResult {
   adaptation?: StageSummary[];
 }
 
-export const SEEDS = { tasks: 1, agent: 2, evalTasks: 3, evalRollouts: 4 } as const;
-
 /** Meta-trains an agent on a task family, with metrics, checkpoints and a final adaptation table. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const { config, resumeFrom } = resolveRunConfig(options);
-  const definition = agentDefinition(config.agent);
-  const { ref, family } = await resolveFamily(config.env);
-  assertFamilyValid(family);
-  const agentConfig = resolveAgentConfig(definition, family.name, config.agentConfig);
-  const backend = await initBackend(config.backend);
-  log(`backend: ${backend.name} (${backend.reason})`);
-
-  mkdirSync(config.out, { recursive: true });
   const checkpoint = resumeFrom ? readLatestCheckpoint(resumeFrom) : null;
+  const { family, agentConfig, backend, sampler, learner } = await assembleRun(config, {
+    checkFamily: true,
+    watch: options.observer?.watch?.bind(options.observer),
+  });
+  log(`backend: ${backend.name} (${backend.reason})`);
+  mkdirSync(config.out, { recursive: true });
   writeFileSync(join(config.out, 'config.json'), `${JSON.stringify({ ...config, agentConfig }, null, 2)}\n`);
 
-  const sampler = await createSampler({ family: ref, workers: config.workers });
-  let learner: MetaLearner | null = null;
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
@@ -75,14 +65,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   options.signal?.addEventListener('abort', () => (interrupted = true), { once: true });
 
   try {
-    learner = await definition.create({
-      config: agentConfig,
-      family,
-      familyRef: ref,
-      sampler,
-      seed: seedFor(config.seed, SEEDS.agent),
-      watch: options.observer?.watch?.bind(options.observer),
-    });
     let taskRng = new Rng(seedFor(config.seed, SEEDS.tasks));
     let iteration = 0;
     if (checkpoint) {
@@ -97,7 +79,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const rows: MetricsRow[] = [];
     const progress = new Progress(config.iterations, iteration, { quiet: options.quiet, log });
     const save = (it: number) =>
-      learner!.state().then((state) => writeCheckpoint(config.out, { iteration: it, learner: state, loop: { taskRng: taskRng.state() as unknown as JsonValue } }));
+      learner.state().then((state) => writeCheckpoint(config.out, { iteration: it, learner: state, loop: { taskRng: taskRng.state() as unknown as JsonValue } }));
     let lastSaved = iteration;
     const started = performance.now();
 
@@ -142,7 +124,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };
   } finally {
     process.removeListener('SIGINT', onSigint);
-    learner?.dispose();
+    learner.dispose();
     await sampler.close();
   }
 }
@@ -188,26 +170,7 @@ function resolveRunConfig(options: TrainOptions): { config: RunConfig; resumeFro
   return { config: parseConfig(runConfigSchema, { ...input, out }, 'run config'), resumeFrom: null };
 }
 
-export function agentDefinition(name: string): AgentDefinition {
-  const definition = (builtinAgents as Record<string, AgentDefinition>)[name];
-  if (!definition) {
-    throw new MetarlError('METARL_UNKNOWN_AGENT', `unknown agent '${name}': choose ${listChoices(Object.keys(builtinAgents))}`, { agent: name });
-  }
-  return definition;
-}
-
-export function resolveAgentConfig(definition: AgentDefinition, familyName: string, given: Record<string, unknown>): Record<string, unknown> {
-  const defaults = definition.familyDefaults[familyName] ?? {};
-  return parseConfig(definition.configSchema, { ...defaults, ...given }, `${definition.name} config`) as Record<string, unknown>;
-}
-
-/** Seeds of the run's independent random streams, derived from the one user seed. */
-export function seedFor(seed: number, stream: number): number {
-  return new Rng(seed * 7919 + stream).seed();
-}
-
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 }
 
-export type { BuiltinAgentName };

@@ -24,7 +24,8 @@ import { loadRecording, startReplay, type Replay } from '../stream/replay.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
 import { readMetrics } from './metrics.js';
 import { openRun } from './open-run.js';
-import { seedFor, type TrainObserver } from './train.js';
+import { seedFor } from './assemble.js';
+import type { TrainObserver } from './train.js';
 import { viewerObserver } from './watch.js';
 
 export interface ViewOptions {

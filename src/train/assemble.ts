@@ -1,0 +1,62 @@
+import { builtinAgents } from '../../agents/index.js';
+import type { AgentDefinition, WatchHooks } from '../../agents/types.js';
+import { assertFamilyValid } from '../core/check.js';
+import { MetarlError, listChoices } from '../core/errors.js';
+import type { MetaLearner } from '../core/learner.js';
+import type { FamilyRef } from '../core/registry.js';
+import { Rng } from '../core/rng.js';
+import type { TaskFamily } from '../core/types.js';
+import { initBackend, type BackendInfo } from '../nn/backend.js';
+import { createSampler } from '../sampling/sampler.js';
+import type { Sampler } from '../sampling/types.js';
+import { parseConfig, type RunConfig } from './config.js';
+import { resolveFamily } from './families.js';
+
+/** The independent random streams of a run, each seeded from the one user seed. */
+export const SEEDS = { tasks: 1, agent: 2, evalTasks: 3, evalRollouts: 4 } as const;
+
+export function seedFor(seed: number, stream: number): number {
+  return new Rng(seed * 7919 + stream).seed();
+}
+
+/** What a run is made of, once its config is known: training and `openRun` both start here. */
+export interface AssembledRun {
+  family: TaskFamily;
+  ref: FamilyRef;
+  agentConfig: Record<string, unknown>;
+  backend: BackendInfo;
+  sampler: Sampler;
+  learner: MetaLearner;
+}
+
+export async function assembleRun(
+  config: RunConfig,
+  options: { checkFamily?: boolean; watch?: (stage: number, label: string) => WatchHooks | undefined } = {},
+): Promise<AssembledRun> {
+  const definition = agentDefinition(config.agent);
+  const { ref, family } = await resolveFamily(config.env);
+  if (options.checkFamily) assertFamilyValid(family);
+  const agentConfig = resolveAgentConfig(definition, family.name, config.agentConfig);
+  const backend = await initBackend(config.backend);
+  const sampler = await createSampler({ family: ref, workers: config.workers });
+  try {
+    const learner = await definition.create({ config: agentConfig, family, familyRef: ref, sampler, seed: seedFor(config.seed, SEEDS.agent), watch: options.watch });
+    return { family, ref, agentConfig, backend, sampler, learner };
+  } catch (err) {
+    await sampler.close();
+    throw err;
+  }
+}
+
+export function agentDefinition(name: string): AgentDefinition {
+  const definition = (builtinAgents as Record<string, AgentDefinition>)[name];
+  if (!definition) {
+    throw new MetarlError('METARL_UNKNOWN_AGENT', `unknown agent '${name}': choose ${listChoices(Object.keys(builtinAgents))}`, { agent: name });
+  }
+  return definition;
+}
+
+export function resolveAgentConfig(definition: AgentDefinition, familyName: string, given: Record<string, unknown>): Record<string, unknown> {
+  const defaults = definition.familyDefaults[familyName] ?? {};
+  return parseConfig(definition.configSchema, { ...defaults, ...given }, `${definition.name} config`) as Record<string, unknown>;
+}
