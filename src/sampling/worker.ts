@@ -73,7 +73,9 @@ function runJob(message: Extract<MainToWorker, { type: 'job' }>): void {
   }
   let command: number;
   for (;;) {
-    Atomics.wait(c, CTRL_GO_SEQ, seen);
+    // Node's Atomics.wait can return 'ok' with the seq unchanged (seen a few times a second under CPU
+    // contention); taking that for a command stepped twice on one action and made a neighbour miss a step.
+    while (Atomics.load(c, CTRL_GO_SEQ) === seen) Atomics.wait(c, CTRL_GO_SEQ, seen);
     seen = Atomics.load(c, CTRL_GO_SEQ);
     command = Atomics.load(c, CTRL_COMMAND);
     if (command !== CMD_STEP) break;
