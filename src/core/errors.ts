@@ -18,7 +18,11 @@ export type MetarlErrorCode =
   | 'METARL_NAN_LOSS'
   | 'METARL_DISPOSED'
   | 'METARL_PROTOCOL'
-  | 'METARL_FILE_MISSING';
+  | 'METARL_FILE_MISSING'
+  | 'METARL_FILE_ERROR'
+  | 'METARL_RUN_EXISTS'
+  | 'METARL_STEP_TIMEOUT'
+  | 'METARL_RESOURCE_LIMIT';
 
 export class MetarlError extends Error {
   readonly code: MetarlErrorCode;
