@@ -1,17 +1,20 @@
 /**
  * The packed package works from a separate project (issue 5): `npm pack`, install the
- * tarball into a temporary project without the network, then import metarl from an
+ * tarball into a temporary project, then import metarl from an
  * `.mjs` file, define a family in its own file, train 2 iterations, and type-check a
  * `.ts` file against the published declarations.
  *
- * Offline: every dependency comes from the npm cache that installed this repository.
- * A fresh project would resolve `@types/node: *` (a dependency of a dependency) to the
- * newest release, which is not cached, so the project pins it to the version installed
- * here with `overrides`. `npm pack --ignore-scripts` packs the existing dist/ rather
- * than rebuilding it (the `prepare` script); dist/ is built first if missing.
+ * The dependencies come from the npm cache where it has them (`--prefer-offline`): after
+ * `npm ci` it holds every tarball, but not the registry metadata a fresh project needs to
+ * resolve version ranges, so `--offline` failed with ENOTCACHED on a machine whose cache
+ * only `npm ci` had filled; the metadata (KBs) comes from the registry. The project pins
+ * `@types/node` (a dependency of a dependency, `*`) to the version installed here with
+ * `overrides`, so it type-checks as this repository does. The package is built and packed
+ * from a copy of the sources, so the tarball holds the code under test, never a stale
+ * dist/, and the repository's own dist/ is not rewritten under the tests that run it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,21 +73,26 @@ export const run: () => Promise<TrainResult> = () => train({ env: './family.mjs'
 export const bad = defineTaskFamily<{ goal: Float32Array }>({ name: 'bad', description: '', spec, sampleTasks: () => [], makeEnv: () => makeLineEnv(0) });
 `;
 
-describe('npm pack → install offline → use from another project', () => {
+describe('npm pack → install from the cache → use from another project', () => {
   let dir: string;
   let project: string;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'metarl-pack-'));
     project = join(dir, 'user-project');
-    if (!existsSync(join(repo, 'dist/src/index.js'))) execFileSync(npm, ['run', 'build'], { cwd: repo, stdio: 'pipe', env: quietNpm });
-    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: repo, stdio: 'pipe', env: quietNpm });
+    const staging = join(dir, 'metarl');
+    for (const entry of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src', 'envs', 'agents', 'examples', 'docs', 'scripts', 'viewer/src', 'viewer/index.html']) {
+      cpSync(join(repo, entry), join(staging, entry), { recursive: true });
+    }
+    symlinkSync(join(repo, 'node_modules'), join(staging, 'node_modules'));
+    execFileSync(npm, ['run', 'build'], { cwd: staging, stdio: 'pipe', env: quietNpm });
+    execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: staging, stdio: 'pipe', env: quietNpm });
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
     if (!tarball) throw new Error(`npm pack wrote no tarball into ${dir}`);
     const typesNode = JSON.parse(readFileSync(join(repo, 'node_modules/@types/node/package.json'), 'utf8')).version as string;
     execFileSync('mkdir', [project]);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true, type: 'module', overrides: { '@types/node': typesNode } }));
-    execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', join(dir, tarball)], { cwd: project, stdio: 'pipe', env: quietNpm, timeout: 240_000 });
+    execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, tarball)], { cwd: project, stdio: 'pipe', env: quietNpm, timeout: 240_000 });
     writeFileSync(join(project, 'family.mjs'), FAMILY_MJS);
     writeFileSync(join(project, 'main.mjs'), MAIN_MJS);
     writeFileSync(join(project, 'user.ts'), USER_TS);
