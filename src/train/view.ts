@@ -137,11 +137,19 @@ export async function replayFile(path: string, options: Pick<ViewOptions, 'port'
   }
   const recording = loadRecording(path);
   const server = await startViewer({ port: options.port ?? 0, host: options.host });
-  const replay = startReplay(server, recording, { speed: options.speed ?? 1 });
+  // Playback starts when a page is watching: a short recording played to nobody (a page still
+  // reconnecting, a person still opening the URL) left them only its last frame.
+  const replay = startReplay(server, recording, { speed: options.speed ?? 1, autoplay: false });
+  const untilWatched = setInterval(() => {
+    if (server.clientCount === 0) return;
+    clearInterval(untilWatched);
+    replay.play();
+  }, 50);
   try {
     options.onListening?.(server);
     await untilAborted(options.signal);
   } finally {
+    clearInterval(untilWatched);
     replay.close();
     await server.close();
   }
