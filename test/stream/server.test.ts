@@ -243,9 +243,11 @@ describe('viewer server: websocket', () => {
       const p = new Probe(paced.url);
       await p.opened();
       await waitFor(() => paced.clientCount === 1);
+      const start = performance.now();
       paced.scene(0, scene, { kind: 'rollout' }, 0.05);
       const poses = new Float32Array(7);
-      for (let t = 0; t < 400; t++) paced.frame(0, t, poses); // 20 s of simulation in a few ms
+      for (let t = 0; t < 400; t++) paced.frame(0, t, poses); // 20 s of simulation in a few ms (longer on a busy machine)
+      const sendingS = (performance.now() - start) / 1000;
       await p.until(() => p.of('frame').length >= 19);
       await new Promise((r) => setTimeout(r, 1000)); // the page plays the chunk
       for (let t = 400; t < 800; t++) paced.frame(0, t, poses);
@@ -254,10 +256,11 @@ describe('viewer server: websocket', () => {
       const steps = p.of('frame').map((f) => f.step);
       const first = steps.filter((s) => s < 400);
       const second = steps.filter((s) => s >= 400);
-      // 1 s of frames at dt 0.05 is 20 frames, each chunk contiguous.
+      // 1 s of frames at dt 0.05 is 20 frames, plus what the wall clock advanced while sending; each chunk contiguous.
       expect(first).toEqual(Array.from({ length: first.length }, (_, i) => i));
       expect(first.length).toBeGreaterThanOrEqual(19);
-      expect(first.length).toBeLessThanOrEqual(22);
+      expect(first.length).toBeLessThanOrEqual(Math.ceil((1 + sendingS) / 0.05) + 1);
+      expect(first.length).toBeLessThan(400);
       expect(second).toEqual(Array.from({ length: second.length }, (_, i) => 400 + i));
       expect(second.length).toBeGreaterThanOrEqual(19);
       expect(paced.stats().framesPaced).toBe(800 - steps.length);
