@@ -103,6 +103,11 @@ const numberAttr = (page: Page, selector: string, attr: string): Promise<number>
 const framesAbove = (page: Page, n: number, timeout = 60_000) =>
   page.waitForFunction((k) => Number(document.getElementById('app')!.dataset.frames) > k, n, { timeout });
 
+// Off CI a machine without Chromium skips the browser suite; on CI a missing browser is a broken install, not a pass.
+it.runIf(process.env.CI === 'true')('has the browser that .ci/run installs', () => {
+  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium`).toBe(true);
+});
+
 describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium on real metarl processes', () => {
   let context: BrowserContext;
   let page: Page;

@@ -103,6 +103,11 @@ async function compute(name: BackendName): Promise<Record<string, number[]>> {
 describe('backend parity', () => {
   const names: BackendName[] = adapter ? ['cpu', 'wasm', 'webgpu'] : ['cpu', 'wasm'];
 
+  // Off CI a machine without Vulkan compares cpu and wasm only; on CI a missing adapter is a broken install.
+  it.runIf(process.env.CI === 'true')('finds the WebGPU adapter that .ci/run installs (Mesa 25 llvmpipe)', () => {
+    expect(adapter, 'no WebGPU adapter: .ci/run installs mesa-vulkan-drivers from bookworm-backports').not.toBeNull();
+  });
+
   it(`forward, gradient, MAML meta-gradient, LSTM BPTT and a 20-term addN agree on ${names.join(', ')}`, async () => {
     const results: Record<string, Record<string, number[]>> = {};
     for (const name of names) results[name] = await compute(name);
