@@ -25,6 +25,7 @@ import {
 import type { ClientMessage, MetricsRow, ReplayStateMessage, RunInfo, ServerMessage, Stage } from './protocol.js';
 import { POSE_STRIDE } from '../core/scene.js';
 import type { Publisher } from './publisher.js';
+import { MalformedLog } from './malformed-log.js';
 import { defaultViewerDir, serveViewer } from './static.js';
 
 export interface ViewerServerOptions {
@@ -47,6 +48,8 @@ export interface ViewerServerOptions {
   paceFrames?: boolean;
   /** Where warnings go (malformed messages, dropped clients). Default console.warn. */
   log?: (message: string) => void;
+  /** How often a client's malformed messages past the first few are logged, as one counted line. Default 10 000 ms. */
+  malformedSummaryMs?: number;
 }
 
 export interface ClientStats {
@@ -89,6 +92,7 @@ interface Client {
   ws: WebSocket;
   stats: ClientStats;
   alive: boolean;
+  malformed: MalformedLog;
 }
 
 interface EnvState {
@@ -123,6 +127,7 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
   const maxClientBytes = options.maxClientBytes ?? 16 << 20;
   const metricsHistory = options.metricsHistory ?? 2000;
   const log = options.log ?? ((m: string) => console.warn(`[viewer] ${m}`));
+  const malformedSummaryMs = options.malformedSummaryMs ?? 10_000;
 
   const clients = new Set<Client>();
   const controlListeners = new Set<(msg: ClientMessage) => void>();
@@ -145,13 +150,17 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
   const wss = new WebSocketServer({ server: http, path: '/ws', maxPayload: MAX_CLIENT_MESSAGE_BYTES });
 
   wss.on('connection', (ws) => {
-    const client: Client = { ws, alive: true, stats: { id: nextClientId++, bufferedBytes: 0, framesSent: 0, framesDropped: 0, bytesSent: 0 } };
+    const id = nextClientId++;
+    const client: Client = { ws, alive: true, stats: { id, bufferedBytes: 0, framesSent: 0, framesDropped: 0, bytesSent: 0 }, malformed: new MalformedLog(id, log, malformedSummaryMs) };
     clients.add(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('message', (data, isBinary) => onClientMessage(client, data, isBinary));
     // An oversized message makes ws close this socket with 1009 and emit 'error'; the server stays up.
     ws.on('error', (err) => log(`client ${client.stats.id}: ${err.message}`));
-    ws.on('close', () => clients.delete(client));
+    ws.on('close', () => {
+      clients.delete(client);
+      client.malformed.flush();
+    });
     sendText(client, helloText);
     for (const text of sceneTexts.values()) sendText(client, text);
     for (const bytes of lastFrames.values()) sendFrameTo(client, bytes);
@@ -196,7 +205,7 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
       msg = decodeClientMessage(rawText(data));
     } catch (err) {
       malformed++;
-      log(`ignored a malformed message from client ${client.stats.id}: ${(err as Error).message}`);
+      client.malformed.note((err as Error).message);
       return;
     }
     for (const listener of controlListeners) {

@@ -218,6 +218,43 @@ describe('viewer server: websocket', () => {
     a.close();
   });
 
+  it('a burst of 2,500 malformed messages logs the first 3 and one counted line when the client goes (reliability item 12)', async () => {
+    const a = new Probe(server.url);
+    await a.opened();
+    for (let i = 0; i < 2500; i++) a.ws.send(`bad ${i}`);
+    await waitFor(() => server.stats().malformed === 2500, 20_000);
+    const malformedLines = () => logs.filter((l) => l.includes('malformed'));
+    expect(malformedLines()).toEqual([
+      'ignored a malformed message from client 1: viewer protocol: message is not JSON: "bad 0"',
+      'ignored a malformed message from client 1: viewer protocol: message is not JSON: "bad 1"',
+      'ignored a malformed message from client 1: viewer protocol: message is not JSON: "bad 2"; more from this client are counted and logged every 10 s',
+    ]);
+    a.close();
+    await waitFor(() => malformedLines().length === 4);
+    expect(malformedLines()[3]).toBe('ignored 2497 more malformed message(s) from client 1 (2500 in all), the last: viewer protocol: message is not JSON: "bad 2499"');
+    expect(logs).toHaveLength(4);
+  });
+
+  it('a client that keeps sending malformed messages gets one counted line per interval', async () => {
+    const lines: string[] = [];
+    const quick = await startViewer({ viewerDir, malformedSummaryMs: 1000, log: (m) => lines.push(m) });
+    const a = new Probe(quick.url);
+    try {
+      await a.opened();
+      for (let i = 0; i < 10; i++) a.ws.send(`bad ${i}`);
+      await waitFor(() => lines.length === 4);
+      expect(lines[3]).toBe('ignored 7 more malformed message(s) from client 1 (10 in all), the last: viewer protocol: message is not JSON: "bad 9"');
+      for (let i = 10; i < 14; i++) a.ws.send(`bad ${i}`);
+      await waitFor(() => lines.length === 5);
+      expect(lines[4]).toBe('ignored 4 more malformed message(s) from client 1 (14 in all), the last: viewer protocol: message is not JSON: "bad 13"');
+      expect(quick.clientCount).toBe(1);
+    } finally {
+      a.close();
+      await quick.close();
+    }
+    expect(lines).toHaveLength(5);
+  });
+
   it('disconnect and reconnect: a new socket picks up the stream where it is', async () => {
     server.hello(run);
     server.scene(0, scene, { kind: 'rollout' }, 0.05);
