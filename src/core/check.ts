@@ -1,5 +1,6 @@
 import { MetarlError } from './errors.js';
 import { Rng } from './rng.js';
+import { POSE_STRIDE } from './scene.js';
 import type { Env, Task, TaskFamily } from './types.js';
 
 export interface CheckResult {
@@ -19,8 +20,8 @@ export interface CheckOptions {
 /**
  * Runs a family through the contract every learner relies on, as `metarl check`
  * and training do before they start: tasks are JSON and deterministic for a seed,
- * reset/step return the spec's sizes, observations and rewards are finite, and
- * dispose exists. Never throws for a broken family: each failure is a row.
+ * reset/step return the spec's sizes, observations and rewards are finite, the
+ * scene and frame hold spec.bodyCount bodies, and dispose exists. Never throws for a broken family: each failure is a row.
  */
 export function checkFamily(family: TaskFamily, options: CheckOptions = {}): CheckResult[] {
   const { tasks: nTasks = 3, steps = 50, seed = 1 } = options;
@@ -68,7 +69,10 @@ export function checkFamily(family: TaskFamily, options: CheckOptions = {}): Che
       }
       return `${t + 1} steps, obs ${obsSize}, act ${actSize}`;
     });
-    if (env) record(`task ${i}: dispose()`, () => ((env as Env).dispose(), 'freed'));
+    if (env) {
+      record(`task ${i}: scene() and frame() have spec.bodyCount bodies`, () => expectBodies(env as Env, family.spec.bodyCount));
+      record(`task ${i}: dispose()`, () => ((env as Env).dispose(), 'freed'));
+    }
   });
   return results;
 }
@@ -90,6 +94,15 @@ function expectObs(obs: unknown, size: number, where: string): void {
   if (obs.length !== size) throw new Error(`${where} returned an observation of length ${obs.length}, but spec.obsSize is ${size}`);
   const bad = obs.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw new Error(`${where} returned a non-finite observation: obs[${bad}] = ${obs[bad]}`);
+}
+
+/** The viewer and the sampler's pose buffers are sized from spec.bodyCount: a wrong count draws the wrong bodies or none. */
+function expectBodies(env: Env, bodyCount: number): string {
+  const listed = env.scene().bodies.length;
+  if (listed !== bodyCount) throw new Error(`scene() lists ${listed} bodies but spec.bodyCount is ${bodyCount}`);
+  const floats = env.frame().length;
+  if (floats !== bodyCount * POSE_STRIDE) throw new Error(`frame() returned ${floats} floats but spec.bodyCount ${bodyCount} needs ${bodyCount * POSE_STRIDE} (${POSE_STRIDE} per body)`);
+  return `${bodyCount} bodies`;
 }
 
 function assertJson(value: unknown, path: string): void {

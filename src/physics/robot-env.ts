@@ -71,14 +71,24 @@ export class RobotEnv implements Env {
     this.action = new Float32Array(config.spec.actSize);
     this.obs = new Float32Array(config.spec.obsSize);
     for (const key of config.infoKeys) this.info[key] = 0;
+    const bodies = config.robot.bodies.length;
+    if (bodies !== config.spec.bodyCount) {
+      throw new MetarlError('METARL_SPEC_MISMATCH', `env '${config.family}': robot '${config.robot.name}' has ${bodies} bodies but spec.bodyCount is ${config.spec.bodyCount}: set spec.bodyCount to the number of bodies in the description`, { env: config.family, field: 'spec.bodyCount' });
+    }
     this.rw = this.build();
     if (this.rw.actuatorCount !== config.spec.actSize) {
       this.rw.dispose();
-      throw new MetarlError('METARL_SPEC_MISMATCH', `env '${config.family}': robot '${config.robot.name}' has ${this.rw.actuatorCount} actuators but spec.actSize is ${config.spec.actSize}`, { env: config.family });
+      throw new MetarlError('METARL_SPEC_MISMATCH', `env '${config.family}': robot '${config.robot.name}' has ${this.rw.actuatorCount} actuators but spec.actSize is ${config.spec.actSize}`, { env: config.family, field: 'spec.actSize' });
     }
     this.result = { obs: this.obs, reward: 0, terminated: false, truncated: false, info: this.info };
     this.ctx = { rw: this.rw, action: this.action, comBefore: new Float64Array(3), comAfter: new Float64Array(3), dt: config.spec.dt, t: 0 };
     this.startEpisode();
+    try {
+      checkObserve(config, this.rw);
+    } catch (err) {
+      this.rw.dispose();
+      throw err;
+    }
   }
 
   /** The robot world of the current episode (rebuilt by every reset). @internal for tests and benches. */
@@ -161,6 +171,42 @@ export class RobotEnv implements Env {
 
   private assertLive(what: string): void {
     if (this.disposed) throw new MetarlError('METARL_DISPOSED', `env '${this.config.family}': ${what}() after dispose(); make a new env with family.makeEnv(task)`, { env: this.config.family });
+  }
+}
+
+/**
+ * Runs `observe` once on a buffer that records its writes. An observe that writes fewer
+ * floats than spec.obsSize leaves zeros the policy takes for data, and a Float32Array
+ * silently drops writes past its end, so either mistake would train without a word.
+ * Once, at construction: the hot path keeps its plain buffer.
+ */
+function checkObserve(config: RobotEnvConfig, rw: RobotWorld): void {
+  const size = config.spec.obsSize;
+  const written = new Float32Array(size).fill(NaN);
+  let pastEnd = -1;
+  const probe = new Proxy(written, {
+    set(target, key, value) {
+      const i = typeof key === 'string' ? Number(key) : NaN;
+      if (Number.isInteger(i) && i >= size) {
+        pastEnd = Math.max(pastEnd, i);
+        return true;
+      }
+      return Reflect.set(target, key, value);
+    },
+    // Methods (set, fill, subarray) must run on the array itself: a typed array's methods reject a Proxy as `this`.
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  config.observe(rw, probe);
+  const fail = (why: string) => {
+    throw new MetarlError('METARL_SPEC_MISMATCH', `env '${config.family}': observe() ${why}`, { env: config.family, field: 'spec.obsSize' });
+  };
+  if (pastEnd >= 0) fail(`writes ${pastEnd + 1} floats (up to obs[${pastEnd}]) but spec.obsSize is ${size}: set spec.obsSize to ${pastEnd + 1}`);
+  const unwritten = [...written.keys()].filter((i) => Number.isNaN(written[i]));
+  if (unwritten.length > 0) {
+    fail(`writes ${size - unwritten.length} floats but spec.obsSize is ${size}: obs[${unwritten.join(', ')}] left unwritten (or NaN); write every slot, or set spec.obsSize to the floats you write`);
   }
 }
 
