@@ -145,6 +145,7 @@ describe('checkFamily on a hand-written env whose scene or frame disagrees with 
       makeEnv: (): Env => {
         let t = 0;
         return {
+          spec,
           reset: () => ((t = 0), Float32Array.of(0)),
           step: () => ({ obs: Float32Array.of(0), reward: 0, terminated: false, truncated: ++t >= 3 }),
           scene: () => ({ family: name, bodies: Array.from({ length: sceneBodies }, (_, i) => ({ name: `b${i}`, shapes: [] })), ground: robot.flatGround(), markers: [], taskLabel: {} }),
