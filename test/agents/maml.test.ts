@@ -5,6 +5,7 @@ import { loadFamily, type FamilyRef } from '../../src/core/registry.js';
 import { Rng } from '../../src/core/rng.js';
 import type { TaskFamily } from '../../src/core/types.js';
 import { initBackend } from '../../src/nn/backend.js';
+import { gaussianKl } from '../../src/nn/distributions.js';
 import { createGaussianMlp } from '../../src/nn/mlp.js';
 import { flattenParams, unflattenParams } from '../../src/nn/params.js';
 import { tf } from '../../src/nn/tf.js';
@@ -131,18 +132,64 @@ describe('MAML on point-nav', () => {
   });
 });
 
+/** The policy weights as the learner saved them, by parameter name. */
+async function thetaOf(l: MetaLearner): Promise<Map<string, Float32Array>> {
+  const { arrays } = await l.state();
+  const theta = new Map<string, Float32Array>();
+  for (const [key, { data }] of Object.entries(arrays)) if (key.startsWith('policy/')) theta.set(key.slice('policy/'.length), Float32Array.from(data));
+  return theta;
+}
+
+/** ‖a − b‖₂ over every weight. */
+function distance(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  let sum = 0;
+  for (const [name, x] of a) x.forEach((v, j) => (sum += (v - b.get(name)![j]) ** 2));
+  return Math.sqrt(sum);
+}
+
+/**
+ * Mean KL(π_a ‖ π_b) of the UNADAPTED policies with weights `a` and `b` on a grid of point-nav
+ * positions: computed from the saved weights, so it sees only the step the learner kept.
+ */
+function policyKl(cfg: MamlConfig, a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  const shell = createGaussianMlp({ obsSize: 2, actSize: 2, hidden: cfg.hidden, initStd: cfg.initStd }, new Rng(0));
+  const grid = Array.from({ length: 121 }, (_, i) => [-0.6 + 0.12 * (i % 11), -0.6 + 0.12 * Math.floor(i / 11)]);
+  const kl = tf.tidy(() => {
+    const obs = tf.tensor2d(grid);
+    const params = (theta: Map<string, Float32Array>) => shell.names.map((name, i) => tf.tensor(theta.get(name)!, shell.params[i].shape));
+    const pa = shell.forward(params(a), obs);
+    const pb = shell.forward(params(b), obs);
+    return tf.mean(gaussianKl(pa.mean, pa.logStd, pb.mean, pb.logStd));
+  });
+  const value = kl.dataSync()[0];
+  tf.dispose(kl);
+  shell.dispose();
+  return value;
+}
+
 describe('MAML outer step', () => {
   it('keeps the mean KL between old and new adapted policies within maxKl, and takes a real step', async () => {
     for (const maxKl of [0.01, 0.001]) {
-      const l = await learner(config({ maxKl }), 2);
+      const cfg = config({ maxKl });
+      const l = await learner(cfg, 2);
       const taskRng = new Rng(6);
       for (let i = 0; i < 3; i++) {
+        const before = await thetaOf(l);
         const { figures } = await l.iterate(family.sampleTasks(taskRng, l.tasksPerIteration));
+        const after = await thetaOf(l);
         expect(figures.stepAccepted).toBe(1);
         expect(figures.kl).toBeLessThanOrEqual(maxKl * (1 + 1e-6));
         // The line search shrinks by 0.8 per backtrack from a step sized for KL = maxKl: it never ends far below.
         expect(figures.kl).toBeGreaterThan(maxKl * 0.01);
         expect(figures.surrogate).toBeLessThan(0);
+        // The step whose KL was reported is the one the learner keeps: θ moved, and the policy it
+        // now acts with is as far from the old one as that KL says, to within an order of magnitude
+        // (fails if θ is restored after the line search, or a step of another size is kept).
+        expect(distance(before, after)).toBeGreaterThan(0);
+        const kl = policyKl(cfg, before, after);
+        // Measured 0.46–1.02 × the reported KL: a grid of positions, not the visited states.
+        expect(kl).toBeGreaterThan(0.1 * figures.kl);
+        expect(kl).toBeLessThan(10 * figures.kl);
       }
     }
   });
