@@ -21,10 +21,11 @@ import {
   CTRL_REMAINING,
 } from './layout.js';
 import type { JobBuffers, JobViews } from './layout.js';
-import type { JobPlan } from './messages.js';
+import type { JobPlan, WorkerToMain } from './messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
-import { deserializeError } from './failure.js';
+import { deserializeError, stepTimedOut } from './failure.js';
 import { SlotRunner } from './slot-runner.js';
+import { CallTracker, InlineWatchdog, callSite, createCallBlock, overdueRows } from './watchdog.js';
 import { WorkerLink } from './worker-link.js';
 
 export type Scenes = Array<{ slot: number; scene: SceneDescription }>;
@@ -55,13 +56,23 @@ export class InlineDriver implements JobDriver {
   private runner: SlotRunner | null = null;
   private slots = 0;
   private episodes = 0;
+  private readonly calls = createCallBlock(1);
+  private readonly watchdog: InlineWatchdog | null;
 
-  constructor(private readonly family: TaskFamily) {}
+  /** `stepTimeoutMs` 0: no watchdog thread. */
+  constructor(
+    private readonly family: TaskFamily,
+    stepTimeoutMs: number,
+  ) {
+    this.watchdog = stepTimeoutMs > 0 ? new InlineWatchdog(this.calls, stepTimeoutMs) : null;
+  }
 
-  async start(plan: JobPlan, _buffers: JobBuffers, views: JobViews): Promise<Scenes> {
+  async start(plan: JobPlan, buffers: JobBuffers, views: JobViews): Promise<Scenes> {
     this.slots = plan.tasks.length * plan.slotsPerTask;
     this.episodes = plan.episodes;
-    this.runner = new SlotRunner(this.family, plan, views, 0, this.slots);
+    const epochMs = Date.now();
+    this.watchdog?.watch({ family: this.family.name, tasks: plan.tasks, slotsPerTask: plan.slotsPerTask, slotState: buffers.slotState, epochMs });
+    this.runner = new SlotRunner(this.family, plan, views, 0, this.slots, new CallTracker(this.calls, 0, epochMs));
     return this.runner.start();
   }
 
@@ -74,6 +85,7 @@ export class InlineDriver implements JobDriver {
     this.runner = null;
     const out: InfoSums = {};
     if (!runner) return out;
+    this.watchdog?.watch(null);
     const { keys, sums } = runner.info();
     runner.dispose();
     mergeInfo(out, keys, sums, 0, this.slots * this.episodes);
@@ -83,57 +95,87 @@ export class InlineDriver implements JobDriver {
   async close(): Promise<void> {
     this.runner?.dispose();
     this.runner = null;
+    await this.watchdog?.close();
   }
 }
 
-type WaitAsync = (array: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
+type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs?: number) => { async: boolean; value: Promise<string> | string };
 // In Node since 16 but typed only from lib ES2024; the project compiles against ES2023.
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+/** How a `ThreadDriver` watches its workers. */
+export interface ThreadLimits {
+  /** How long one env call may take before its worker is stopped; 0 = forever. */
+  stepTimeoutMs: number;
+  /** Each worker's JS heap limit, and the most ArrayBuffer memory its envs may hold. */
+  workerMemoryMb: number;
+}
+
 export class ThreadDriver implements JobDriver {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
+  private readonly calls: Int32Array;
   private jobLinks: Array<{ link: WorkerLink; slotBegin: number; slotEnd: number }> = [];
   private jobId = 0;
   private inJob = false;
   private episodes = 0;
   private slots = 0;
   private closed = false;
+  private familyName = '';
+  private plan: JobPlan | null = null;
+  private slotState: Int32Array = new Int32Array(0);
+  private epochMs = 0;
 
-  private constructor(private readonly links: WorkerLink[]) {}
+  private constructor(
+    private readonly links: WorkerLink[],
+    private readonly stepTimeoutMs: number,
+  ) {
+    this.calls = createCallBlock(links.length);
+  }
 
   /** Starts `count` workers, each loading the family; resolves with the family's spec once all are ready. */
-  static async create(family: FamilyRef, count: number): Promise<{ driver: ThreadDriver; spec: EnvSpec; familyName: string }> {
+  static async create(family: FamilyRef, count: number, limits: ThreadLimits): Promise<{ driver: ThreadDriver; spec: EnvSpec; familyName: string }> {
     const links: WorkerLink[] = [];
     // A worker dying mid-step must wake the main thread, which sleeps on CTRL_REMAINING.
     const onDeath = () => driver.abortWait();
-    for (let i = 0; i < count; i++) links.push(new WorkerLink(i, family.module, onDeath));
-    const driver = new ThreadDriver(links);
+    for (let i = 0; i < count; i++) links.push(new WorkerLink(i, family, limits.workerMemoryMb, onDeath));
+    const driver = new ThreadDriver(links, limits.stepTimeoutMs);
     try {
       let spec: EnvSpec | null = null;
-      let familyName = family.name;
+      driver.familyName = family.name;
       for (const link of links) {
-        link.post({ type: 'init', version: PROTOCOL_VERSION, family, ctrl: driver.ctrl.buffer as SharedArrayBuffer, workerIndex: link.index });
+        link.post({
+          type: 'init',
+          version: PROTOCOL_VERSION,
+          family,
+          ctrl: driver.ctrl.buffer as SharedArrayBuffer,
+          calls: driver.calls.buffer as SharedArrayBuffer,
+          workerIndex: link.index,
+          memoryMb: limits.workerMemoryMb,
+        });
       }
       for (const link of links) {
         const reply = await link.receive();
         if (reply.type === 'initFailed') throw deserializeError(reply.error);
         if (reply.type !== 'ready') throw new MetarlError('METARL_PROTOCOL', `sampler worker ${link.index} answered init with '${reply.type}'`);
         spec = reply.spec;
-        familyName = reply.familyName;
+        driver.familyName = reply.familyName;
         link.hold(false);
       }
-      return { driver, spec: spec!, familyName };
+      return { driver, spec: spec!, familyName: driver.familyName };
     } catch (err) {
       await driver.close();
       throw err;
     }
   }
 
-  async start(plan: JobPlan, buffers: JobBuffers): Promise<Scenes> {
+  async start(plan: JobPlan, buffers: JobBuffers, views: JobViews): Promise<Scenes> {
     const S = plan.tasks.length * plan.slotsPerTask;
     const W = this.links.length;
     this.slots = S;
     this.episodes = plan.episodes;
+    this.plan = plan;
+    this.slotState = views.slotState;
+    this.epochMs = Date.now();
     this.jobId++;
     // Contiguous, as even as integers allow; a worker with no slots sits the job out.
     this.jobLinks = this.links
@@ -143,13 +185,13 @@ export class ThreadDriver implements JobDriver {
     this.inJob = true;
     for (const { link, slotBegin, slotEnd } of this.jobLinks) {
       link.hold(true);
-      link.post({ type: 'job', version: PROTOCOL_VERSION, jobId: this.jobId, plan, buffers, slotBegin, slotEnd });
+      link.post({ type: 'job', version: PROTOCOL_VERSION, jobId: this.jobId, plan, buffers, slotBegin, slotEnd, epochMs: this.epochMs });
     }
     const scenes: Scenes = [];
     let error: unknown = null;
     for (const { link } of this.jobLinks) {
       try {
-        const reply = await link.receive();
+        const reply = await this.receiveWatched(link);
         if (reply.type === 'jobReady') scenes.push(...reply.scenes);
         else if (reply.type === 'failed') error ??= deserializeError(reply.error);
         else error ??= new MetarlError('METARL_PROTOCOL', `sampler worker ${link.index} answered a job with '${reply.type}'`);
@@ -170,11 +212,12 @@ export class ThreadDriver implements JobDriver {
     Atomics.store(c, CTRL_REMAINING, this.jobLinks.length);
     Atomics.add(c, CTRL_GO_SEQ, 1);
     Atomics.notify(c, CTRL_GO_SEQ);
+    let waitMs = this.stepTimeoutMs || undefined;
     for (;;) {
       const remaining = Atomics.load(c, CTRL_REMAINING);
       if (remaining <= 0) break;
-      const wait = waitAsync(c, CTRL_REMAINING, remaining);
-      if (wait.async) await wait.value;
+      const wait = waitAsync(c, CTRL_REMAINING, remaining, waitMs);
+      if ((wait.async ? await wait.value : wait.value) === 'timed-out') waitMs = await this.stopOverdue();
     }
     if (Atomics.load(c, CTRL_FAILED) !== 0) {
       await this.end(); // throws the worker's error, or DISPOSED when close() woke us
@@ -221,6 +264,34 @@ export class ThreadDriver implements JobDriver {
     Atomics.notify(c, CTRL_GO_SEQ);
     this.abortWait();
     await Promise.all(this.links.map((link) => link.terminate()));
+  }
+
+  /** A job's start (makeEnv, reset) is watched like its steps. */
+  private async receiveWatched(link: WorkerLink): Promise<WorkerToMain> {
+    if (this.stepTimeoutMs === 0) return link.receive();
+    let waitMs = this.stepTimeoutMs;
+    for (;;) {
+      const message = await link.receiveWithin(waitMs);
+      if (message) return message;
+      waitMs = await this.stopOverdue();
+    }
+  }
+
+  /**
+   * Stops every worker that has been inside one env call for the step timeout, ends the
+   * job and throws METARL_STEP_TIMEOUT for the first; when none has, returns how long to
+   * wait before the next could.
+   */
+  private async stopOverdue(): Promise<number> {
+    // A worker stopped earlier is still marked inside its call: it is not overdue again.
+    const rows = this.jobLinks.filter(({ link }) => !link.death).map(({ link }) => link.index);
+    const { overdue, nextCheckMs } = overdueRows(this.calls, rows, this.epochMs, this.stepTimeoutMs);
+    if (overdue.length === 0) return nextCheckMs;
+    const errors = overdue.map((w) => stepTimedOut(callSite(this.calls, w, this.familyName, this.plan!, this.slotState), this.stepTimeoutMs, w));
+    await Promise.all(overdue.map((w, i) => this.links[w].kill(errors[i])));
+    // The other workers dispose of their envs; the stopped ones answer with their errors, thrown below.
+    await this.end().catch(() => undefined);
+    throw errors[0];
   }
 
   private abortWait(): void {

@@ -7,6 +7,7 @@
  */
 import { MetarlError, isMetarlError } from '../core/errors.js';
 import type { Task } from '../core/types.js';
+import type { EnvCall } from './layout.js';
 import type { SerializedError } from './messages.js';
 
 /** Where in a job an env call happened. `step` is the step within the episode (−1 before the first). */
@@ -16,7 +17,7 @@ export interface EnvCallSite {
   slot: number;
   episode: number;
   step: number;
-  call: 'makeEnv' | 'reset' | 'step' | 'frame' | 'scene';
+  call: EnvCall;
 }
 
 function where(site: EnvCallSite): string {
@@ -55,6 +56,21 @@ export function obsMismatch(site: EnvCallSite, got: number, want: number): Metar
     'METARL_SPEC_MISMATCH',
     `env '${site.family}' returned an observation of length ${got} from ${site.call}() at ${where(site)}, but its spec says obsSize ${want}`,
     { ...siteDetails(site), got, want },
+  );
+}
+
+/**
+ * An env call that a worker was still inside after the timeout; the worker has been
+ * stopped, and with it the sampler. (The inline watchdog in `watchdog.ts` repeats the
+ * first sentence.)
+ */
+export function stepTimedOut(site: EnvCallSite, timeoutMs: number, worker: number): MetarlError {
+  return new MetarlError(
+    'METARL_STEP_TIMEOUT',
+    `env '${site.family}' did not return from ${site.call}() within ${timeoutMs / 1000} s at ${where(site)} on sampler worker ${worker}, ` +
+      'which was stopped. Look for an endless loop or a blocking wait in the env, or raise the step timeout (--step-timeout <seconds>, ' +
+      "createSampler's stepTimeoutMs) if its calls are really this slow. The sampler cannot go on: close() it and create a new one",
+    { ...siteDetails(site), worker, timeoutMs },
   );
 }
 

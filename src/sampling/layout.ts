@@ -16,6 +16,11 @@
  *    reads or writes, plus the batch itself, each its own `SharedArrayBuffer` so a
  *    worker writes its rows in place and nothing is copied per step (see `JobBuffers`).
  *
+ * 3. The call block, one per sampler: an `Int32Array` of `CALL_STRIDE` cells per
+ *    worker (row = worker index; the inline sampler has one row) saying which env call
+ *    the thread is inside and since when, so that a call that never returns can be
+ *    named and stopped (`watchdog.ts`).
+ *
  * @internal
  */
 import { POSE_STRIDE } from '../core/scene.js';
@@ -36,6 +41,16 @@ export const CMD_STEP = 1;
 export const CMD_END = 2;
 /** The sampler is closing: dispose the envs and stop. */
 export const CMD_QUIT = 3;
+
+/** The slot whose env the thread is calling, or −1 between calls (stored last on entry, so the other cells are current when it is read). */
+export const CALL_SLOT = 0;
+/** Which call: an index into `ENV_CALLS`. */
+export const CALL_KIND = 1;
+/** When the call began, in ms since the job's epoch (`Date.now()` at the job's start; an int32 lasts 24 days). */
+export const CALL_SINCE_MS = 2;
+export const CALL_STRIDE = 3;
+export const ENV_CALLS = ['makeEnv', 'reset', 'step', 'frame', 'scene'] as const;
+export type EnvCall = (typeof ENV_CALLS)[number];
 
 /** Per-slot ints in `JobBuffers.slotState`: the slot's current episode and its step within it. */
 export const SLOT_EPISODE = 0;
@@ -102,26 +117,38 @@ export interface JobViews {
 const F32 = 4;
 const I32 = 4;
 
-export function allocateJobBuffers(shape: JobShape): JobBuffers {
+/** Bytes of each job buffer. */
+function bufferBytes(shape: JobShape): Record<keyof JobBuffers, number> {
   const { slots: S, episodes: E, horizon: H, obsSize: O, actSize: A } = shape;
-  const sab = (bytes: number) => new SharedArrayBuffer(bytes);
   return {
-    obs: sab(S * O * F32),
-    prevAction: sab(S * A * F32),
-    prevReward: sab(S * F32),
-    prevDone: sab(S * F32),
-    trialStart: sab(S * F32),
-    active: sab(S * F32),
-    action: sab(S * A * F32),
-    slotState: sab(S * SLOT_STRIDE * I32),
-    poses: sab(shape.watchCount * shape.bodyCount * POSE_STRIDE * F32),
-    batchObs: sab(S * E * H * O * F32),
-    batchActions: sab(S * E * H * A * F32),
-    batchRewards: sab(S * E * H * F32),
-    lengths: sab(S * E * I32),
-    terminated: sab(S * E),
-    returns: sab(S * E * F32),
+    obs: S * O * F32,
+    prevAction: S * A * F32,
+    prevReward: S * F32,
+    prevDone: S * F32,
+    trialStart: S * F32,
+    active: S * F32,
+    action: S * A * F32,
+    slotState: S * SLOT_STRIDE * I32,
+    poses: shape.watchCount * shape.bodyCount * POSE_STRIDE * F32,
+    batchObs: S * E * H * O * F32,
+    batchActions: S * E * H * A * F32,
+    batchRewards: S * E * H * F32,
+    lengths: S * E * I32,
+    terminated: S * E,
+    returns: S * E * F32,
   };
+}
+
+/** What `allocateJobBuffers(shape)` would take, in bytes: known before anything is allocated. */
+export function jobBytes(shape: JobShape): number {
+  return Object.values(bufferBytes(shape)).reduce((sum, n) => sum + n, 0);
+}
+
+export function allocateJobBuffers(shape: JobShape): JobBuffers {
+  const bytes = bufferBytes(shape);
+  const buffers = {} as Record<keyof JobBuffers, SharedArrayBuffer>;
+  for (const key of Object.keys(bytes) as Array<keyof JobBuffers>) buffers[key] = new SharedArrayBuffer(bytes[key]);
+  return buffers;
 }
 
 export function viewJobBuffers(b: JobBuffers): JobViews {

@@ -13,7 +13,7 @@ import type { EnvSpec, Task } from '../core/types.js';
 import type { JobBuffers } from './layout.js';
 
 /** Bump when a message changes shape; a worker of another version is refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The plain-data part of a job that a slot runner needs (the same on every worker). */
 export interface JobPlan {
@@ -35,7 +35,17 @@ export interface SerializedError {
 }
 
 export type MainToWorker =
-  | { type: 'init'; version: number; family: FamilyRef; ctrl: SharedArrayBuffer; workerIndex: number }
+  | {
+      type: 'init';
+      version: number;
+      family: FamilyRef;
+      ctrl: SharedArrayBuffer;
+      /** The call block (`layout.ts`); this worker writes row `workerIndex`. */
+      calls: SharedArrayBuffer;
+      workerIndex: number;
+      /** The most ArrayBuffer memory the worker's envs may hold, in MB (its heap limit is set when it starts). */
+      memoryMb: number;
+    }
   | {
       type: 'job';
       version: number;
@@ -45,6 +55,8 @@ export type MainToWorker =
       /** This worker's contiguous slot range [slotBegin, slotEnd). */
       slotBegin: number;
       slotEnd: number;
+      /** `Date.now()` at the job's start: the zero of the call block's times. */
+      epochMs: number;
     };
 
 export type WorkerToMain =

@@ -18,6 +18,7 @@ import type { EnvSpec } from '../core/types.js';
 import { SLOT_EPISODE, SLOT_STRIDE, SLOT_T, allocateJobBuffers, viewJobBuffers } from './layout.js';
 import type { JobShape, JobViews } from './layout.js';
 import type { JobPlan } from './messages.js';
+import { DEFAULT_STEP_TIMEOUT_MS, assertJobFits, defaultWorkerMemoryMb } from './limits.js';
 import { InlineDriver, ThreadDriver } from './drivers.js';
 import type { JobDriver } from './drivers.js';
 import type { Batch, FrameEvent, SampleHooks, SampleJob, Sampler, SamplerOptions, StepInput, VectorPolicy } from './types.js';
@@ -31,6 +32,13 @@ const SamplerOptionsSchema = z.object({
     module: z.string().min(1).describe('file: URL of the module that default-exports the family'),
   }),
   workers: z.number().int().min(0).max(1024).optional().describe('worker threads; 0 steps every env on the calling thread; default one per core'),
+  stepTimeoutMs: z
+    .number()
+    .min(0)
+    .max(2 ** 31 - 1) // Node's timers and the call block's int32 times end there (24.8 days)
+    .optional()
+    .describe('ms one env call may take before the sampling fails with METARL_STEP_TIMEOUT; 0 = no limit; default 60 000'),
+  workerMemoryMb: z.number().int().min(16).optional().describe("MB of JS heap, and again of typed arrays, each worker's envs may hold; default a share of the machine's memory"),
 });
 
 const SampleJobSchema = z.object({
@@ -55,11 +63,13 @@ export async function createSampler(options: SamplerOptions): Promise<Sampler> {
   const parsed = SamplerOptionsSchema.safeParse(options);
   if (!parsed.success) throw invalid('sampler options', parsed.error);
   const workers = options.workers ?? availableParallelism();
+  const stepTimeoutMs = options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   if (workers === 0) {
     const family = await loadFamily(options.family);
-    return new VectorSampler(0, new InlineDriver(family), family.spec, family.name);
+    return new VectorSampler(0, new InlineDriver(family, stepTimeoutMs), family.spec, family.name);
   }
-  const { driver, spec, familyName } = await ThreadDriver.create(options.family, workers);
+  const workerMemoryMb = options.workerMemoryMb ?? defaultWorkerMemoryMb(workers);
+  const { driver, spec, familyName } = await ThreadDriver.create(options.family, workers, { stepTimeoutMs, workerMemoryMb });
   return new VectorSampler(workers, driver, spec, familyName);
 }
 
@@ -91,6 +101,11 @@ class VectorSampler implements Sampler {
       watchCount: plan.watchSlots.length,
       bodyCount: this.spec.bodyCount,
     };
+    assertJobFits(
+      shape,
+      `a sampling job of '${this.familyName}'`,
+      'sample fewer tasks or fewer slots per task (in training: a smaller --meta-batch-size, or fewer episodes or trials per task)',
+    );
     const buffers = allocateJobBuffers(shape);
     const views = viewJobBuffers(buffers);
     this.busy = true;

@@ -21,6 +21,7 @@ import type { JobViews } from './layout.js';
 import type { JobPlan } from './messages.js';
 import { envFailed, nonFinite, obsMismatch } from './failure.js';
 import type { EnvCallSite } from './failure.js';
+import type { CallTracker } from './watchdog.js';
 
 export class SlotRunner {
   private readonly envs: Env[] = [];
@@ -43,6 +44,8 @@ export class SlotRunner {
     private readonly v: JobViews,
     private readonly slotBegin: number,
     private readonly slotEnd: number,
+    /** Told of every env call, so a call that never returns can be named. */
+    private readonly calls: CallTracker,
   ) {
     this.obsSize = family.spec.obsSize;
     this.actSize = family.spec.actSize;
@@ -61,18 +64,24 @@ export class SlotRunner {
     for (let s = this.slotBegin; s < this.slotEnd; s++) {
       const site = this.site(s, 0, -1, 'makeEnv');
       let env: Env;
+      this.calls.enter(s, 'makeEnv');
       try {
         env = this.family.makeEnv(site.task);
       } catch (err) {
         throw envFailed(site, err);
+      } finally {
+        this.calls.leave();
       }
       this.envs.push(env);
       if (this.poseViews[s - this.slotBegin]) {
         site.call = 'scene';
+        this.calls.enter(s, 'scene');
         try {
           scenes.push({ slot: s, scene: env.scene() });
         } catch (err) {
           throw envFailed(site, err);
+        } finally {
+          this.calls.leave();
         }
       }
       this.v.slotState[s * SLOT_STRIDE + SLOT_EPISODE] = 0;
@@ -108,10 +117,13 @@ export class SlotRunner {
       }
       const env = this.envs[local];
       let result;
+      this.calls.enter(s, 'step');
       try {
         result = env.step(this.actionViews[local]);
       } catch (err) {
         throw envFailed(this.site(s, e, t, 'step'), err);
+      } finally {
+        this.calls.leave();
       }
       const r = result.reward;
       if (!Number.isFinite(r)) throw nonFinite(this.site(s, e, t, 'step'), 'reward', r);
@@ -122,10 +134,13 @@ export class SlotRunner {
       if (result.info) this.addInfo(result.info, local * E + e);
       const poses = this.poseViews[local];
       if (poses) {
+        this.calls.enter(s, 'frame');
         try {
           env.frame(poses);
         } catch (err) {
           throw envFailed(this.site(s, e, t, 'frame'), err);
+        } finally {
+          this.calls.leave();
         }
       }
       // Checked even when the episode ends: a terminal observation that blew up is a bug worth naming.
@@ -174,10 +189,13 @@ export class SlotRunner {
   private resetInto(s: number, episode: number): void {
     const env = this.envs[s - this.slotBegin];
     let obs: Float32Array;
+    this.calls.enter(s, 'reset');
     try {
       obs = env.reset(resetSeed(this.plan.seed, s, episode));
     } catch (err) {
       throw envFailed(this.site(s, episode, -1, 'reset'), err);
+    } finally {
+      this.calls.leave();
     }
     this.writeObs(obs, s, episode, -1, 'reset');
   }

@@ -99,6 +99,21 @@ export interface SamplerOptions {
   family: FamilyRef;
   /** Worker threads; 0 steps every env on the calling thread. Default: one per core. */
   workers?: number;
+  /**
+   * How long one env call (makeEnv, reset, step, frame, scene) may take, in ms; 0 = no limit.
+   * Default 60 000. Past it, a worker is stopped and `sample()` rejects with METARL_STEP_TIMEOUT
+   * naming the family, task, slot, episode and step (the sampler is then done: close it). With
+   * `workers: 0` the call holds the calling thread, which nothing can interrupt: a watchdog
+   * thread prints that error to stderr and ends the process (SIGKILL).
+   */
+  stepTimeoutMs?: number;
+  /**
+   * Per worker, the MB of JS heap (V8's `maxOldGenerationSizeMb`) and, separately, of typed
+   * arrays its envs may hold; past either, sampling fails with METARL_RESOURCE_LIMIT.
+   * WebAssembly memory is not counted. Default: half the machine's memory shared between
+   * the workers, clamped to 256–4096. Not applied with `workers: 0`.
+   */
+  workerMemoryMb?: number;
 }
 
 export interface Sampler {

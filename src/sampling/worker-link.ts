@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MetarlError } from '../core/errors.js';
+import type { FamilyRef } from '../core/registry.js';
+import { heapLimitReached } from './limits.js';
 import type { MainToWorker, WorkerToMain } from './messages.js';
 
 /**
@@ -19,17 +21,18 @@ import type { MainToWorker, WorkerToMain } from './messages.js';
  * (the `.ts` entry then fails with ERR_UNKNOWN_FILE_EXTENSION), so a two-line
  * bootstrap registers tsx's ESM hooks inside the worker and then imports the entry.
  */
-function startWorker(familyModule: string): Worker {
+function startWorker(familyModule: string, memoryMb: number): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
   const familyIsTs = /\.[cm]?ts$/.test(familyModule);
-  if (!fromSource && !familyIsTs) return new Worker(entry);
+  const resourceLimits = { maxOldGenerationSizeMb: memoryMb };
+  if (!fromSource && !familyIsTs) return new Worker(entry, { resourceLimits });
   const tsxApi = pathToFileURL(tsxEsmApi()).href;
   const bootstrap =
     `import(${JSON.stringify(tsxApi)})` +
     `.then((api) => { (api.register ?? api.default.register)(); return import(${JSON.stringify(entry.href)}); })` +
     `.catch((err) => { setImmediate(() => { throw err; }); });`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, resourceLimits });
 }
 
 /**
@@ -45,7 +48,7 @@ function tsxEsmApi(): string {
 
 export class WorkerLink {
   readonly worker: Worker;
-  /** Why the worker is gone, once it is (an unexpected exit or an uncaught error). */
+  /** Why the worker is gone, once it is (an unexpected exit, an uncaught error, or `kill`). */
   death: MetarlError | null = null;
   private readonly inbox: WorkerToMain[] = [];
   private waiter: (() => void) | null = null;
@@ -53,27 +56,27 @@ export class WorkerLink {
 
   constructor(
     readonly index: number,
-    familyModule: string,
+    family: FamilyRef,
+    memoryMb: number,
     onDeath: (link: WorkerLink) => void,
   ) {
-    this.worker = startWorker(familyModule);
+    this.worker = startWorker(family.module, memoryMb);
     this.worker.on('message', (message: WorkerToMain) => {
       this.inbox.push(message);
       this.wake();
     });
-    const die = (why: string, cause?: unknown) => {
+    const die = (death: MetarlError) => {
       if (this.death || this.closing) return;
-      this.death = new MetarlError(
-        'METARL_ENV_FAILED',
-        `sampler worker ${index} ${why}; the sampler cannot go on: close() it and create a new one`,
-        { worker: index },
-        { cause },
-      );
+      this.death = death;
       this.wake();
       onDeath(this);
     };
-    this.worker.on('error', (err) => die(`crashed: ${err.message}`, err));
-    this.worker.on('exit', (code) => die(`exited unexpectedly with code ${code}`));
+    const unexpected = (why: string, cause?: unknown) =>
+      new MetarlError('METARL_ENV_FAILED', `sampler worker ${index} ${why}; the sampler cannot go on: close() it and create a new one`, { worker: index }, { cause });
+    this.worker.on('error', (err: Error & { code?: string }) =>
+      die(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? heapLimitReached(family.name, index, memoryMb, err) : unexpected(`crashed: ${err.message}`, err)),
+    );
+    this.worker.on('exit', (code) => die(unexpected(`exited unexpectedly with code ${code}`)));
   }
 
   post(message: MainToWorker): void {
@@ -83,11 +86,29 @@ export class WorkerLink {
   /** The next message from the worker; rejects once the worker has died. */
   async receive(): Promise<WorkerToMain> {
     for (;;) {
-      const next = this.inbox.shift();
+      const next = await this.receiveWithin(Infinity);
       if (next) return next;
-      if (this.death) throw this.death;
-      await new Promise<void>((resolve) => (this.waiter = resolve));
     }
+  }
+
+  /** The next message, or null when none came within `ms`; rejects once the worker has died. */
+  async receiveWithin(ms: number): Promise<WorkerToMain | null> {
+    const next = this.inbox.shift();
+    if (next) return next;
+    if (this.death) throw this.death;
+    await new Promise<void>((resolve) => {
+      // setTimeout would take Infinity for 1 ms.
+      const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : null;
+      this.waiter = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.waiter = null;
+    const arrived = this.inbox.shift();
+    if (arrived) return arrived;
+    if (this.death) throw this.death;
+    return null;
   }
 
   /** Lets the process exit while the worker idles between jobs (a forgotten close() must not hang it). */
@@ -97,8 +118,13 @@ export class WorkerLink {
   }
 
   async terminate(): Promise<void> {
+    await this.kill(new MetarlError('METARL_DISPOSED', `sampler worker ${this.index} was terminated: the sampler is closed`, { worker: this.index }));
+  }
+
+  /** Stops the worker, even mid-call in an env; from then on `receive()` rejects with `reason`. */
+  async kill(reason: MetarlError): Promise<void> {
     this.closing = true;
-    this.death ??= new MetarlError('METARL_DISPOSED', `sampler worker ${this.index} was terminated: the sampler is closed`, { worker: this.index });
+    this.death ??= reason;
     this.wake();
     await this.worker.terminate();
   }

@@ -14,13 +14,18 @@ import { CMD_STEP, CTRL_COMMAND, CTRL_FAILED, CTRL_GO_SEQ, CTRL_REMAINING, viewJ
 import type { MainToWorker, WorkerToMain } from './messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import { serializeError } from './failure.js';
+import { ArrayBufferGuard } from './limits.js';
 import { SlotRunner } from './slot-runner.js';
+import { CallTracker } from './watchdog.js';
 
 const port = parentPort;
 if (!port) throw new Error('src/sampling/worker.ts is a worker_threads entry; createSampler() starts it');
 
 let family: TaskFamily | null = null;
 let ctrl: Int32Array | null = null;
+let calls: Int32Array | null = null;
+let workerIndex = 0;
+let memory: ArrayBufferGuard | null = null;
 
 function post(message: WorkerToMain): void {
   port!.postMessage(message);
@@ -46,7 +51,10 @@ port.on('message', (message: MainToWorker) => {
 async function init(message: Extract<MainToWorker, { type: 'init' }>): Promise<void> {
   try {
     ctrl = new Int32Array(message.ctrl);
+    calls = new Int32Array(message.calls);
+    workerIndex = message.workerIndex;
     family = await loadFamily(message.family);
+    memory = new ArrayBufferGuard(message.memoryMb, family.name, workerIndex);
     post({ type: 'ready', version: PROTOCOL_VERSION, spec: family.spec, familyName: family.name });
   } catch (err) {
     post({ type: 'initFailed', version: PROTOCOL_VERSION, error: serializeError(err) });
@@ -58,7 +66,9 @@ function runJob(message: Extract<MainToWorker, { type: 'job' }>): void {
   const { jobId } = message;
   // Read before announcing readiness: the main thread bumps the seq only after every worker is ready.
   let seen = Atomics.load(c, CTRL_GO_SEQ);
-  const runner = new SlotRunner(family!, message.plan, viewJobBuffers(message.buffers), message.slotBegin, message.slotEnd);
+  const { slotBegin, slotEnd } = message;
+  const tracker = new CallTracker(calls!, workerIndex, message.epochMs);
+  const runner = new SlotRunner(family!, message.plan, viewJobBuffers(message.buffers), slotBegin, slotEnd, tracker);
   let failed = false;
   const fail = (err: unknown) => {
     failed = true;
@@ -82,6 +92,7 @@ function runJob(message: Extract<MainToWorker, { type: 'job' }>): void {
     if (!failed) {
       try {
         runner.step();
+        memory!.check(slotBegin, slotEnd);
       } catch (err) {
         fail(err);
       }

@@ -41,7 +41,7 @@ afterAll(async () => {
 
 describe('sampler under contention', () => {
   it(`gives the inline batch on every job for ${SECONDS} s of two 2-worker samplers at once`, async () => {
-    const want = [];
+    const want: Array<Record<string, Buffer>> = [];
     for (const job of JOBS) want.push(batchBytes(await inline.sample(job, obsPolicy(0, Math.random))));
     const deadline = Date.now() + SECONDS * 1000;
     const failures: string[] = [];
