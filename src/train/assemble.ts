@@ -38,7 +38,7 @@ export async function assembleRun(
   if (options.checkFamily) assertFamilyValid(family);
   const agentConfig = resolveAgentConfig(definition, family.name, config.agentConfig);
   const backend = await initBackend(config.backend);
-  const sampler = await createSampler({ family: ref, workers: config.workers });
+  const sampler = await createSampler({ family: ref, workers: config.workers, stepTimeoutMs: config.stepTimeout * 1000, workerMemoryMb: config.workerMemoryMb });
   try {
     const learner = await definition.create({ config: agentConfig, family, familyRef: ref, sampler, seed: seedFor(config.seed, SEEDS.agent), watch: options.watch });
     return { family, ref, agentConfig, backend, sampler, learner };

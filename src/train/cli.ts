@@ -93,6 +93,8 @@ program
   .option('--seed <n>', 'seed', intFlag('--seed'))
   .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKENDS))
   .option('--workers <n>', 'sampler worker threads (0 = main thread)', intFlag('--workers'))
+  .option('--step-timeout <seconds>', 'how long one env call may take before the run stops with an error naming it (default 60; 0 = no limit)', Number)
+  .option('--worker-memory-mb <MB>', "JS heap, and again typed arrays, each sampler worker's envs may hold (default: a share of the machine's memory)", intFlag('--worker-memory-mb', 16))
   .option('--out <dir>', 'run directory (default runs/<env>-<agent>-<time>)')
   .option('--checkpoint-every <n>', 'iterations between checkpoints', intFlag('--checkpoint-every', 1))
   .option('--eval-tasks <n>', 'held-out tasks in the final adaptation table', intFlag('--eval-tasks', 1))
@@ -129,6 +131,8 @@ program
       seed: pick('seed') as number,
       backend: pick('backend') as never,
       workers: pick('workers') as number,
+      stepTimeout: pick('stepTimeout') as number,
+      workerMemoryMb: pick('workerMemoryMb') as number,
       out: pick('out') as string,
       checkpointEvery: pick('checkpointEvery') as number,
       evalTasks: pick('evalTasks') as number,

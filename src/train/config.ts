@@ -11,6 +11,8 @@ export const runConfigSchema = z.strictObject({
   seed: z.number().int().nonnegative().default(1).describe('seed of every random draw in the run'),
   backend: z.enum(BACKENDS).default('auto').describe('TensorFlow.js backend'),
   workers: z.number().int().nonnegative().optional().describe('sampler worker threads (default: one per core; 0 = main thread)'),
+  stepTimeout: z.number().min(0).max(2_000_000).default(60).describe('seconds one env call may take before the run stops with METARL_STEP_TIMEOUT (0 = no limit)'),
+  workerMemoryMb: z.number().int().min(16).optional().describe("MB of JS heap, and again of typed arrays, each sampler worker's envs may hold (default: a share of the machine's memory)"),
   out: z.string().min(1).describe('run directory'),
   checkpointEvery: z.number().int().positive().default(10).describe('iterations between checkpoints'),
   evalTasks: z.number().int().positive().default(40).describe('held-out tasks in the final adaptation table'),
