@@ -30,6 +30,8 @@ export function formatBytes(bytes: number): string {
   return `${Math.ceil(bytes / MB)} MB`;
 }
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /**
  * Refuses a job whose buffers would take more than half of `memoryBytes()`: the learner
  * copies the batch at least once more (into tensors), so a larger one cannot fit, and
@@ -42,7 +44,7 @@ export function assertJobFits(shape: JobShape, subject: string, fix: string): vo
   if (bytes <= limit) return;
   throw new MetarlError(
     'METARL_RESOURCE_LIMIT',
-    `${subject} (${shape.slots} slots × ${shape.episodes} episodes × ${shape.horizon} steps, obs ${shape.obsSize} + act ${shape.actSize} floats a step) ` +
+    `${subject} (${count(shape.slots, 'slot')} × ${count(shape.episodes, 'episode')} × ${count(shape.horizon, 'step')}, obs ${shape.obsSize} + act ${shape.actSize} floats a step) ` +
       `needs ${formatBytes(bytes)} for its rollouts, more than the ${formatBytes(limit)} allowed (half of this machine's ${formatBytes(memory)}): ${fix}`,
     { ...shape, bytes, limit },
   );
