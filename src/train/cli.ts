@@ -1,15 +1,15 @@
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinFamilies } from '../../envs/index.js';
 import { checkFamily } from '../core/check.js';
-import { isMetarlError } from '../core/errors.js';
+import { MetarlError, isMetarlError } from '../core/errors.js';
 import { loadFamily } from '../core/registry.js';
 import { Rng } from '../core/rng.js';
 import { createSampler } from '../sampling/sampler.js';
 import { formatAdaptationTable } from './adaptation-table.js';
-import { BACKENDS } from './config.js';
+import { BACKENDS, readConfigFile } from './config.js';
 import { resolveFamily } from './families.js';
+import { fileError, isSystemError } from './files.js';
 import { intFlag, parseAgentFlags, describeSchema } from './flags.js';
 import { evaluate } from './evaluate.js';
 import { viewerObserver } from './watch.js';
@@ -17,6 +17,7 @@ import { replayFile, viewRun } from './view.js';
 import { VIEW_MODES, type ViewMode } from '../stream/protocol.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
 import { agentDefinition } from './assemble.js';
+import { RESUMABLE_OPTIONS } from './run-config.js';
 import { train } from './train.js';
 
 const program = new Command('metarl')
@@ -96,6 +97,7 @@ program
   .option('--step-timeout <seconds>', 'how long one env call may take before the run stops with an error naming it (default 60; 0 = no limit)', Number)
   .option('--worker-memory-mb <MB>', "JS heap, and again typed arrays, each sampler worker's envs may hold (default: a share of the machine's memory)", intFlag('--worker-memory-mb', 16))
   .option('--out <dir>', 'run directory (default runs/<env>-<agent>-<time>)')
+  .option('--force', 'replace the run already in --out (its config, metrics and checkpoints) instead of refusing')
   .option('--checkpoint-every <n>', 'iterations between checkpoints', intFlag('--checkpoint-every', 1))
   .option('--eval-tasks <n>', 'held-out tasks in the final adaptation table', intFlag('--eval-tasks', 1))
   .option('--config <file>', 'JSON file with run options and an "agentConfig" object')
@@ -108,7 +110,8 @@ program
   .allowUnknownOption(true)
   .allowExcessArguments(true)
   .action(async (opts: Record<string, unknown>, command: Command) => {
-    const fromFile = opts.config ? (JSON.parse(readFileSync(String(opts.config), 'utf8')) as Record<string, unknown>) : {};
+    if (opts.resume) assertResumeFlags(command);
+    const fromFile: Record<string, unknown> = opts.config ? readConfigFile(String(opts.config)) : {};
     const agent = String(opts.agent ?? fromFile.agent ?? '');
     if (!opts.resume && !agent) program.error("train needs --agent ('maml' or 'rl2') and --env (see `metarl envs`)");
     const extra = command.args;
@@ -126,7 +129,7 @@ program
     if (viewer) console.log(`viewer: ${viewer.url}`);
     const result = await train({
       env: pick('env') as string,
-      agent,
+      agent: agent || undefined,
       iterations: pick('iterations') as number,
       seed: pick('seed') as number,
       backend: pick('backend') as never,
@@ -136,8 +139,9 @@ program
       out: pick('out') as string,
       checkpointEvery: pick('checkpointEvery') as number,
       evalTasks: pick('evalTasks') as number,
-      agentConfig,
+      agentConfig: opts.resume ? undefined : agentConfig,
       resume: opts.resume as string | undefined,
+      force: Boolean(opts.force),
       quiet: Boolean(opts.quiet),
       observer: viewer ? viewerObserver(viewer) : undefined,
     }).catch(async (err: unknown) => {
@@ -154,9 +158,8 @@ program
   .option('--tasks <n>', 'held-out tasks', intFlag('--tasks', 1), 40)
   .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json)')
   .action(async (runDir: string, opts: { tasks: number; out?: string }) => {
-    const out = opts.out ?? join(runDir, 'eval.json');
-    const result = await evaluate(runDir, { tasks: opts.tasks, out });
-    console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks:\n${formatAdaptationTable(result.adaptation)}\nwritten to ${out}`);
+    const result = await evaluate(runDir, { tasks: opts.tasks, out: opts.out });
+    console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks:\n${formatAdaptationTable(result.adaptation)}\nwritten to ${opts.out ?? join(runDir, 'eval.json')}`);
   });
 
 program
@@ -186,6 +189,42 @@ program
     await viewRun(runDir!, { port: opts.port, host: opts.host, tasks: opts.tasks, mode: opts.mode, seed: opts.seed, workers: opts.workers, signal: stop.signal, onListening });
   });
 
+/** The train flags a resumed run takes: besides RESUMABLE_OPTIONS, only how it shows its progress. */
+const RESUME_FLAGS = new Set<string>([...RESUMABLE_OPTIONS, 'resume', 'quiet', 'view', 'port', 'host']);
+
+/**
+ * `--resume` continues a run with its own env, agent, seed and hyperparameters: any other
+ * flag, unknown ones included, is refused by name rather than silently ignored.
+ */
+function assertResumeFlags(command: Command): void {
+  const given = command.options.filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli');
+  const refused = given.filter((o) => !RESUME_FLAGS.has(o.attributeName())).map((o) => o.long!);
+  command.args.forEach((arg, i) => {
+    if (arg.startsWith('-')) refused.push(arg.split('=')[0]);
+    else if (!command.args[i - 1]?.startsWith('-')) refused.push(`'${arg}'`);
+  });
+  if (refused.length === 0) return;
+  const accepted = command.options.filter((o) => RESUME_FLAGS.has(o.attributeName()) && o.attributeName() !== 'resume').map((o) => o.long);
+  throw new MetarlError(
+    'METARL_CONFIG_INVALID',
+    `--resume keeps the run's env, agent, seed and hyperparameters, so it refuses ${refused.join(', ')}; it takes only ${accepted.join(', ')}. To change anything else, start a new run with --out <new dir>`,
+    { refused },
+  );
+}
+
+/**
+ * Every error ends as one line on stderr and exit status 1. A system error that escaped
+ * (ENOSPC, EACCES, …) still names its path; the stack of an unexpected error is printed
+ * only with METARL_DEBUG=1.
+ */
+function fail(err: unknown): never {
+  const error = isSystemError(err) && err.path ? fileError(err, err.syscall!, err.path) : err;
+  if (isMetarlError(error)) console.error(`error [${error.code}]: ${error.message}`);
+  else console.error(`error: ${error instanceof Error ? error.message : String(error)} (unexpected: METARL_DEBUG=1 prints its stack trace)`);
+  if (process.env.METARL_DEBUG) console.error(err);
+  process.exit(1);
+}
+
 /** After a finished run the page stays up until Ctrl-C, when a person is at the terminal. */
 async function lingerThenClose(viewer: ViewerServer, finished: boolean): Promise<void> {
   if (finished && process.stdin.isTTY) {
@@ -195,13 +234,17 @@ async function lingerThenClose(viewer: ViewerServer, finished: boolean): Promise
   await viewer.close();
 }
 
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  // The reader has gone (`metarl envs | head`) and has what it wanted: stop quietly.
+  if (err.code === 'EPIPE') process.exit(0);
+  fail(err);
+});
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (isMetarlError(err)) {
-    console.error(`error [${err.code}]: ${err.message}`);
-    process.exit(1);
-  }
-  throw err;
+  fail(err);
 }
 

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MetarlError } from '../core/errors.js';
+import { withFileErrors } from './files.js';
+import { assertSaneNumbers } from './flags.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
@@ -33,4 +36,20 @@ export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, what
   throw new MetarlError('METARL_CONFIG_INVALID', `invalid ${what}:\n${issues.join('\n')}`, {
     issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
   });
+}
+
+/** A `--config` file (run options and an "agentConfig" object), checked before any work. */
+export function readConfigFile(path: string): Partial<RunConfigInput> {
+  const text = withFileErrors('read --config', path, () => readFileSync(path, 'utf8'));
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new MetarlError('METARL_CONFIG_INVALID', `--config ${path} is not valid JSON: ${(err as Error).message}`, { path });
+  }
+  // Checked, not used: partial() still fills in every default, which would read as options the user set.
+  parseConfig(runConfigSchema.partial(), value, `--config ${path}`);
+  const input = value as Partial<RunConfigInput>;
+  for (const [key, v] of Object.entries(input.agentConfig ?? {})) assertSaneNumbers(v, `agentConfig.${key} in --config ${path}`);
+  return input;
 }

@@ -2,12 +2,33 @@ import { InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
 import { MetarlError } from '../core/errors.js';
 
+/**
+ * No count or size in metarl comes near this; past it, typed arrays and tfjs's int32 shapes
+ * fail with a RangeError deep inside training instead of a message naming the flag.
+ */
+export const MAX_FLAG_NUMBER = 2 ** 31 - 1;
+
 export function intFlag(name: string, min = 0): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${value}'.`);
+    if (!Number.isInteger(n) || n < min || n > MAX_FLAG_NUMBER) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${MAX_FLAG_NUMBER}, got '${value}'.`);
     return n;
   };
+}
+
+/** Rejects an infinite or absurdly large number anywhere in a hyperparameter value (`1e12`, `[1e999]`). */
+export function assertSaneNumbers(value: unknown, name: string): void {
+  const bad = numbersIn(value).find((n) => !Number.isFinite(n) || Math.abs(n) > MAX_FLAG_NUMBER);
+  if (bad !== undefined) {
+    throw new MetarlError('METARL_CONFIG_INVALID', `${name} is out of range (${bad}): hyperparameters are finite numbers no larger than ${MAX_FLAG_NUMBER}`, { option: name, value: bad });
+  }
+}
+
+function numbersIn(value: unknown): number[] {
+  if (typeof value === 'number') return [value];
+  if (Array.isArray(value)) return value.flatMap(numbersIn);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(numbersIn);
+  return [];
 }
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -39,6 +60,7 @@ export function parseAgentFlags(args: string[], schema: z.ZodObject, agent: stri
       else raw = args[++i];
     }
     out[key] = coerce(raw);
+    assertSaneNumbers(out[key], `--${flag}`);
   }
   return out;
 }

@@ -1,5 +1,7 @@
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MetarlError } from '../core/errors.js';
+import { withFileErrors, writeFileAtomic } from './files.js';
 
 export type MetricsRow = Record<string, number>;
 
@@ -13,27 +15,28 @@ export class MetricsWriter {
   private readonly csvPath: string;
   private columns: string[] | null = null;
 
-  constructor(runDir: string, resumeAfterIteration?: number) {
+  /** `log` hears of rows up to the checkpoint that were lost before a resume (it cannot recreate them). */
+  constructor(runDir: string, resumeAfterIteration?: number, log?: (line: string) => void) {
     this.jsonlPath = join(runDir, 'metrics.jsonl');
     this.csvPath = join(runDir, 'metrics.csv');
-    if (resumeAfterIteration === undefined) {
-      writeFileSync(this.jsonlPath, '');
-      writeFileSync(this.csvPath, '');
-      return;
-    }
-    const kept = readMetrics(runDir).filter((row) => row.iteration <= resumeAfterIteration);
-    writeFileSync(this.jsonlPath, '');
-    writeFileSync(this.csvPath, '');
-    for (const row of kept) this.write(row);
+    const kept = resumeAfterIteration === undefined ? [] : readMetrics(runDir).filter((row) => row.iteration <= resumeAfterIteration);
+    const present = new Set(kept.map((row) => row.iteration));
+    const lost = Array.from({ length: resumeAfterIteration ?? 0 }, (_, i) => i + 1).filter((it) => !present.has(it));
+    if (lost.length > 0) log?.(`warning: ${this.jsonlPath} has no rows for iteration(s) ${lost.join(', ')}; they were lost before this resume`);
+    if (kept.length > 0) this.columns = Object.keys(kept[0]);
+    // Whole-file rewrites through temporary files: a disk still full on resume must not lose the rows kept.
+    writeFileAtomic(this.jsonlPath, kept.map((row) => `${JSON.stringify(row)}\n`).join(''));
+    writeFileAtomic(this.csvPath, this.columns ? [this.columns.join(','), ...kept.map((row) => this.csvLine(row))].map((l) => `${l}\n`).join('') : '');
   }
 
   write(row: MetricsRow): void {
-    appendFileSync(this.jsonlPath, `${JSON.stringify(row)}\n`);
-    if (!this.columns) {
-      this.columns = Object.keys(row);
-      appendFileSync(this.csvPath, `${this.columns.join(',')}\n`);
-    }
-    appendFileSync(this.csvPath, `${this.columns.map((c) => formatCell(row[c])).join(',')}\n`);
+    withFileErrors('write', this.jsonlPath, () => appendFileSync(this.jsonlPath, `${JSON.stringify(row)}\n`));
+    const header = this.columns ? '' : `${(this.columns = Object.keys(row)).join(',')}\n`;
+    withFileErrors('write', this.csvPath, () => appendFileSync(this.csvPath, `${header}${this.csvLine(row)}\n`));
+  }
+
+  private csvLine(row: MetricsRow): string {
+    return this.columns!.map((c) => formatCell(row[c])).join(',');
   }
 }
 
@@ -41,11 +44,29 @@ function formatCell(value: number | undefined): string {
   return value === undefined || Number.isNaN(value) ? '' : String(value);
 }
 
+/**
+ * The rows of `metrics.jsonl`. A write cut short (a full disk, a kill) leaves a last line
+ * without its newline that does not parse: that row never completed and is dropped. A
+ * bad line anywhere else is damage, reported with its line number.
+ */
 export function readMetrics(runDir: string): MetricsRow[] {
   const path = join(runDir, 'metrics.jsonl');
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as MetricsRow);
+  const lines = withFileErrors('read', path, () => readFileSync(path, 'utf8')).split('\n');
+  const tail = parseRow(lines.pop()!);
+  const rows = lines.flatMap((line, i) => {
+    if (!line.trim()) return [];
+    const row = parseRow(line);
+    if (!row) throw new MetarlError('METARL_FILE_ERROR', `${path} line ${i + 1} is not a JSON row: repair or delete that line`, { path, line: i + 1 });
+    return [row];
+  });
+  return tail ? [...rows, tail] : rows;
+}
+
+function parseRow(line: string): MetricsRow | undefined {
+  try {
+    return JSON.parse(line) as MetricsRow;
+  } catch {
+    return undefined;
+  }
 }

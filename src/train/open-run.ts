@@ -1,13 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { WatchHooks } from '../../agents/types.js';
-import { MetarlError } from '../core/errors.js';
 import type { MetaLearner } from '../core/learner.js';
 import type { FamilyRef } from '../core/registry.js';
 import type { TaskFamily } from '../core/types.js';
 import type { Sampler } from '../sampling/types.js';
 import { readLatestCheckpoint } from './checkpoint.js';
-import { parseConfig, runConfigSchema, type RunConfig } from './config.js';
+import type { RunConfig } from './config.js';
+import { readRunConfig } from './run-config.js';
 import { assembleRun } from './assemble.js';
 
 export interface OpenRun {
@@ -27,17 +25,7 @@ export async function openRun(
   runDir: string,
   options: { backend?: RunConfig['backend']; workers?: number; watch?: (stage: number, label: string) => WatchHooks | undefined } = {},
 ): Promise<OpenRun> {
-  const path = join(runDir, 'config.json');
-  if (!existsSync(path)) {
-    throw new MetarlError('METARL_CHECKPOINT_MISSING', `${runDir} is not a run directory: it has no config.json`, { runDir });
-  }
-  let saved: unknown;
-  try {
-    saved = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `${path} is not valid JSON: ${(err as Error).message}`, { runDir });
-  }
-  const config = parseConfig(runConfigSchema, { ...(saved as object), out: runDir, ...(options.backend ? { backend: options.backend } : {}) }, `config of ${path}`);
+  const config = readRunConfig(runDir, options.backend ? { backend: options.backend } : {});
   const checkpoint = readLatestCheckpoint(runDir);
   const { family, ref, backend, sampler, learner } = await assembleRun({ ...config, workers: options.workers ?? config.workers }, { watch: options.watch });
   const close = async () => {

@@ -1,4 +1,3 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WatchHooks } from '../../agents/types.js';
 import { MetarlError, isMetarlError } from '../core/errors.js';
@@ -7,10 +6,13 @@ import { Rng, type RngState } from '../core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../core/types.js';
 import { formatAdaptationTable, summarizeAdaptation, type StageSummary } from './adaptation-table.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { parseConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config.js';
+import type { RunConfig, RunConfigInput } from './config.js';
 import { SEEDS, assembleRun, seedFor } from './assemble.js';
+import { writeFileAtomic } from './files.js';
 import { MetricsWriter, type MetricsRow } from './metrics.js';
 import { Progress } from './progress.js';
+import { resolveRunConfig } from './run-config.js';
+import { checkRunDir, initRunDir, type RunDirMode } from './run-dir.js';
 import { letEventLoopRun } from '../core/event-loop.js';
 
 /** Where a training run sends what a viewer shows; see src/stream. */
@@ -23,6 +25,8 @@ export interface TrainObserver {
 export interface TrainOptions extends Partial<RunConfigInput> {
   /** Continue the run in this directory from its latest checkpoint. */
   resume?: string;
+  /** Replace the run already in `out` (without it, such a folder is refused). */
+  force?: boolean;
   quiet?: boolean;
   log?: (line: string) => void;
   observer?: TrainObserver;
@@ -45,15 +49,15 @@ export interface TrainResult {
 /** Meta-trains an agent on a task family, with metrics, checkpoints and a final adaptation table. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const { config, resumeFrom } = resolveRunConfig(options);
-  const checkpoint = resumeFrom ? readLatestCheckpoint(resumeFrom) : null;
+  const config = resolveRunConfig(options, options.resume);
+  const mode: RunDirMode = options.resume ? 'resume' : options.force ? 'replace' : 'new';
+  checkRunDir(config.out, mode);
+  const checkpoint = options.resume ? readLatestCheckpoint(config.out) : null;
   const { family, agentConfig, backend, sampler, learner } = await assembleRun(config, {
     checkFamily: true,
     watch: options.observer?.watch?.bind(options.observer),
   });
   log(`backend: ${backend.name} (${backend.reason})`);
-  mkdirSync(config.out, { recursive: true });
-  writeFileSync(join(config.out, 'config.json'), `${JSON.stringify({ ...config, agentConfig }, null, 2)}\n`);
 
   let interrupted = false;
   const onSigint = () => {
@@ -65,6 +69,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   options.signal?.addEventListener('abort', () => (interrupted = true), { once: true });
 
   try {
+    initRunDir(config.out, mode, { ...config, agentConfig });
     let taskRng = new Rng(seedFor(config.seed, SEEDS.tasks));
     let iteration = 0;
     if (checkpoint) {
@@ -75,7 +80,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     options.observer?.runInfo?.({ family: family.name, agent: config.agent, backend: backend.name, stages: learner.stages, dt: family.spec.dt, config });
 
-    const metrics = new MetricsWriter(config.out, checkpoint ? iteration : undefined);
+    const metrics = new MetricsWriter(config.out, checkpoint ? iteration : undefined, log);
     const rows: MetricsRow[] = [];
     const progress = new Progress(config.iterations, iteration, { quiet: options.quiet, log });
     const save = (it: number) =>
@@ -107,6 +112,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           lastSaved = iteration;
         }
       }
+    } catch (err) {
+      throw isMetarlError(err, 'METARL_FILE_ERROR') ? withCheckpointNote(err, lastSaved, config.out) : err;
     } finally {
       progress.stop();
     }
@@ -118,7 +125,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let adaptation: StageSummary[] | undefined;
     if (!options.skipFinalEval) {
       adaptation = await evaluateLearner(learner, family, config.seed, config.evalTasks);
-      writeFileSync(join(config.out, 'eval.json'), `${JSON.stringify({ iteration, adaptation }, null, 2)}\n`);
+      writeFileAtomic(join(config.out, 'eval.json'), `${JSON.stringify({ iteration, adaptation }, null, 2)}\n`);
       log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}`);
     }
     return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };
@@ -134,6 +141,12 @@ function diverged(iteration: number, what: string, lastSaved: number, out: strin
     ? `The last good checkpoint (iteration ${lastSaved}) is kept: try a smaller learning rate or step size and --resume ${out}`
     : 'No checkpoint had been written yet: try a smaller learning rate or step size';
   return new MetarlError('METARL_NAN_LOSS', `iteration ${iteration} produced ${what}; stopped. ${kept}`, { iteration, lastCheckpoint: lastSaved }, { cause });
+}
+
+/** A write that failed mid-run (a full disk) says which checkpoint survived it and how to go on. */
+function withCheckpointNote(err: MetarlError, lastSaved: number, out: string): MetarlError {
+  const kept = lastSaved > 0 ? `checkpoint ${lastSaved} is kept: fix that, then metarl train --resume ${out}` : 'no checkpoint had been written yet';
+  return new MetarlError(err.code, `${err.message}; ${kept}`, { ...err.details, lastCheckpoint: lastSaved }, { cause: err });
 }
 
 /** Held-out tasks come from their own seed, so every evaluation of a run sees the same ones. */
@@ -154,23 +167,3 @@ function metricsRow(iteration: number, stages: readonly string[], result: Awaite
   row.wallSeconds = wallSeconds;
   return row;
 }
-
-function resolveRunConfig(options: TrainOptions): { config: RunConfig; resumeFrom: string | null } {
-  if (options.resume) {
-    const path = join(options.resume, 'config.json');
-    if (!existsSync(path)) {
-      throw new MetarlError('METARL_CHECKPOINT_MISSING', `cannot resume ${options.resume}: it has no config.json (is it a run directory?)`, { runDir: options.resume });
-    }
-    const saved = JSON.parse(readFileSync(path, 'utf8')) as RunConfigInput;
-    const overrides = options.iterations !== undefined ? { iterations: options.iterations } : {};
-    return { config: parseConfig(runConfigSchema, { ...saved, ...overrides, out: options.resume }, `config of ${path}`), resumeFrom: options.resume };
-  }
-  const { resume: _r, quiet: _q, log: _l, observer: _o, signal: _s, skipFinalEval: _e, ...input } = options;
-  const out = input.out ?? join('runs', `${input.env ?? 'run'}-${input.agent ?? ''}-${timestamp()}`.replace(/[^\w.-]+/g, '_'));
-  return { config: parseConfig(runConfigSchema, { ...input, out }, 'run config'), resumeFrom: null };
-}
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-}
-

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isMetarlError } from '../../src/core/errors.js';
-import { listCheckpoints, readCheckpoint, readLatestCheckpoint, writeCheckpoint, type Checkpoint } from '../../src/train/checkpoint.js';
+import { listCheckpoints, readCheckpoint, readLatestCheckpoint, removeTempCheckpoints, writeCheckpoint, type Checkpoint } from '../../src/train/checkpoint.js';
 
 function sample(iteration: number): Checkpoint {
   return {
@@ -67,5 +68,62 @@ describe('checkpoints', () => {
     const state = readFileSync(join(path, 'state.json'), 'utf8');
     writeFileSync(join(path, 'state.json'), state.slice(0, state.length / 2));
     expectCode(() => readCheckpoint(path), 'METARL_CHECKPOINT_CORRUPT', /not valid JSON/);
+  });
+
+  // Reliability issue, item 6: state.json was outside the checksum and unvalidated.
+  const editState = (path: string, edit: (state: Record<string, any>) => void) => {
+    const state = JSON.parse(readFileSync(join(path, 'state.json'), 'utf8'));
+    edit(state);
+    writeFileSync(join(path, 'state.json'), JSON.stringify(state));
+  };
+
+  it('detects an edited iteration, although the weights are untouched', () => {
+    const path = writeCheckpoint(dir, sample(8));
+    mkdirSync(join(dir, 'checkpoints', '5'));
+    for (const f of ['state.json', 'weights.bin']) writeFileSync(join(dir, 'checkpoints', '5', f), readFileSync(join(path, f)));
+    rmSync(path, { recursive: true });
+    editState(join(dir, 'checkpoints', '5'), (s) => (s.iteration = 5));
+    expectCode(() => readLatestCheckpoint(dir), 'METARL_CHECKPOINT_CORRUPT', /checkpoints\/5 is corrupted: state\.json and weights\.bin do not match the SHA-256/);
+  });
+
+  it('detects edited loop state (the task RNG) and an iteration that is not its folder\'s', () => {
+    const path = writeCheckpoint(dir, sample(8));
+    editState(path, (s) => (s.loop.taskRng.gen[0] = 1));
+    expectCode(() => readCheckpoint(path), 'METARL_CHECKPOINT_CORRUPT', /SHA-256/);
+    editState(path, (s) => {
+      s.loop.taskRng.gen[0] = 9;
+      s.iteration = 5;
+    });
+    expectCode(() => readCheckpoint(path), 'METARL_CHECKPOINT_CORRUPT', /state\.json field 'iteration' is 5 in the folder of iteration 8/);
+  });
+
+  it.each([
+    ['a null shape', (s: Record<string, any>) => (s.arrays[0].shape = null), /state\.json field 'arrays\.0\.shape' .*expected array, received null/],
+    ['a missing loop', (s: Record<string, any>) => delete s.loop, /state\.json field 'loop' /],
+    ['a string iteration', (s: Record<string, any>) => (s.iteration = '8'), /state\.json field 'iteration' .*expected number/],
+    ['a newer format version', (s: Record<string, any>) => (s.version = 3), /state\.json field 'version' /],
+  ])('names the file and the field for %s, as METARL_CHECKPOINT_CORRUPT', (_, edit, text) => {
+    const path = writeCheckpoint(dir, sample(8));
+    editState(path, edit);
+    expectCode(() => readCheckpoint(path), 'METARL_CHECKPOINT_CORRUPT', new RegExp(`checkpoint ${path} is corrupted: ${text.source}`));
+  });
+
+  it('still reads a format-1 checkpoint, whose SHA-256 covers the weights alone', () => {
+    const path = writeCheckpoint(dir, sample(4));
+    const weights = readFileSync(join(path, 'weights.bin'));
+    editState(path, (s) => {
+      s.version = 1;
+      s.sha256 = createHash('sha256').update(weights).digest('hex');
+    });
+    expect(readCheckpoint(path).iteration).toBe(4);
+  });
+
+  it('removes the temporary folders a killed write left behind, and nothing else', () => {
+    writeCheckpoint(dir, sample(1));
+    mkdirSync(join(dir, 'checkpoints', '.tmp-2-12345'));
+    writeFileSync(join(dir, 'checkpoints', '.tmp-2-12345', 'weights.bin'), 'half');
+    removeTempCheckpoints(dir);
+    expect(readdirSync(join(dir, 'checkpoints'))).toEqual(['1']);
+    expect(readLatestCheckpoint(dir).iteration).toBe(1);
   });
 });

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isMetarlError } from '../../src/core/errors.js';
 import { parseConfig } from '../../src/train/config.js';
-import { parseAgentFlags } from '../../src/train/flags.js';
+import { intFlag, parseAgentFlags } from '../../src/train/flags.js';
 
 const schema = z.strictObject({
+  metaBatchSize: z.number().int().min(1).default(20).describe('tasks per iteration'),
+  hidden: z.array(z.number().int().positive()).default([64]).describe('layer sizes'),
   innerLr: z.number().positive().default(0.1).describe('inner step size'),
   firstOrder: z.boolean().default(false).describe('drop second-order terms'),
   outer: z.enum(['trpo', 'ppo']).default('trpo').describe('outer optimiser'),
@@ -35,5 +37,25 @@ describe('agent flags', () => {
       expect((err as Error).message).toMatch(/innerLr:/);
       expect((err as Error).message).toMatch(/outer:/);
     }
+  });
+
+  it.each([
+    [['--meta-batch-size', '1e12'], /--meta-batch-size is out of range \(1000000000000\)/],
+    [['--meta-batch-size=1e999'], /--meta-batch-size is out of range \(Infinity\)/],
+    [['--hidden', '[8, 1e12]'], /--hidden is out of range \(1000000000000\)/],
+    [['--inner-lr', '-1e400'], /--inner-lr is out of range \(-Infinity\)/],
+  ])('rejects an absurd or infinite number in %j as METARL_CONFIG_INVALID naming the flag', (args, text) => {
+    try {
+      parseAgentFlags(args, schema, 'maml');
+      throw new Error('expected an error');
+    } catch (err) {
+      expect(isMetarlError(err, 'METARL_CONFIG_INVALID')).toBe(true);
+      expect((err as Error).message).toMatch(text);
+    }
+  });
+
+  it('run flags take integers up to 2^31 - 1 only', () => {
+    expect(intFlag('--workers')('2147483647')).toBe(2147483647);
+    expect(() => intFlag('--workers')('1e12')).toThrow(/--workers must be an integer from 0 to 2147483647, got '1e12'/);
   });
 });
