@@ -136,7 +136,6 @@ export interface WebGpuAdapter {
   software: boolean;
 }
 
-/** Installs Dawn's WebGPU as `navigator.gpu` (once) and describes the adapter it offers, or null if none. */
 /**
  * On Linux a GPU shows up as a device node; without one, Dawn could only offer a
  * software adapter (and prints warnings while finding that out), so auto skips it.
@@ -153,6 +152,7 @@ function mayHaveGpu(): boolean {
   return has('/dev/dri', /^renderD\d+$/) || has('/dev', /^nvidia\d+$/);
 }
 
+/** Installs Dawn's WebGPU as `navigator.gpu` (once) and describes the adapter it offers, or null if none. */
 export async function probeWebGpu(): Promise<WebGpuAdapter | null> {
   const gpu = await installDawn();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -227,7 +227,7 @@ function webGpuUnavailable(why: string, cause?: unknown): MetarlError {
   return new MetarlError(
     'METARL_BACKEND_UNAVAILABLE',
     `backend 'webgpu' could not start: ${why}. It needs a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver; ` +
-      `on a CPU-only Linux machine install Mesa's llvmpipe Vulkan driver (DEVELOPERS.md), or use --backend wasm.`,
+      `on a CPU-only Linux machine install Mesa's llvmpipe Vulkan driver (mesa-vulkan-drivers, Mesa 25 or newer), or use --backend wasm.`,
     { backend: 'webgpu' },
     cause === undefined ? undefined : { cause },
   );
@@ -245,6 +245,26 @@ async function installDawn(): Promise<GPU> {
   else if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
   dawn = g.navigator.gpu ?? gpu;
   return dawn;
+}
+
+/**
+ * Lets go of the GPU before the process ends: waits for submitted work, frees tfjs's WebGPU
+ * buffers, destroys the device and drops the last reference to Dawn's instance. Left to process
+ * teardown, Dawn's native destructors race Node's (its README: the instance lives, with threads
+ * of its own, while anything references it), and a process that printed its last line could
+ * still end in a segmentation fault. A no-op when WebGPU was never started.
+ */
+export async function releaseBackend(): Promise<void> {
+  if (!dawn) return;
+  const backend = tf.findBackend('webgpu') as (tf.KernelBackend & { device?: GPUDevice }) | null;
+  if (backend?.device) {
+    await backend.device.queue.onSubmittedWorkDone();
+    tf.removeBackend('webgpu');
+    backend.device.destroy();
+  }
+  const g = globalThis as { navigator?: { gpu?: GPU } };
+  if (g.navigator?.gpu === dawn) delete g.navigator.gpu;
+  dawn = null;
 }
 
 async function activate(name: BackendName): Promise<void> {

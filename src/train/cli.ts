@@ -5,6 +5,7 @@ import { checkFamily } from '../core/check.js';
 import { MetarlError, isMetarlError } from '../core/errors.js';
 import { loadFamily } from '../core/registry.js';
 import { Rng } from '../core/rng.js';
+import { releaseBackend } from '../nn/backend.js';
 import { createSampler } from '../sampling/sampler.js';
 import { formatAdaptationTable } from './adaptation-table.js';
 import { BACKENDS, readConfigFile } from './config.js';
@@ -245,6 +246,8 @@ process.on('unhandledRejection', fail);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  await releaseBackend().catch(() => undefined);
   fail(err);
 }
+await releaseBackend();
 
