@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { WatchHooks } from '../../agents/types.js';
-import { MetarlError, isMetarlError } from '../core/errors.js';
+import { MetarlError, isMetarlError, type MetarlErrorCode } from '../core/errors.js';
 import type { AdaptationResult, MetaLearner } from '../core/learner.js';
 import { Rng, type RngState } from '../core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../core/types.js';
@@ -8,6 +8,8 @@ import { formatAdaptationTable, summarizeAdaptation, type StageSummary } from '.
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { RunConfig, RunConfigInput } from './config.js';
 import { SEEDS, assembleRun, seedFor } from './assemble.js';
+import { startInterruptSentinel } from './interrupt.js';
+import { assertJobFits } from '../sampling/limits.js';
 import { writeFileAtomic } from './files.js';
 import { MetricsWriter, type MetricsRow } from './metrics.js';
 import { Progress } from './progress.js';
@@ -66,9 +68,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     process.once('SIGINT', () => process.exit(130));
   };
   process.once('SIGINT', onSigint);
+  const stopSentinel = startInterruptSentinel();
   options.signal?.addEventListener('abort', () => (interrupted = true), { once: true });
 
   try {
+    // Before sampleTasks, which would build every task of a meta-batch that cannot fit (1e8 of them took 4 GB and more).
+    const { spec } = family;
+    const metaBatch = learner.tasksPerIteration;
+    assertJobFits(
+      { slots: metaBatch, episodes: 1, horizon: spec.horizon, obsSize: spec.obsSize, actSize: spec.actSize, watchCount: 0, bodyCount: spec.bodyCount },
+      `${config.agent}'s meta-batch of ${metaBatch} tasks`,
+      'lower --meta-batch-size',
+    );
     initRunDir(config.out, mode, { ...config, agentConfig });
     let taskRng = new Rng(seedFor(config.seed, SEEDS.tasks));
     let iteration = 0;
@@ -113,7 +124,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
       }
     } catch (err) {
-      throw isMetarlError(err, 'METARL_FILE_ERROR') ? withCheckpointNote(err, lastSaved, config.out) : err;
+      throw isMetarlError(err) && STOPPED_MID_RUN.includes(err.code) ? withCheckpointNote(err, lastSaved, config.out) : err;
     } finally {
       progress.stop();
     }
@@ -131,6 +142,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };
   } finally {
     process.removeListener('SIGINT', onSigint);
+    stopSentinel();
     learner.dispose();
     await sampler.close();
   }
@@ -143,7 +155,10 @@ function diverged(iteration: number, what: string, lastSaved: number, out: strin
   return new MetarlError('METARL_NAN_LOSS', `iteration ${iteration} produced ${what}; stopped. ${kept}`, { iteration, lastCheckpoint: lastSaved }, { cause });
 }
 
-/** A write that failed mid-run (a full disk) says which checkpoint survived it and how to go on. */
+/** What can stop a run between checkpoints through no fault of the learner: a full disk, an env step that hung, an env that leaked. */
+const STOPPED_MID_RUN: readonly MetarlErrorCode[] = ['METARL_FILE_ERROR', 'METARL_STEP_TIMEOUT', 'METARL_RESOURCE_LIMIT'];
+
+/** Such an error says which checkpoint survived it and how to go on. */
 function withCheckpointNote(err: MetarlError, lastSaved: number, out: string): MetarlError {
   const kept = lastSaved > 0 ? `checkpoint ${lastSaved} is kept: fix that, then metarl train --resume ${out}` : 'no checkpoint had been written yet';
   return new MetarlError(err.code, `${err.message}; ${kept}`, { ...err.details, lastCheckpoint: lastSaved }, { cause: err });
