@@ -25,7 +25,7 @@ import type { JobPlan, WorkerToMain } from './messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import { deserializeError, stepTimedOut } from './failure.js';
 import { SlotRunner } from './slot-runner.js';
-import { CallTracker, InlineWatchdog, callSite, createCallBlock, overdueRows } from './watchdog.js';
+import { CallTracker, CallWatch, InlineWatchdog, callSite, createCallBlock, pollMs } from './watchdog.js';
 import { WorkerLink } from './worker-link.js';
 
 export type Scenes = Array<{ slot: number; scene: SceneDescription }>;
@@ -70,9 +70,8 @@ export class InlineDriver implements JobDriver {
   async start(plan: JobPlan, buffers: JobBuffers, views: JobViews): Promise<Scenes> {
     this.slots = plan.tasks.length * plan.slotsPerTask;
     this.episodes = plan.episodes;
-    const epochMs = Date.now();
-    this.watchdog?.watch({ family: this.family.name, tasks: plan.tasks, slotsPerTask: plan.slotsPerTask, slotState: buffers.slotState, epochMs });
-    this.runner = new SlotRunner(this.family, plan, views, 0, this.slots, new CallTracker(this.calls, 0, epochMs));
+    this.watchdog?.watch({ family: this.family.name, tasks: plan.tasks, slotsPerTask: plan.slotsPerTask, slotState: buffers.slotState });
+    this.runner = new SlotRunner(this.family, plan, views, 0, this.slots, new CallTracker(this.calls, 0));
     return this.runner.start();
   }
 
@@ -114,6 +113,8 @@ export interface ThreadLimits {
 export class ThreadDriver implements JobDriver {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
   private readonly calls: Int32Array;
+  /** Null when calls may take forever (`stepTimeoutMs` 0). */
+  private readonly watch: CallWatch | null;
   private jobLinks: Array<{ link: WorkerLink; slotBegin: number; slotEnd: number }> = [];
   private jobId = 0;
   private inJob = false;
@@ -123,13 +124,13 @@ export class ThreadDriver implements JobDriver {
   private familyName = '';
   private plan: JobPlan | null = null;
   private slotState: Int32Array = new Int32Array(0);
-  private epochMs = 0;
 
   private constructor(
     private readonly links: WorkerLink[],
-    private readonly stepTimeoutMs: number,
+    stepTimeoutMs: number,
   ) {
     this.calls = createCallBlock(links.length);
+    this.watch = stepTimeoutMs > 0 ? new CallWatch(this.calls, links.length, stepTimeoutMs) : null;
   }
 
   /** Starts `count` workers, each loading the family; resolves with the family's spec once all are ready. */
@@ -175,7 +176,6 @@ export class ThreadDriver implements JobDriver {
     this.episodes = plan.episodes;
     this.plan = plan;
     this.slotState = views.slotState;
-    this.epochMs = Date.now();
     this.jobId++;
     // Contiguous, as even as integers allow; a worker with no slots sits the job out.
     this.jobLinks = this.links
@@ -185,7 +185,7 @@ export class ThreadDriver implements JobDriver {
     this.inJob = true;
     for (const { link, slotBegin, slotEnd } of this.jobLinks) {
       link.hold(true);
-      link.post({ type: 'job', version: PROTOCOL_VERSION, jobId: this.jobId, plan, buffers, slotBegin, slotEnd, epochMs: this.epochMs });
+      link.post({ type: 'job', version: PROTOCOL_VERSION, jobId: this.jobId, plan, buffers, slotBegin, slotEnd });
     }
     const scenes: Scenes = [];
     let error: unknown = null;
@@ -212,12 +212,12 @@ export class ThreadDriver implements JobDriver {
     Atomics.store(c, CTRL_REMAINING, this.jobLinks.length);
     Atomics.add(c, CTRL_GO_SEQ, 1);
     Atomics.notify(c, CTRL_GO_SEQ);
-    let waitMs = this.stepTimeoutMs || undefined;
+    const waitMs = this.watch ? pollMs(this.watch.timeoutMs) : undefined;
     for (;;) {
       const remaining = Atomics.load(c, CTRL_REMAINING);
       if (remaining <= 0) break;
       const wait = waitAsync(c, CTRL_REMAINING, remaining, waitMs);
-      if ((wait.async ? await wait.value : wait.value) === 'timed-out') waitMs = await this.stopOverdue();
+      if ((wait.async ? await wait.value : wait.value) === 'timed-out') await this.stopOverdue();
     }
     if (Atomics.load(c, CTRL_FAILED) !== 0) {
       await this.end(); // throws the worker's error, or DISPOSED when close() woke us
@@ -268,26 +268,22 @@ export class ThreadDriver implements JobDriver {
 
   /** A job's start (makeEnv, reset) is watched like its steps. */
   private async receiveWatched(link: WorkerLink): Promise<WorkerToMain> {
-    if (this.stepTimeoutMs === 0) return link.receive();
-    let waitMs = this.stepTimeoutMs;
+    if (!this.watch) return link.receive();
     for (;;) {
-      const message = await link.receiveWithin(waitMs);
+      const message = await link.receiveWithin(pollMs(this.watch.timeoutMs));
       if (message) return message;
-      waitMs = await this.stopOverdue();
+      await this.stopOverdue();
     }
   }
 
-  /**
-   * Stops every worker that has been inside one env call for the step timeout, ends the
-   * job and throws METARL_STEP_TIMEOUT for the first; when none has, returns how long to
-   * wait before the next could.
-   */
-  private async stopOverdue(): Promise<number> {
+  /** Stops every worker that has been inside one env call for the step timeout, ends the job and throws METARL_STEP_TIMEOUT for the first. */
+  private async stopOverdue(): Promise<void> {
+    const watch = this.watch!;
     // A worker stopped earlier is still marked inside its call: it is not overdue again.
     const rows = this.jobLinks.filter(({ link }) => !link.death).map(({ link }) => link.index);
-    const { overdue, nextCheckMs } = overdueRows(this.calls, rows, this.epochMs, this.stepTimeoutMs);
-    if (overdue.length === 0) return nextCheckMs;
-    const errors = overdue.map((w) => stepTimedOut(callSite(this.calls, w, this.familyName, this.plan!, this.slotState), this.stepTimeoutMs, w));
+    const overdue = watch.overdue(rows);
+    if (overdue.length === 0) return;
+    const errors = overdue.map((w) => stepTimedOut(callSite(this.calls, w, this.familyName, this.plan!, this.slotState), watch.timeoutMs, w));
     await Promise.all(overdue.map((w, i) => this.links[w].kill(errors[i])));
     // The other workers dispose of their envs; the stopped ones answer with their errors, thrown below.
     await this.end().catch(() => undefined);

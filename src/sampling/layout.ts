@@ -18,8 +18,8 @@
  *
  * 3. The call block, one per sampler: an `Int32Array` of `CALL_STRIDE` cells per
  *    worker (row = worker index; the inline sampler has one row) saying which env call
- *    the thread is inside and since when, so that a call that never returns can be
- *    named and stopped (`watchdog.ts`).
+ *    the thread is inside, so that a call that never returns can be named and stopped
+ *    (`watchdog.ts`). It holds no times: the watcher times a call with its own clock.
  *
  * @internal
  */
@@ -46,8 +46,8 @@ export const CMD_QUIT = 3;
 export const CALL_SLOT = 0;
 /** Which call: an index into `ENV_CALLS`. */
 export const CALL_KIND = 1;
-/** When the call began, in ms since the job's epoch (`Date.now()` at the job's start; an int32 lasts 24 days). */
-export const CALL_SINCE_MS = 2;
+/** Bumped at every call: a watcher that finds the same number twice has found the same call. */
+export const CALL_SEQ = 2;
 export const CALL_STRIDE = 3;
 export const ENV_CALLS = ['makeEnv', 'reset', 'step', 'frame', 'scene'] as const;
 export type EnvCall = (typeof ENV_CALLS)[number];

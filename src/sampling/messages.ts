@@ -55,8 +55,6 @@ export type MainToWorker =
       /** This worker's contiguous slot range [slotBegin, slotEnd). */
       slotBegin: number;
       slotEnd: number;
-      /** `Date.now()` at the job's start: the zero of the call block's times. */
-      epochMs: number;
     };
 
 export type WorkerToMain =

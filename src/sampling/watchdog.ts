@@ -1,10 +1,10 @@
 /**
  * Noticing an env call that never returns. The thread that calls an env records the
- * call in the call block (`layout.ts`) through a `CallTracker`; whoever watches reads
- * the block once a timeout has passed:
+ * call in the call block (`layout.ts`) through a `CallTracker`; whoever watches looks at
+ * the block a few times per timeout (`pollMs`):
  *
- * - with worker threads, the main thread (`ThreadDriver`), which waits for them with
- *   `Atomics.waitAsync` and a timeout, then stops the stuck worker;
+ * - with worker threads, the main thread (`ThreadDriver`), whose `Atomics.waitAsync` on
+ *   the workers takes that as its timeout; it stops the stuck worker;
  * - with `workers: 0`, an `InlineWatchdog` thread, because the stuck call holds the main
  *   thread itself, and nothing in JavaScript can interrupt a thread from inside: the
  *   watchdog prints the error and ends the process.
@@ -13,26 +13,26 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Task } from '../core/types.js';
-import { CALL_KIND, CALL_SINCE_MS, CALL_SLOT, CALL_STRIDE, ENV_CALLS, SLOT_EPISODE, SLOT_STRIDE, SLOT_T } from './layout.js';
+import { CALL_KIND, CALL_SEQ, CALL_SLOT, CALL_STRIDE, ENV_CALLS, SLOT_EPISODE, SLOT_STRIDE, SLOT_T } from './layout.js';
 import type { EnvCall } from './layout.js';
 import type { EnvCallSite } from './failure.js';
 import type { JobPlan } from './messages.js';
 
-/** Writes one thread's row of the call block around each env call (a few ns: no allocation, no syscall but the clock). */
+/** Writes one thread's row of the call block around each env call (no clock, no allocation: a few atomic stores). */
 export class CallTracker {
   private readonly base: number;
 
   constructor(
     private readonly calls: Int32Array,
     row: number,
-    private readonly epochMs: number,
   ) {
     this.base = row * CALL_STRIDE;
   }
 
   enter(slot: number, call: EnvCall): void {
     Atomics.store(this.calls, this.base + CALL_KIND, ENV_CALLS.indexOf(call));
-    Atomics.store(this.calls, this.base + CALL_SINCE_MS, Date.now() - this.epochMs);
+    // In the shared cell, not a counter of this tracker's: a job's first call must not repeat the last number of the job before.
+    Atomics.add(this.calls, this.base + CALL_SEQ, 1);
     Atomics.store(this.calls, this.base + CALL_SLOT, slot);
   }
 
@@ -43,22 +43,51 @@ export class CallTracker {
 
 export function createCallBlock(rows: number): Int32Array {
   const calls = new Int32Array(new SharedArrayBuffer(rows * CALL_STRIDE * 4));
-  calls.fill(-1);
+  for (let row = 0; row < rows; row++) calls[row * CALL_STRIDE + CALL_SLOT] = -1;
   return calls;
 }
 
-/** The rows whose thread has been inside one env call for `timeoutMs` or more, and how long until the next could be. */
-export function overdueRows(calls: Int32Array, rows: readonly number[], epochMs: number, timeoutMs: number): { overdue: number[]; nextCheckMs: number } {
-  const now = Date.now() - epochMs;
-  const overdue: number[] = [];
-  let nextCheckMs = timeoutMs;
-  for (const row of rows) {
-    if (Atomics.load(calls, row * CALL_STRIDE + CALL_SLOT) < 0) continue;
-    const left = Atomics.load(calls, row * CALL_STRIDE + CALL_SINCE_MS) + timeoutMs - now;
-    if (left <= 0) overdue.push(row);
-    else nextCheckMs = Math.min(nextCheckMs, left);
+/** How often a watcher looks: four times a timeout, so a stuck call is named 1 to 1.5 timeouts after it began. */
+export function pollMs(timeoutMs: number): number {
+  return Math.max(10, Math.min(1000, timeoutMs / 4));
+}
+
+/**
+ * Times the env calls of the call block's rows with the watcher's own monotonic clock: a
+ * row found inside the same call (same `CALL_SEQ`) for `timeoutMs` is overdue. No thread's
+ * wall clock is involved, so a laptop's suspend (the wall clock jumps, the monotonic one
+ * stands still) does not fail a call that was only paused.
+ */
+export class CallWatch {
+  private readonly seenSeq: Int32Array;
+  /** When each row was first seen in its current call; −1 when it was last seen between calls. */
+  private readonly seenAt: Float64Array;
+
+  constructor(
+    private readonly calls: Int32Array,
+    rows: number,
+    readonly timeoutMs: number,
+  ) {
+    this.seenSeq = new Int32Array(rows);
+    this.seenAt = new Float64Array(rows).fill(-1);
   }
-  return { overdue, nextCheckMs };
+
+  overdue(rows: readonly number[]): number[] {
+    const now = performance.now();
+    const overdue: number[] = [];
+    for (const row of rows) {
+      if (Atomics.load(this.calls, row * CALL_STRIDE + CALL_SLOT) < 0) {
+        this.seenAt[row] = -1;
+        continue;
+      }
+      const seq = Atomics.load(this.calls, row * CALL_STRIDE + CALL_SEQ);
+      if (this.seenAt[row] < 0 || this.seenSeq[row] !== seq) {
+        this.seenSeq[row] = seq;
+        this.seenAt[row] = now;
+      } else if (now - this.seenAt[row] >= this.timeoutMs) overdue.push(row);
+    }
+    return overdue;
+  }
 }
 
 /** The call a row is inside, with the slot's episode and step read from the job's slot state. */
@@ -78,14 +107,14 @@ interface WatchedJob {
   tasks: Task[];
   slotsPerTask: number;
   slotState: SharedArrayBuffer;
-  epochMs: number;
 }
 
 /**
  * The watchdog thread, as plain JavaScript: a TypeScript entry would need the tsx loader
  * in the thread, a second or more of start-up for every inline sampler. It cannot import
- * `failure.ts` either, so the first sentence of its message repeats `stepTimedOut`'s
- * (test/sampling/step-timeout.test.ts holds the two to the same text).
+ * `CallWatch` or `failure.ts` either, so it repeats `CallWatch.overdue` for its one row,
+ * and the first sentence of `stepTimedOut`'s message (test/sampling/step-timeout.test.ts
+ * holds the two messages to the same text).
  */
 const WATCHDOG_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -93,13 +122,26 @@ const { writeSync } = require('node:fs');
 const { calls, timeoutMs, pollMs, layout } = workerData;
 let job = null;
 let slotState = null;
+let seenSeq = 0;
+let seenAt = -1;
 parentPort.on('message', (message) => {
   job = message;
   slotState = job && new Int32Array(job.slotState);
 });
 setInterval(() => {
   const slot = Atomics.load(calls, layout.CALL_SLOT);
-  if (!job || slot < 0 || Date.now() - job.epochMs - Atomics.load(calls, layout.CALL_SINCE_MS) < timeoutMs) return;
+  if (!job || slot < 0) {
+    seenAt = -1;
+    return;
+  }
+  const now = performance.now();
+  const seq = Atomics.load(calls, layout.CALL_SEQ);
+  if (seenAt < 0 || seq !== seenSeq) {
+    seenSeq = seq;
+    seenAt = now;
+    return;
+  }
+  if (now - seenAt < timeoutMs) return;
   const call = layout.ENV_CALLS[Atomics.load(calls, layout.CALL_KIND)];
   const task = job.tasks[Math.floor(slot / job.slotsPerTask)];
   const episode = slotState[slot * layout.SLOT_STRIDE + layout.SLOT_EPISODE];
@@ -121,10 +163,8 @@ export class InlineWatchdog {
   private readonly worker: Worker;
 
   constructor(calls: Int32Array, timeoutMs: number) {
-    const layout = { CALL_SLOT, CALL_KIND, CALL_SINCE_MS, ENV_CALLS, SLOT_STRIDE, SLOT_EPISODE, SLOT_T };
-    // Four looks per timeout: a stuck call is caught between 1 and 1.25 timeouts after it began.
-    const pollMs = Math.max(10, Math.min(1000, timeoutMs / 4));
-    this.worker = new Worker(WATCHDOG_SOURCE, { eval: true, workerData: { calls, timeoutMs, pollMs, layout } });
+    const layout = { CALL_SLOT, CALL_KIND, CALL_SEQ, ENV_CALLS, SLOT_STRIDE, SLOT_EPISODE, SLOT_T };
+    this.worker = new Worker(WATCHDOG_SOURCE, { eval: true, workerData: { calls, timeoutMs, pollMs: pollMs(timeoutMs), layout } });
     this.worker.unref();
   }
 

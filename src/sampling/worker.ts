@@ -67,7 +67,7 @@ function runJob(message: Extract<MainToWorker, { type: 'job' }>): void {
   // Read before announcing readiness: the main thread bumps the seq only after every worker is ready.
   let seen = Atomics.load(c, CTRL_GO_SEQ);
   const { slotBegin, slotEnd } = message;
-  const tracker = new CallTracker(calls!, workerIndex, message.epochMs);
+  const tracker = new CallTracker(calls!, workerIndex);
   const runner = new SlotRunner(family!, message.plan, viewJobBuffers(message.buffers), slotBegin, slotEnd, tracker);
   let failed = false;
   const fail = (err: unknown) => {

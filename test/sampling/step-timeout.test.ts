@@ -2,7 +2,7 @@
 // the family, task, slot, episode and step, instead of stalling it silently.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MetarlError } from '../../src/core/errors.js';
 import { createSampler } from '../../src/sampling/index.js';
 import type { Sampler } from '../../src/sampling/index.js';
@@ -58,6 +58,25 @@ describe('step timeout with worker threads', () => {
     // One worker steps 4 slots of 200 ms each: 800 ms a step, every call well inside 500 ms.
     const batch = await sampler.sample({ tasks: [{ goal: 0, busyMs: 200 }], slotsPerTask: 4, episodesPerSlot: 1, horizon: 2, seed: 1 }, randomPolicy(1, 1));
     expect(batch.envSteps).toBe(8);
+  });
+
+  it('times calls by a monotonic clock: the wall clock jumping an hour (a laptop waking up) fails nothing', async () => {
+    sampler = await createSampler({ family: POINT_REF, workers: 1, stepTimeoutMs: 500 });
+    const policy = randomPolicy(1, 1);
+    const wallClock = vi.spyOn(Date, 'now');
+    try {
+      // Two 300 ms calls a step: the watcher looks in the middle of one, after the jump.
+      const job = { tasks: [{ goal: 0, busyMs: 300 }], slotsPerTask: 2, episodesPerSlot: 1, horizon: 2, seed: 1 };
+      const batch = await sampler.sample(job, {
+        act: (input) => {
+          if (input.step === 1) wallClock.mockReturnValue(Date.now() + 3_600_000);
+          return policy.act(input);
+        },
+      });
+      expect(batch.envSteps).toBe(4);
+    } finally {
+      wallClock.mockRestore();
+    }
   });
 });
 
