@@ -217,7 +217,12 @@ export class ThreadDriver implements JobDriver {
       const remaining = Atomics.load(c, CTRL_REMAINING);
       if (remaining <= 0) break;
       const wait = waitAsync(c, CTRL_REMAINING, remaining, waitMs);
-      if ((wait.async ? await wait.value : wait.value) === 'timed-out') await this.stopOverdue();
+      if ((wait.async ? await wait.value : wait.value) !== 'timed-out') continue;
+      const stuck = await this.stopOverdue();
+      if (stuck) {
+        await this.end().catch(() => undefined); // the other workers dispose of their envs
+        throw stuck;
+      }
     }
     if (Atomics.load(c, CTRL_FAILED) !== 0) {
       await this.end(); // throws the worker's error, or DISPOSED when close() woke us
@@ -272,22 +277,25 @@ export class ThreadDriver implements JobDriver {
     for (;;) {
       const message = await link.receiveWithin(pollMs(this.watch.timeoutMs));
       if (message) return message;
-      await this.stopOverdue();
+      const stuck = await this.stopOverdue();
+      if (stuck) throw stuck;
     }
   }
 
-  /** Stops every worker that has been inside one env call for the step timeout, ends the job and throws METARL_STEP_TIMEOUT for the first. */
-  private async stopOverdue(): Promise<void> {
+  /**
+   * Stops every worker that has been inside one env call for the step timeout; returns the
+   * METARL_STEP_TIMEOUT of the first (a stopped worker's `receive()` rejects with its own),
+   * or null when none has.
+   */
+  private async stopOverdue(): Promise<MetarlError | null> {
     const watch = this.watch!;
     // A worker stopped earlier is still marked inside its call: it is not overdue again.
     const rows = this.jobLinks.filter(({ link }) => !link.death).map(({ link }) => link.index);
     const overdue = watch.overdue(rows);
-    if (overdue.length === 0) return;
+    if (overdue.length === 0) return null;
     const errors = overdue.map((w) => stepTimedOut(callSite(this.calls, w, this.familyName, this.plan!, this.slotState), watch.timeoutMs, w));
     await Promise.all(overdue.map((w, i) => this.links[w].kill(errors[i])));
-    // The other workers dispose of their envs; the stopped ones answer with their errors, thrown below.
-    await this.end().catch(() => undefined);
-    throw errors[0];
+    return errors[0];
   }
 
   private abortWait(): void {

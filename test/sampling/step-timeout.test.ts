@@ -45,12 +45,12 @@ describe('step timeout with worker threads', () => {
     await sampler.close();
   });
 
-  it('watches makeEnv at the start of a job too', async () => {
+  it('watches makeEnv at the start of a job too, while the other worker is still to answer', async () => {
     sampler = await createSampler({ family: POINT_REF, workers: 2, stepTimeoutMs: 500 });
-    const tasks = HANG_JOB.tasks.map((task, i) => (i === 2 ? { goal: 0.3, hangAt: -1 } : task));
+    const tasks = HANG_JOB.tasks.map((task, i) => (i === 0 ? { goal: 0.1, hangAt: -1 } : i === 2 ? { goal: 0.3 } : task));
     const err = await failure(sampler.sample({ ...HANG_JOB, tasks }, randomPolicy(1, 1)));
     expect(err.code).toBe('METARL_STEP_TIMEOUT');
-    expect(err.message).toMatch(/^env 'sampling-point' did not return from makeEnv\(\) within 0\.5 s at slot 4, episode 0, before its first step \(task \{"goal":0\.3,"hangAt":-1\}\) on sampler worker 1,/);
+    expect(err.message).toMatch(/^env 'sampling-point' did not return from makeEnv\(\) within 0\.5 s at slot 0, episode 0, before its first step \(task \{"goal":0\.1,"hangAt":-1\}\) on sampler worker 0,/);
   });
 
   it('times each env call, not a worker step: slow calls that add up past the timeout are fine', async () => {
