@@ -31,6 +31,7 @@ function makeEnv(task: GoalTask): Env {
   let t = 0;
   const obs = new Float32Array(1);
   return {
+    spec,
     reset: () => { x = 0; t = 0; return Float32Array.of(x); },
     step: (a) => {
       x = toward(x, task.goal, a[0]);

@@ -31,6 +31,12 @@ interface EnvEntry {
 
 const LANE_GAP_M = 0.8;
 const HUD_INTERVAL_MS = 200;
+/** From the target towards the camera: a little to the side, about 22° above the floor. */
+const VIEW_DIR = new Vector3(0.3, 0.42, 1).normalize();
+/** Share of the free view's half-width and half-height left clear around the robots. */
+const FRAME_MARGIN = 0.12;
+/** Robots smaller than this (m) are framed as if this big: a 0.2 m arm would fill the window. */
+const MIN_FRAME_M = 1;
 
 let world: World;
 let controls: OrbitControls;
@@ -54,8 +60,14 @@ let lastHudMs = 0;
 /** Width / height of the part of the window the charts leave free. */
 let usableAspect = 16 / 9;
 const followTarget = new Vector3(0, 0.4, 0);
+/** Height of the followed point above the ground: the middle of the robots as last framed. */
+let aimHeight = 0.4;
 const _desired = new Vector3();
 const _delta = new Vector3();
+const _box = new Box3();
+const _corner = new Vector3();
+const _right = new Vector3();
+const _up = new Vector3();
 
 init();
 
@@ -127,15 +139,21 @@ function animate(timestampMs: number): void {
   timer.update(timestampMs);
   const dtS = Math.min(timer.getDelta(), 0.1);
   let anyShown = false;
+  let allShown = true;
   for (const e of envs.values()) {
     // Hidden envs keep their clocks running, so the HUD rows stay live and a switch shows the present.
     const ready = e.player.update(dtS, playbackSpeed);
-    if (!ready || !e.view.root.visible) continue;
+    if (!e.view.root.visible) continue;
+    if (!ready) {
+      allShown = false;
+      continue;
+    }
     e.player.apply(e.view.bodies);
     e.view.update(e.label);
     anyShown = true;
   }
-  if (anyShown && needsCameraReset) {
+  // Framed only once every robot in view stands in its pose: a body not yet posed sits at its lane's origin.
+  if (anyShown && allShown && needsCameraReset) {
     needsCameraReset = false;
     resetCamera();
   }
@@ -212,7 +230,9 @@ function onScene(envId: number, desc: SceneDescription, stage: Stage, dt: number
   const view = buildEnvView(desc);
   world.scene.add(view.root);
   envs.set(envId, { envId, desc, sceneKey: key, stage, view, player: new FramePlayer(desc.bodies.length, dt), startedMs: performance.now(), label: stageLabel(stage) });
-  if (envs.size === 1) needsCameraReset = true;
+  // A new task may bring a bigger robot (a cart-pole's pole grows from 0.3 to 1 m): a
+  // framing chosen for the last one would cut it.
+  if (envs.size === 1 || follow) needsCameraReset = true;
   layout();
 }
 
@@ -288,25 +308,46 @@ function aimPoint(out: Vector3): boolean {
     out.z += e.view.root.position.z + (lead?.position.z ?? 0);
   }
   out.divideScalar(v.length);
-  out.y = Math.max(...v.map((e) => e.view.groundHeight)) + 0.35;
+  out.y = groundUnder(v) + aimHeight;
   return true;
 }
 
+function groundUnder(v: EnvEntry[]): number {
+  return Math.max(...v.map((e) => e.view.groundHeight));
+}
+
+/**
+ * Aims at the middle of the robots in view and backs off along VIEW_DIR until their
+ * bounding box (with the lane labels) fits the part of the window the charts leave
+ * free, with FRAME_MARGIN clear: every corner of the box, projected, inside it. The
+ * near lane is the closest to the camera, so the corners, not the box's size, decide.
+ */
 function resetCamera(): void {
-  if (!aimPoint(followTarget)) followTarget.set(0, 0.4, 0);
-  let size = 1;
   const v = visibleEnvs();
-  if (v.length > 0) {
-    const box = new Box3();
-    for (const e of v) {
-      e.view.root.updateMatrixWorld(true); // the layout may have just moved it
-      for (const b of e.view.bodies) box.expandByObject(b);
-    }
-    if (!box.isEmpty()) size = Math.max(1, box.max.x - box.min.x, box.max.y - box.min.y);
+  _box.makeEmpty();
+  for (const e of v) e.view.expandBox(_box);
+  if (_box.isEmpty()) {
+    followTarget.set(0, 0.4, 0);
+    _box.setFromCenterAndSize(followTarget, _corner.setScalar(MIN_FRAME_M));
+  } else {
+    aimPoint(followTarget);
+    followTarget.y = (_box.min.y + _box.max.y) / 2;
+    aimHeight = followTarget.y - groundUnder(v);
   }
-  // Farther back in a narrow view, so the robot fits between the HUD and the charts.
-  const dist = (2.2 * size + 0.8 * laneSpan()) * Math.max(1, 1.3 / usableAspect);
-  world.camera.position.set(followTarget.x + 0.3 * dist, followTarget.y + 0.42 * dist, followTarget.z + dist);
+  _box.getSize(_corner);
+  _box.expandByVector(_corner.set(Math.max(0, MIN_FRAME_M - _corner.x), Math.max(0, MIN_FRAME_M - _corner.y), Math.max(0, MIN_FRAME_M - _corner.z)).multiplyScalar(0.5));
+  // The camera looks along −VIEW_DIR; its right and up axes as three's lookAt makes them.
+  _right.crossVectors(world.camera.up, VIEW_DIR).normalize();
+  _up.crossVectors(VIEW_DIR, _right);
+  const tanUp = Math.tan((world.camera.fov * Math.PI) / 360) * (1 - FRAME_MARGIN);
+  const tanSide = tanUp * usableAspect;
+  let dist = 0;
+  for (let i = 0; i < 8; i++) {
+    _corner.set(i & 1 ? _box.max.x : _box.min.x, i & 2 ? _box.max.y : _box.min.y, i & 4 ? _box.max.z : _box.min.z).sub(followTarget);
+    const toward = _corner.dot(VIEW_DIR);
+    dist = Math.max(dist, toward + Math.abs(_corner.dot(_right)) / tanSide, toward + Math.abs(_corner.dot(_up)) / tanUp);
+  }
+  world.camera.position.copy(followTarget).addScaledVector(VIEW_DIR, dist);
   controls.target.copy(followTarget);
   controls.update();
 }

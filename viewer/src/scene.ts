@@ -6,6 +6,7 @@
  */
 import {
   ArrowHelper,
+  Box3,
   BoxGeometry,
   BufferAttribute,
   CanvasTexture,
@@ -38,10 +39,14 @@ export interface EnvView {
   readonly halfWidth: number;
   /** Moves the task arrows and the label with the robot; sets the label text when it changed. */
   update(label: string): void;
+  /** Grows `box` by the bodies as they stand now and, at their feet, the lane label's footprint (world coordinates): what the camera frames. */
+  expandBox(box: Box3): void;
   dispose(): void;
 }
 
 const _root = new Vector3();
+const _robot = new Box3();
+const _label = new Box3();
 
 export function buildEnvView(desc: SceneDescription): EnvView {
   const root = new Group();
@@ -118,6 +123,16 @@ export function buildEnvView(desc: SceneDescription): EnvView {
       for (const a of arrows) a.obj.position.set(_root.x + a.offset.x, a.offset.y, _root.z + a.offset.z);
       plate.position.set(_root.x, labelY, _root.z + 0.6);
       label.setText(text);
+    },
+    expandBox(box) {
+      root.updateMatrixWorld(true); // the layout may have just moved the lane
+      _robot.makeEmpty();
+      for (const b of bodies) _robot.expandByObject(b);
+      if (_robot.isEmpty()) return;
+      // The label's footprint at the robot's feet, not the label: over a slope it floats above the highest ground, metres up.
+      _label.setFromObject(plate);
+      _label.min.y = _label.max.y = _robot.min.y;
+      box.union(_robot).union(_label);
     },
     dispose() {
       root.removeFromParent();
