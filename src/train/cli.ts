@@ -17,7 +17,7 @@ import { viewerObserver } from './watch.js';
 import { replayFile, viewRun } from './view.js';
 import { VIEW_MODES, type ViewMode } from '../stream/protocol.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
-import { agentDefinition } from './assemble.js';
+import { agentDefinition, resolveAgentConfig } from './assemble.js';
 import { RESUMABLE_OPTIONS } from './run-config.js';
 import { train } from './train.js';
 
@@ -118,7 +118,11 @@ program
     const extra = command.args;
     const definition = agent ? agentDefinition(agent) : null;
     if (opts.helpAgent && definition) {
-      console.log(`${definition.name}: ${definition.description}\n${describeSchema(definition.configSchema, definition.configSchema.parse({}) as Record<string, unknown>)}`);
+      // With --env, the defaults a run on that family gets (cheetah-vel's meta-batch is 40, not the schema's 20).
+      const env = opts.env ?? fromFile.env;
+      const familyName = env ? (await resolveFamily(String(env))).family.name : null;
+      const defaults = familyName ? resolveAgentConfig(definition, familyName, {}) : (definition.configSchema.parse({}) as Record<string, unknown>);
+      console.log(`${definition.name}: ${definition.description}${familyName ? ` (defaults on ${familyName})` : ''}\n${describeSchema(definition.configSchema, defaults)}`);
       return;
     }
     const agentConfig = {

@@ -130,6 +130,16 @@ describe('metarl train --help-agent', () => {
       expect(value, flag).toEqual(defaults[keys[i]]);
     });
   });
+
+  it('with --env, shows the defaults a run on that family gets', async () => {
+    const maml = (builtinAgents as Record<string, AgentDefinition>).maml;
+    const familyDefaults = maml.familyDefaults['cheetah-vel'] as Record<string, unknown>;
+    expect(familyDefaults.metaBatchSize).not.toBe((maml.configSchema.parse({}) as Record<string, unknown>).metaBatchSize);
+    const run = await runCli(['train', '--agent', 'maml', '--env', 'cheetah-vel', '--help-agent']);
+    expectSuccess(run);
+    expect(run.stdout.split('\n')[0]).toBe(`maml: ${maml.description} (defaults on cheetah-vel)`);
+    expect(run.stdout).toMatch(new RegExp(`--meta-batch-size <value> .* \\(default: ${familyDefaults.metaBatchSize}\\)`));
+  });
 });
 
 describe('metarl train and eval on a tiny MAML run', () => {
