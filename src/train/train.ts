@@ -136,7 +136,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let adaptation: StageSummary[] | undefined;
     if (!options.skipFinalEval) {
       adaptation = await evaluateLearner(learner, family, config.seed, config.evalTasks);
-      writeFileAtomic(join(config.out, 'eval.json'), `${JSON.stringify({ iteration, adaptation }, null, 2)}\n`);
+      // The same shape as `metarl eval` writes, so either may be read by the same code.
+      writeFileAtomic(join(config.out, 'eval.json'), `${JSON.stringify({ agent: config.agent, family: family.name, iteration, adaptation }, null, 2)}\n`);
       log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}`);
     }
     return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };
