@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MetarlError } from '../../src/core/errors.js';
+import { failure } from '../fixtures/rejection.js';
 import { createSampler } from '../../src/sampling/index.js';
 import type { Sampler, SampleJob } from '../../src/sampling/index.js';
 import { liveEnvs } from '../fixtures/sampling-point.js';
@@ -8,15 +8,6 @@ import { POINT_REF, randomPolicy } from '../fixtures/sampling-policies.js';
 /** Four tasks × 2 slots; `edit` goes into task 2 (slots 4 and 5), so only a worker's second range fails. */
 function job(edit: Record<string, number>): SampleJob {
   return { tasks: [{ goal: 0.1 }, { goal: 0.2 }, { goal: 0.3, ...edit }, { goal: 0.4 }], slotsPerTask: 2, episodesPerSlot: 2, seed: 1 };
-}
-
-async function failure(p: Promise<unknown>): Promise<MetarlError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MetarlError);
-  return err as MetarlError;
 }
 
 for (const workers of [0, 2]) {

@@ -1,7 +1,7 @@
 // Reliability item 11: a job too large for the machine is refused before its buffers exist, and an env
 // that leaks in a worker ends the sampling with METARL_RESOURCE_LIMIT instead of growing without bound.
 import { afterEach, describe, expect, it } from 'vitest';
-import { MetarlError } from '../../src/core/errors.js';
+import { failure } from '../fixtures/rejection.js';
 import { createSampler } from '../../src/sampling/index.js';
 import type { Sampler } from '../../src/sampling/index.js';
 import { allocateJobBuffers, jobBytes } from '../../src/sampling/layout.js';
@@ -14,15 +14,6 @@ afterEach(async () => {
   await sampler?.close();
   sampler = null;
 });
-
-async function failure(p: Promise<unknown>): Promise<MetarlError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MetarlError);
-  return err as MetarlError;
-}
 
 describe('job size', () => {
   it('counts exactly the bytes the job buffers take', () => {

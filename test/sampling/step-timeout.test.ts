@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MetarlError } from '../../src/core/errors.js';
+import { failure } from '../fixtures/rejection.js';
 import { createSampler } from '../../src/sampling/index.js';
 import type { Sampler } from '../../src/sampling/index.js';
 import { HANG_JOB } from '../fixtures/sampling-hang-job.js';
@@ -17,15 +17,6 @@ afterEach(async () => {
   await sampler?.close();
   sampler = null;
 });
-
-async function failure(p: Promise<unknown>): Promise<MetarlError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MetarlError);
-  return err as MetarlError;
-}
 
 describe('step timeout with worker threads', () => {
   it('stops the stuck worker and names the env, task, slot, episode, step and worker', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MetarlError } from '../../src/core/errors.js';
+import { failure } from '../fixtures/rejection.js';
 import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { train } from '../../src/train/train.js';
 
@@ -29,15 +29,6 @@ const options = () => ({
   log: () => {},
   agentConfig: { metaBatchSize: 2, episodesPerTask: 2, hidden: [8] },
 });
-
-async function failure(p: Promise<unknown>): Promise<MetarlError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MetarlError);
-  return err as MetarlError;
-}
 
 describe('a training run whose env hangs', () => {
   it('stops with METARL_STEP_TIMEOUT naming the step, and keeps the last checkpoint', async () => {
