@@ -45,19 +45,20 @@ describe('step timeout with worker threads', () => {
   });
 
   it('times each env call, not a worker step: slow calls that add up past the timeout are fine', async () => {
-    sampler = await createSampler({ family: POINT_REF, workers: 1, stepTimeoutMs: 500 });
-    // One worker steps 4 slots of 200 ms each: 800 ms a step, every call well inside 500 ms.
-    const batch = await sampler.sample({ tasks: [{ goal: 0, busyMs: 200 }], slotsPerTask: 4, episodesPerSlot: 1, horizon: 2, seed: 1 }, randomPolicy(1, 1));
-    expect(batch.envSteps).toBe(8);
+    // One worker steps 10 slots of 300 ms each: 3 s a step, past the 2 s timeout, while every call stays far
+    // inside it (a call is timed by the wall clock, and a busy machine can pause a thread mid-call for a while).
+    sampler = await createSampler({ family: POINT_REF, workers: 1, stepTimeoutMs: 2000 });
+    const batch = await sampler.sample({ tasks: [{ goal: 0, busyMs: 300 }], slotsPerTask: 10, episodesPerSlot: 1, horizon: 1, seed: 1 }, randomPolicy(1, 1));
+    expect(batch.envSteps).toBe(10);
   });
 
   it('times calls by a monotonic clock: the wall clock jumping an hour (a laptop waking up) fails nothing', async () => {
-    sampler = await createSampler({ family: POINT_REF, workers: 1, stepTimeoutMs: 500 });
+    sampler = await createSampler({ family: POINT_REF, workers: 1, stepTimeoutMs: 3000 });
     const policy = randomPolicy(1, 1);
     const wallClock = vi.spyOn(Date, 'now');
     try {
-      // Two 300 ms calls a step: the watcher looks in the middle of one, after the jump.
-      const job = { tasks: [{ goal: 0, busyMs: 300 }], slotsPerTask: 2, episodesPerSlot: 1, horizon: 2, seed: 1 };
+      // Two 1 s calls a step, the watcher looking every 750 ms: it looks in the middle of one, after the jump.
+      const job = { tasks: [{ goal: 0, busyMs: 1000 }], slotsPerTask: 2, episodesPerSlot: 1, horizon: 2, seed: 1 };
       const batch = await sampler.sample(job, {
         act: (input) => {
           if (input.step === 1) wallClock.mockReturnValue(Date.now() + 3_600_000);
