@@ -2,20 +2,30 @@
  * MAML for reinforcement learning (Finn, Abbeel & Levine 2017, "Model-Agnostic
  * Meta-Learning for Fast Adaptation of Deep Networks", §3.2 and the cbfinn/maml_rl code).
  *
- * One meta-iteration on a meta-batch of T tasks:
- *   stage 0   sample n episodes per task with the meta-parameters θ ("pre");
+ * One meta-iteration on a meta-batch of T tasks. Per task t, in a task worker:
+ *   stage 0   sample n episodes with the meta-parameters θ ("pre");
  *   inner     θ'_t = θ − α ∇θ L_VPG(θ; stage-0 episodes of t)          (k times, one stage each);
- *   stage k   sample n episodes per task with θ'_t ("step k");
- *   outer     TRPO (max KL δ) on the stage-k episodes, the gradient taken THROUGH the inner
- *             updates (second order) unless `firstOrder`; `outer: 'ppo'` uses PPO-clip + Adam.
+ *   stage k   sample n episodes with θ'_t ("step k");
+ *   outer     g_t = ∇θ L_TRPO(θ'_t(θ)), the gradient taken THROUGH the inner updates (second
+ *             order) unless `firstOrder`.
+ * On the learner: TRPO (max KL δ) on the mean over tasks. Conjugate gradient asks the workers
+ * for F·v = mean_t F_t·v, each F_t the KL's Hessian through the inner steps; the line search
+ * asks them for the surrogate and KL at a candidate θ. `outer: 'ppo'` instead takes Adam steps
+ * on the mean clipped-surrogate gradient.
+ *
+ * The file holds both halves (ARCHITECTURE.md "Workers"): the shard side (`createMamlShard`:
+ * rollouts and every per-task term, one task at a time) and the learner (`createMaml`: θ, the
+ * optimiser, CG and the line search). A task's numbers depend only on θ, its index and the
+ * iteration's seed, and the learner adds them up in task order, so an iteration gives the same
+ * bits with 0, 1 or N workers.
+ *
  * The policy is a function of an explicit parameter list (`policy.forward(params, obs)`), so
- * θ'_t is computed functionally and nothing is mutated until the outer step assigns θ.
+ * θ'_t is computed functionally and nothing is mutated until the outer step sets θ.
+ * Shapes, per task: n episodes, H horizon, O/A obs/action size, M = n·H rows (the sampler's
+ * padded layout; a mask marks the steps actually taken).
  *
- * Shapes: T tasks, n episodes per task, H horizon, O/A obs/action size, M = n·H rows per task
- * (the sampler's padded layout; a mask marks the steps actually taken).
- *
- * Sections, in order: config · policy construction · rollout · advantages · losses ·
- * inner step · outer step · adapt/evaluate · save/load.
+ * Sections, in order: config · policy · rollout · advantages · losses · inner step ·
+ * Fisher product · shard side · learner · save/load.
  */
 import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';
@@ -27,11 +37,15 @@ import { Adam } from '../src/nn/adam.js';
 import { LinearFeatureBaseline } from '../src/nn/baseline.js';
 import { gaussianKl, gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../src/nn/mlp.js';
-import { assignFlat, flattenParams, paramCount, unflattenParams } from '../src/nn/params.js';
-import { tf } from '../src/nn/tf.js';
 import { exp } from '../src/nn/ops.js';
-import { backtrackingLineSearch, conjugateGradient, discountedReturns, fisherVectorProduct, gae, normalizeAdvantages, ppoClipLoss, validMask } from '../src/rl/index.js';
-import type { Batch, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
+import { flattenParams, unflattenParams } from '../src/nn/params.js';
+import { tf } from '../src/nn/tf.js';
+import { discountedReturns, fisherVectorProduct, gae, normalizeAdvantages, ppoClipLoss, trpoStep, validMask } from '../src/rl/index.js';
+import { resetSeed } from '../src/sampling/layout.js';
+import { createSampler } from '../src/sampling/sampler.js';
+import type { Batch, SampleHooks, Sampler, VectorPolicy } from '../src/sampling/types.js';
+import { shardRanges } from '../src/workers/shards.js';
+import type { ShardEvent, ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 import type { AgentArgs, AgentDefinition } from './types.js';
 
 // ───────────────────────────── config ─────────────────────────────
@@ -52,10 +66,9 @@ export const mamlConfigSchema = z.strictObject({
   maxKl: z.number().positive().default(0.01).describe('TRPO: mean KL bound δ between the old and new adapted policies'),
   cgIters: z.number().int().min(1).default(10).describe('TRPO: conjugate-gradient iterations'),
   cgDamping: z.number().min(0).default(1e-5).describe('TRPO: damping λ added to the Fisher matrix (F + λI)'),
-  fisherSubsample: z.number().gt(0).max(1).default(0.2).describe('TRPO: fraction of the post-update steps (every k-th) used in Fisher-vector products, as the TRPO paper; the line search checks the KL on all of them'),
+  fisherSubsample: z.number().gt(0).max(1).default(0.2).describe("TRPO: fraction of each task's steps (every k-th) used in Fisher-vector products, as the TRPO paper: post-update steps for the Fisher matrix, pre-update ones for the inner step's Hessian; the line search checks the KL on all of them"),
   lineSearchSteps: z.number().int().min(1).default(15).describe('TRPO: backtracking line-search steps at most'),
   lineSearchDecay: z.number().gt(0).lt(1).default(0.8).describe('TRPO: step shrink factor per backtrack'),
-  maxRowsPerChunk: z.number().int().positive().default(4000).describe('the most rows (steps) differentiated at once, ~0.2 MB each on the second-order tape (tfjs-wasm aborts past ~4 GB); tasks go through in groups of this size to bound memory (same result up to float rounding)'),
   ppoClip: z.number().positive().default(0.2).describe('PPO: clip range ε of the probability ratio'),
   ppoEpochs: z.number().int().min(1).default(5).describe('PPO: gradient steps on each meta-batch'),
   ppoLr: z.number().positive().default(1e-3).describe('PPO: Adam learning rate of the outer step'),
@@ -89,27 +102,18 @@ export const definition: AgentDefinition<typeof mamlConfigSchema> = {
   configSchema: mamlConfigSchema,
   familyDefaults,
   create: (args) => createMaml(args),
+  createShardWorker: (args) => createMamlShard(args),
 };
 
-// ───────────────────────── policy construction ─────────────────────────
-
-export async function createMaml(args: AgentArgs<MamlConfig>): Promise<MetaLearner> {
-  const parsed = mamlConfigSchema.safeParse(args.config);
+function parseConfig(config: unknown): MamlConfig {
+  const parsed = mamlConfigSchema.safeParse(config);
   if (!parsed.success) throw new MetarlError('METARL_CONFIG_INVALID', `invalid maml config:\n${z.prettifyError(parsed.error)}`, { issues: parsed.error.issues });
-  const config = parsed.data;
-  const rng = new Rng(args.seed);
-  const { obsSize, actSize } = args.family.spec;
-  // The initial weights take the first draw of the agent's stream; everything after is noise and seeds.
-  const policy = createGaussianMlp({ obsSize, actSize, hidden: config.hidden, initStd: config.initStd }, rng.fork());
-  return new MamlLearner(config, args, policy, rng);
+  return parsed.data;
 }
 
-/**
- * A parameter list in the policy's order. Either θ itself (weights [in, out], biases and
- * logStd [size]) or PER-TASK parameters with a leading task axis (weights [T, in, out], biases
- * and logStd [T, 1, size]): each task's rows [T, M, O] run under its own parameters, and one
- * backward pass of the summed losses gives every task its own inner gradient.
- */
+// ──────────────────────────────── policy ────────────────────────────────
+
+/** A parameter list in the policy's order: weights [in, out], biases and logStd [size]. */
 type Params = readonly tf.Tensor[];
 
 /** 'pre', 'step 1', …, 'step k'. */
@@ -117,251 +121,227 @@ function stageNames(steps: number): string[] {
   return ['pre', ...Array.from({ length: steps }, (_, i) => `step ${i + 1}`)];
 }
 
-/**
- * The policy on every task's rows under per-task parameters: obs [T, M, O] → mean [T, M, A]
- * and logStd [T, 1, A]. A loop of 2-D forwards, not one batched matMul: tfjs-wasm's batched
- * matMul measured ~10× slower than T plain ones.
- */
-function forwardPerTask(policy: GaussianMlpPolicy, params: Params, obs: tf.Tensor3D): { mean: tf.Tensor3D; logStd: tf.Tensor3D } {
-  return tf.tidy(() => {
-    // tfjs's unstack gradient breaks on a single output (it stacks a Tensor, not a Tensor[]), and
-    // stack's gradient is an unstack (second order!): one task goes through reshapes instead.
-    const one = obs.shape[0] === 1;
-    const split = (x: tf.Tensor) => (one ? [tf.reshape(x, x.shape.slice(1))] : tf.unstack(x));
-    const rows = split(obs);
-    const perTaskParams = params.map(split);
-    const means = rows.map((o, t) => policy.forward(perTaskParams.map((p) => p[t]), o as tf.Tensor2D).mean);
-    const mean = one ? tf.expandDims(means[0], 0) : tf.stack(means);
-    return { mean: mean as tf.Tensor3D, logStd: tf.clone(params[params.length - 1]) as tf.Tensor3D };
-  });
+function buildPolicy(spec: { obsSize: number; actSize: number }, config: MamlConfig, rng: Rng): GaussianMlpPolicy {
+  return createGaussianMlp({ obsSize: spec.obsSize, actSize: spec.actSize, hidden: config.hidden, initStd: config.initStd }, rng);
 }
 
-/** θ repeated for T tasks, as per-task parameters. Differentiable: its gradient sums over tasks. */
-export function perTask(theta: Params, T: number): tf.Tensor[] {
-  return tf.tidy(() => theta.map((p) => tf.tile(tf.reshape(p, p.rank === 1 ? [1, 1, p.shape[0]] : [1, ...p.shape]), [T, 1, 1])));
+/** Tensors of the policy's shapes holding a flat θ. */
+function paramsOf(flat: Float32Array, policy: GaussianMlpPolicy): tf.Tensor[] {
+  return tf.tidy(() => unflattenParams(tf.tensor1d(flat), policy.params.map((p) => p.shape)));
+}
+
+/** The values of a parameter list, flat, in order. */
+async function flatOf(params: Params): Promise<Float32Array> {
+  const flat = flattenParams(params);
+  const values = (await flat.data()) as Float32Array;
+  flat.dispose();
+  return values;
 }
 
 // ─────────────────────────────── rollout ───────────────────────────────
 
-interface RolloutContext {
-  policy: GaussianMlpPolicy;
-  sampler: Sampler;
-  config: MamlConfig;
-  watch: AgentArgs<MamlConfig>['watch'];
+/** A task with its place in the meta-batch: its index seeds its rollouts and orders the sums. */
+export interface IndexedTask {
+  index: number;
+  task: Task;
+}
+
+/** A slot of the meta-batch (task index × n + episode) streamed to the viewer at a stage. */
+export interface WatchedSlot {
+  stage: number;
+  slot: number;
 }
 
 /**
- * Samples `episodesPerTask` episodes of every task in one sampler call (slot s runs task
- * floor(s / n), one episode per slot) with θ or with per-task parameters. Reset seeds and
- * action noise come from `rng`, so a rollout is a function of (params, tasks, rng state).
+ * Samples `episodesPerTask` episodes of one task (one slot each) with `params`. Reset seeds and
+ * action noise come from (seed, task index, stage) alone, so a rollout is the same wherever it runs.
  */
-async function rollout(ctx: RolloutContext, tasks: Task[], params: Params, stage: number, rng: Rng): Promise<Batch> {
-  const n = ctx.config.episodesPerTask;
-  const hooks = ctx.watch?.(stage, stage === 0 ? 'pre' : `step ${stage}`);
-  const job: SampleJob = {
-    tasks,
+async function rollout(shard: ShardContext, task: IndexedTask, params: Params, stage: number, seed: number, watch: readonly WatchedSlot[], emit: Emit): Promise<Batch> {
+  const n = shard.config.episodesPerTask;
+  const rng = new Rng(resetSeed(seed, task.index, stage));
+  const first = task.index * n;
+  const watchSlots = watch.filter((w) => w.stage === stage && w.slot >= first && w.slot < first + n).map((w) => w.slot - first);
+  const hooks: SampleHooks = {
+    onScene: (slot, scene) => emit({ kind: 'scene', stage, slot: first + slot, scene }),
+    onFrame: (e) => emit({ kind: 'frame', stage, slot: first + e.slot, episode: e.episode, t: e.t, poses: e.poses.slice(), reward: e.reward }),
+    onEpisodeEnd: (slot, episode, ret, length) => emit({ kind: 'episodeEnd', stage, slot: first + slot, episode, ret, length }),
+  };
+  const job = {
+    tasks: [task.task],
     slotsPerTask: n,
     episodesPerSlot: 1,
     seed: rng.seed(),
-    ...(ctx.config.horizon !== null ? { horizon: ctx.config.horizon } : {}),
-    ...(hooks ? { watchSlots: hooks.watchSlots } : {}),
+    ...(shard.config.horizon !== null ? { horizon: shard.config.horizon } : {}),
+    ...(watchSlots.length > 0 ? { watchSlots } : {}),
   };
-  const policy = await actor(ctx.policy, params, tasks.length, n, rng);
-  return ctx.sampler.sample(job, policy, hooks);
+  return shard.sampler.sample(job, await actor(shard.policy, params, rng), watchSlots.length > 0 ? hooks : {});
 }
 
-/** The VectorPolicy the sampler calls each step: one forward over every slot, plus Gaussian noise. */
-async function actor(policy: GaussianMlpPolicy, params: Params, T: number, n: number, rng: Rng): Promise<VectorPolicy> {
-  const { obsSize: O, actSize: A } = policy;
-  const batched = params[0].rank === 3;
-  const logStd = (await params[params.length - 1].data()) as Float32Array; // [A], or [T·A] per task
+/** The VectorPolicy the sampler calls each step: one forward over the task's slots, plus Gaussian noise. */
+async function actor(policy: GaussianMlpPolicy, params: Params, rng: Rng): Promise<VectorPolicy> {
+  const logStd = (await params[params.length - 1].data()) as Float32Array;
   return {
-    act: async (input: StepInput) => {
-      const slots = input.active.length;
-      const mean = tf.tidy(() => {
-        const obs = tf.tensor2d(input.obs, [slots, O]);
-        // Slots are task-major, so [slots, O] → [T, n, O] lines each task's rows up with its parameters.
-        return batched ? forwardPerTask(policy, params, tf.reshape(obs, [T, n, O])).mean : policy.forward(params, obs).mean;
-      });
+    act: async (input) => {
+      const mean = tf.tidy(() => policy.forward(params, tf.tensor2d(input.obs, [input.active.length, policy.obsSize])).mean);
       const values = (await mean.data()) as Float32Array;
       mean.dispose();
-      const out = new Float32Array(slots * A);
-      if (!batched) return sampleGaussian(values, logStd, rng, out);
-      for (let t = 0; t < T; t++) {
-        const rows = [t * n * A, (t + 1) * n * A] as const;
-        sampleGaussian(values.subarray(...rows), logStd.subarray(t * A, (t + 1) * A), rng, out.subarray(...rows));
-      }
-      return out;
+      return sampleGaussian(values, logStd, rng);
     },
   };
 }
 
 // ────────────────────────────── advantages ──────────────────────────────
 
-/**
- * One adaptation stage of a meta-batch in the sampler's padded layout: task t's rows are its
- * n episodes × H steps (M = n·H), padding zero and masked out.
- */
+/** One adaptation stage of one task: its n episodes × H steps (M = n·H rows), padding zero and masked out. */
 export interface StageData {
-  /** [T, M, O] */
-  obs: tf.Tensor3D;
-  /** [T, M, A] */
-  actions: tf.Tensor3D;
-  /** [T, M]: normalised per task, 0 on padding. */
-  advantages: tf.Tensor2D;
-  /** [T, M]: 1 for real steps, 0 for padding. */
-  mask: tf.Tensor2D;
-  /** [T]: real steps per task (at least 1). */
-  steps: tf.Tensor1D;
-  /** Mean undiscounted return of each task's n episodes. */
-  returns: number[];
+  /** [M, O] */
+  obs: tf.Tensor2D;
+  /** [M, A] */
+  actions: tf.Tensor2D;
+  /** [M]: normalised, 0 on padding. */
+  advantages: tf.Tensor1D;
+  /** [M]: 1 for real steps, 0 for padding. */
+  mask: tf.Tensor1D;
+  /** Real steps (at least 1). */
+  steps: number;
+  /** Mean undiscounted return of the n episodes. */
+  meanReturn: number;
   envSteps: number;
 }
 
 /**
- * Per task, as the original MAML code: fit the linear feature baseline to the discounted
- * returns of the task's own n episodes, take GAE(γ, λ) against it (λ = 1: return − baseline),
- * and normalise over the task's steps. The baseline is refitted for every task and stage,
- * so it carries no state between iterations.
+ * As the original MAML code: fit the linear feature baseline to the discounted returns of the
+ * task's own n episodes, take GAE(γ, λ) against it (λ = 1: return − baseline), and normalise
+ * over the task's steps. The baseline is refitted for every task and stage, so it carries no
+ * state between iterations.
  */
 export function prepareStage(batch: Batch, config: Pick<MamlConfig, 'discount' | 'gaeLambda' | 'baselineReg'>): StageData {
-  const { horizon: H, obsSize: O, actSize: A, slotsPerTask: n } = batch;
-  if (batch.episodes !== 1) throw new MetarlError('METARL_SPEC_MISMATCH', `MAML samples one episode per slot, the batch has ${batch.episodes}`);
-  const T = batch.tasks.length;
+  const { horizon: H, obsSize: O, actSize: A, slots: n } = batch;
+  if (batch.episodes !== 1 || batch.tasks.length !== 1) throw new MetarlError('METARL_SPEC_MISMATCH', `MAML prepares one task's slots of one episode each, the batch has ${batch.tasks.length} tasks × ${batch.episodes} episodes`);
   const M = n * H;
-  const advantages = new Float32Array(T * M);
   const mask = validMask(batch.lengths, H);
-  const steps = new Float32Array(T);
-  const returns: number[] = [];
-  for (let t = 0; t < T; t++) {
-    const e0 = t * n;
-    const obs = batch.obs.subarray(e0 * H * O, (e0 + n) * H * O);
-    const rewards = batch.rewards.subarray(e0 * H, (e0 + n) * H);
-    const lengths = batch.lengths.subarray(e0, e0 + n);
-    const terminated = batch.terminated.subarray(e0, e0 + n);
-    const baseline = new LinearFeatureBaseline(O, config.baselineReg);
-    baseline.fit(obs, discountedReturns(rewards, lengths, H, config.discount), lengths, H);
-    const values = baseline.predict(obs, lengths, H);
-    const gaeOut = gae({ rewards, values, lengths, terminated, horizon: H, gamma: config.discount, lambda: config.gaeLambda });
-    advantages.set(normalizeAdvantages(gaeOut.advantages, mask.subarray(t * M, (t + 1) * M)), t * M);
-    let sumLength = 0;
-    let sumReturn = 0;
-    for (let e = 0; e < n; e++) (sumLength += lengths[e]), (sumReturn += batch.returns[e0 + e]);
-    steps[t] = Math.max(1, sumLength);
-    returns.push(sumReturn / n);
-  }
+  const baseline = new LinearFeatureBaseline(O, config.baselineReg);
+  baseline.fit(batch.obs, discountedReturns(batch.rewards, batch.lengths, H, config.discount), batch.lengths, H);
+  const values = baseline.predict(batch.obs, batch.lengths, H);
+  const { advantages } = gae({ rewards: batch.rewards, values, lengths: batch.lengths, terminated: batch.terminated, horizon: H, gamma: config.discount, lambda: config.gaeLambda });
+  let steps = 0;
+  let sumReturn = 0;
+  for (let e = 0; e < n; e++) (steps += batch.lengths[e]), (sumReturn += batch.returns[e]);
   return {
-    obs: tf.tensor3d(batch.obs, [T, M, O]),
-    actions: tf.tensor3d(batch.actions, [T, M, A]),
-    advantages: tf.tensor2d(advantages, [T, M]),
-    mask: tf.tensor2d(mask, [T, M]),
-    steps: tf.tensor1d(steps),
-    returns,
+    obs: tf.tensor2d(batch.obs, [M, O]),
+    actions: tf.tensor2d(batch.actions, [M, A]),
+    advantages: tf.tensor1d(normalizeAdvantages(advantages, mask)),
+    mask: tf.tensor1d(mask),
+    steps: Math.max(1, steps),
+    meanReturn: sumReturn / n,
     envSteps: batch.envSteps,
   };
 }
 
 function disposeStage(stage: StageData): void {
-  tf.dispose([stage.obs, stage.actions, stage.advantages, stage.mask, stage.steps]);
+  tf.dispose([stage.obs, stage.actions, stage.advantages, stage.mask]);
+}
+
+/** Every k-th row (k = round(1 / fraction)): the rows Fisher-vector products use. */
+function subsample(stage: StageData, fraction: number): StageData {
+  const stride = Math.max(1, Math.round(1 / fraction));
+  return tf.tidy(() => {
+    const rows = tf.range(0, stage.obs.shape[0], stride, 'int32');
+    const mask = tf.gather(stage.mask, rows);
+    return {
+      ...stage,
+      obs: tf.gather(stage.obs, rows),
+      actions: tf.gather(stage.actions, rows),
+      advantages: tf.gather(stage.advantages, rows),
+      mask,
+      steps: Math.max(1, tf.sum(mask).dataSync()[0]),
+    } as unknown as tf.TensorContainer;
+  }) as unknown as StageData;
 }
 
 // ──────────────────────────────── losses ────────────────────────────────
 
-/** Mean over each task's real steps: x [T, M] → [T]. */
-function taskMean(x: tf.Tensor, stage: StageData): tf.Tensor1D {
-  return tf.div(tf.sum(tf.mul(x, stage.mask), 1), stage.steps) as tf.Tensor1D;
+/** Mean over the real steps: x [M] → scalar. */
+function stepMean(x: tf.Tensor, stage: StageData): tf.Scalar {
+  return tf.div(tf.sum(tf.mul(x, stage.mask)), stage.steps) as tf.Scalar;
 }
 
-/** [T, M, X] → [T·M, X]: the distributions in src/nn take one row per sample. */
-const rowsOf = (x: tf.Tensor, A: number) => tf.reshape(x, [-1, A]) as tf.Tensor2D;
-
-/** The policy's mean [T, M, A] and per-row log-std [T·M, A] under per-task parameters. */
-function distribution(policy: GaussianMlpPolicy, params: Params, stage: StageData): { mean: tf.Tensor2D; logStd: tf.Tensor2D } {
-  const [T, M, A] = stage.actions.shape;
-  const { mean, logStd } = forwardPerTask(policy, params, stage.obs);
-  return { mean: rowsOf(mean, A), logStd: rowsOf(tf.broadcastTo(logStd, [T, M, A]), A) };
-}
-
-/** log π(a_t | s_t) of every task's rows under its own parameters: [T, M]. */
-function logProb(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Tensor2D {
+/** log π(a_t | s_t) of every row under `params`: [M]. */
+function logProb(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Tensor1D {
   return tf.tidy(() => {
-    const [T, M, A] = stage.actions.shape;
-    const { mean, logStd } = distribution(policy, params, stage);
-    return tf.reshape(gaussianLogProb(mean, logStd, rowsOf(stage.actions, A)), [T, M]) as tf.Tensor2D;
+    const { mean, logStd } = policy.forward(params, stage.obs);
+    return gaussianLogProb(mean, logStd, stage.actions);
   });
 }
 
-/** The inner loss of each task, VPG: −mean_t log π(a_t|s_t) Â_t → [T]. */
-export function innerLosses(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Tensor1D {
-  return tf.tidy(() => tf.neg(taskMean(tf.mul(logProb(policy, params, stage), stage.advantages), stage)));
+/** The inner loss, VPG: −mean_t log π(a_t|s_t) Â_t. */
+export function innerLoss(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Scalar {
+  return tf.tidy(() => tf.neg(stepMean(tf.mul(logProb(policy, params, stage), stage.advantages), stage)));
 }
 
-/**
- * The outer (TRPO) surrogate: mean over tasks of −mean_t r_t Â_t, r_t = π_θ'_t(a|s) / π_old(a|s),
- * with θ'_t the adapted parameters as a function of θ.
- */
+/** The outer (TRPO) surrogate −mean_t r_t Â_t, r_t = π_θ'(a|s) / π_old(a|s), θ' the adapted parameters. */
 function surrogateLoss(policy: GaussianMlpPolicy, adapted: Params, post: StageData, old: OldPolicy): tf.Scalar {
-  return tf.tidy(() => {
-    const ratio = exp(tf.sub(logProb(policy, adapted, post), old.logProb));
-    return tf.mean(tf.neg(taskMean(tf.mul(ratio, post.advantages), post))) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.neg(stepMean(tf.mul(exp(tf.sub(logProb(policy, adapted, post), old.logProb)), post.advantages), post)));
 }
 
-/** PPO's clipped surrogate over all post-update steps (rl/losses, masked). */
-function clippedLoss(policy: GaussianMlpPolicy, adapted: Params, post: StageData, old: OldPolicy, clip: number): tf.Scalar {
-  return tf.tidy(() => {
-    const flat = (x: tf.Tensor) => tf.reshape(x, [-1]) as tf.Tensor1D;
-    return ppoClipLoss({
-      logProb: flat(logProb(policy, adapted, post)),
-      oldLogProb: flat(old.logProb),
-      advantages: flat(post.advantages),
-      mask: flat(post.mask),
-      clip,
-    }).policyLoss;
-  });
-}
-
-/** Mean over tasks of mean_t KL(π_old(·|s_t) ‖ π_θ'_t(·|s_t)) on the post-update steps. */
+/** mean_t KL(π_old(·|s_t) ‖ π_θ'(·|s_t)) on the post-update steps. */
 function meanKl(policy: GaussianMlpPolicy, adapted: Params, post: StageData, old: OldPolicy): tf.Scalar {
   return tf.tidy(() => {
-    const [T, M, A] = post.actions.shape;
-    const { mean, logStd } = distribution(policy, adapted, post);
-    const kl = gaussianKl(rowsOf(old.mean, A), rowsOf(tf.broadcastTo(old.logStd, [T, M, A]), A), mean, logStd);
-    return tf.mean(taskMean(tf.reshape(kl, [T, M]), post)) as tf.Scalar;
+    const { mean, logStd } = policy.forward(adapted, post.obs);
+    return stepMean(gaussianKl(old.mean, old.logStd, mean, logStd), post);
   });
 }
 
 /** The policy that sampled the post-update episodes, held fixed during the outer step. */
 export interface OldPolicy {
-  /** [T, M, A] */
-  mean: tf.Tensor3D;
-  /** [T, 1, A] */
-  logStd: tf.Tensor3D;
-  /** [T, M] */
-  logProb: tf.Tensor2D;
+  /** [M, A] */
+  mean: tf.Tensor2D;
+  /** [A] */
+  logStd: tf.Tensor;
+  /** [M] */
+  logProb: tf.Tensor1D;
+}
+
+/** π_old on `post`'s rows; disposed by the caller. */
+export function oldPolicy(policy: GaussianMlpPolicy, adapted: Params, post: StageData): OldPolicy {
+  return tf.tidy(() => {
+    const { mean, logStd } = policy.forward(adapted, post.obs);
+    return { mean, logStd: tf.clone(logStd), logProb: gaussianLogProb(mean, logStd, post.actions) };
+  });
+}
+
+function disposeOld(old: OldPolicy): void {
+  tf.dispose([old.mean, old.logStd, old.logProb]);
+}
+
+/** Rows of π_old, as `subsample` picks rows of a stage. */
+function subsampleOld(old: OldPolicy, stage: StageData, fraction: number): OldPolicy {
+  const stride = Math.max(1, Math.round(1 / fraction));
+  return tf.tidy(() => {
+    const rows = tf.range(0, stage.obs.shape[0], stride, 'int32');
+    return { mean: tf.gather(old.mean, rows), logStd: tf.clone(old.logStd), logProb: tf.gather(old.logProb, rows) };
+  }) as OldPolicy;
 }
 
 // ────────────────────────────── inner step ──────────────────────────────
 
 /**
- * One VPG step per task, θ'_t = θ_t − α ∇ L_in,t(θ_t), on per-task parameters, computed
- * functionally: nothing is mutated. The losses are summed over tasks, so one backward pass
- * gives each task its own gradient. Called inside an outer `tf.grads`, the inner gradient is
- * itself on the tape and the meta-gradient flows through it (second order): this is why every
- * op of the policy and the log-prob comes from src/nn/ops.ts (tfjs#3252). With `firstOrder`
- * the inner gradient is a constant.
+ * One VPG step θ' = θ − α ∇ L_in(θ), computed functionally: nothing is mutated. Called inside
+ * an outer `tf.grads`, the inner gradient is itself on the tape and the meta-gradient flows
+ * through it (second order): this is why every op of the policy and the log-prob comes from
+ * src/nn/ops.ts (tfjs#3252). With `firstOrder` the inner gradient is a constant.
  */
 export function innerStep(policy: GaussianMlpPolicy, params: Params, stage: StageData, alpha: number, firstOrder: boolean): tf.Tensor[] {
   return tf.tidy(() => {
-    const grads = tf.grads((...ps: tf.Tensor[]) => tf.sum(innerLosses(policy, ps, stage)))([...params]);
+    const grads = tf.grads((...ps: tf.Tensor[]) => innerLoss(policy, ps, stage))([...params]);
     return params.map((p, i) => tf.sub(p, tf.mul(firstOrder ? stopGradient(grads[i]) : grads[i], alpha)));
   });
 }
 
-/** θ'_t for every task after the inner stages: stage j's step uses the episodes sampled at stage j. */
-export function adapt(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], T: number, alpha: number, firstOrder: boolean): tf.Tensor[] {
+/** θ' after the inner stages: stage j's step uses the episodes sampled at stage j. */
+export function adapt(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], alpha: number, firstOrder: boolean): tf.Tensor[] {
   return tf.tidy(() => {
-    let p: Params = perTask(theta, T);
+    let p: Params = theta;
     for (const stage of pre) p = innerStep(policy, p, stage, alpha, firstOrder);
     return [...p];
   });
@@ -373,324 +353,412 @@ const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
   return { value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
 }) as (x: tf.Tensor) => tf.Tensor;
 
-/**
- * The MAML objective as a function of θ: the surrogate of the post-update episodes under
- * θ'_t(θ) for every task. @internal exported for the finite-difference test.
- */
+/** One task's MAML objective as a function of θ: the surrogate of its post-update episodes under θ'(θ). */
 export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], post: StageData, old: OldPolicy, alpha: number, firstOrder: boolean): tf.Scalar {
-  return tf.tidy(() => surrogateLoss(policy, adapt(policy, theta, pre, post.obs.shape[0], alpha, firstOrder), post, old));
+  return tf.tidy(() => surrogateLoss(policy, adapt(policy, theta, pre, alpha, firstOrder), post, old));
 }
 
-// ────────────────────────────── outer step ──────────────────────────────
+// ──────────────────────────── Fisher product ────────────────────────────
 
-/** What the outer step works on: the meta-batch's inner stages and its post-update stage. */
-interface OuterBatch {
-  policy: GaussianMlpPolicy;
+/**
+ * F_t·v, the Hessian at θ of the task's KL(π_θ'(θ_old) ‖ π_θ'(θ)) on its post-update steps, as
+ * pytorch-maml-rl's, which differentiates the KL through the inner update. Its gradient is zero
+ * at θ_old, so the Hessian is Jᵀ F J: F the adapted policy's Fisher matrix and J = dθ'/dθ =
+ * J_k ⋯ J_1 with J_j = I − α H_j, H_j the inner loss's Hessian at the stage's start (symmetric,
+ * so Jᵀ = J_1 ⋯ J_k). That is 2k + 1 Hessian-vector products and no third-order tape. Holding
+ * the inner step's offset fixed instead (F alone) was exact only for first-order MAML: its
+ * steps overshot the trust region, the line search backtracked 3–6 times per iteration and
+ * learning per iteration fell behind the reference.
+ */
+export function fisherProduct(policy: GaussianMlpPolicy, run: TaskRun, v: tf.Tensor1D, config: MamlConfig): tf.Tensor1D {
+  return tf.tidy(() => {
+    const hessian = (j: number, x: tf.Tensor1D) => fisherVectorProduct((ps) => innerLoss(policy, ps, run.fisherPre[j]), run.params[j], x, 0);
+    const jacobian = (x: tf.Tensor1D, order: number[]) => order.reduce((acc, j) => tf.sub(acc, tf.mul(hessian(j, acc), config.innerLr)) as tf.Tensor1D, x);
+    const inner = run.pre.map((_, j) => j);
+    const k = run.pre.length;
+    const u = config.firstOrder ? v : jacobian(v, inner);
+    const w = fisherVectorProduct((ps) => meanKl(policy, ps, run.fisherPost, run.fisherOld), run.params[k], u, 0);
+    return config.firstOrder ? w : jacobian(w, inner.reverse());
+  });
+}
+
+// ────────────────────────────── shard side ──────────────────────────────
+
+type Emit = (event: ShardEvent) => void;
+
+interface ShardContext {
   config: MamlConfig;
+  policy: GaussianMlpPolicy;
+  sampler: Sampler;
+}
+
+/** What a worker keeps of one task between the requests of an iteration. */
+export interface TaskRun {
+  index: number;
+  /** [θ, θ'_1, …, θ'_k]: θ is the shard's (shared), the others the task's own. */
+  params: tf.Tensor[][];
   /** Stages 0..k−1: the episodes each inner step was taken on. */
   pre: StageData[];
   /** Stage k: the post-update episodes the outer loss is measured on. */
   post: StageData;
-  /** θ'_t(θ_old), per task: the parameters that sampled `post`. */
-  sampledWith: Params;
-  /** π_old on `post`. */
   old: OldPolicy;
-  /** The same tasks in groups of at most `maxRowsPerChunk` rows, differentiated one group at a time. */
-  chunks: Chunk[];
+  /** The rows Fisher-vector products use (`fisherSubsample`). */
+  fisherPre: StageData[];
+  fisherPost: StageData;
+  fisherOld: OldPolicy;
 }
 
-/** Tasks [from, to) of the outer batch; the losses of a chunk are means over its own tasks or steps. */
-interface Chunk {
-  pre: StageData[];
-  post: StageData;
-  old: OldPolicy;
-  /** The chunk's share of the tasks and of the real post-update steps: the weights that add chunks up. */
-  taskShare: number;
-  stepShare: number;
-  /** False when the chunk is the whole batch (its tensors belong to the batch). */
-  owned: boolean;
-  from: number;
-  to: number;
+export interface IterateRequest {
+  seed: number;
+  theta: Float32Array;
+  tasks: IndexedTask[];
+  watch: WatchedSlot[];
+  /** TRPO: also the outer gradient and loss at θ. */
+  gradient: boolean;
 }
 
-/** [from, to) task ranges of at most `maxRows` rows each (at least one task). */
-function taskGroups(T: number, M: number, maxRows: number): [number, number][] {
-  const per = Math.max(1, Math.floor(maxRows / M));
-  const groups: [number, number][] = [];
-  for (let from = 0; from < T; from += per) groups.push([from, Math.min(T, from + per)]);
-  return groups;
+export interface TaskIterateResult {
+  index: number;
+  stageReturns: number[];
+  envSteps: number;
+  /** Real post-update steps: PPO's loss is a mean over all of them. */
+  postSteps: number;
+  sampleSeconds: number;
+  /** The surrogate at θ (0 by construction) and its gradient through the inner steps. */
+  loss: number;
+  gradient: Float32Array | null;
 }
 
-/** Tasks [from, to) of per-task tensors (leading task axis): copies. */
-function sliceTasks<X extends tf.Tensor>(x: X, from: number, to: number): X {
-  return tf.slice(x, [from, ...x.shape.slice(1).map(() => 0)], [to - from, ...x.shape.slice(1).map(() => -1)]) as X;
+export interface EvaluateRequest {
+  seed: number;
+  theta: Float32Array;
+  tasks: IndexedTask[];
+  stages: number;
+  watch: WatchedSlot[];
 }
 
-function sliceStage(s: StageData, from: number, to: number): StageData {
-  const [obs, actions, advantages, mask, steps] = [s.obs, s.actions, s.advantages, s.mask, s.steps].map((x) => sliceTasks(x, from, to));
-  return { obs, actions, advantages, mask, steps, returns: s.returns.slice(from, to), envSteps: 0 } as StageData;
+/** Starts the shard side in a task worker (or on the calling thread with `--workers 0`). */
+export async function createMamlShard(args: ShardWorkerArgs): Promise<ShardWorker> {
+  const config = parseConfig(args.config);
+  // Only `forward` and the shapes are used: θ comes with every request.
+  const policy = buildPolicy(args.family.spec, config, new Rng(0));
+  const sampler = await createSampler({ family: args.familyRef, workers: 0, stepTimeoutMs: args.stepTimeoutMs });
+  return new MamlShard({ config, policy, sampler });
 }
 
-async function makeChunks(pre: StageData[], post: StageData, old: OldPolicy, maxRows: number): Promise<Chunk[]> {
-  const [T, M] = post.advantages.shape;
-  const groups = taskGroups(T, M, maxRows);
-  if (groups.length === 1) return [{ pre, post, old, taskShare: 1, stepShare: 1, owned: false, from: 0, to: T }];
-  const steps = (await post.steps.data()) as Float32Array;
-  const total = steps.reduce((a, b) => a + b, 0);
-  return groups.map(([from, to]) => ({
-    pre: pre.map((s) => sliceStage(s, from, to)),
-    post: sliceStage(post, from, to),
-    old: { mean: sliceTasks(old.mean, from, to), logStd: sliceTasks(old.logStd, from, to), logProb: sliceTasks(old.logProb, from, to) },
-    taskShare: (to - from) / T,
-    stepShare: steps.subarray(from, to).reduce((a, b) => a + b, 0) / total,
-    owned: true,
-    from,
-    to,
-  }));
-}
+class MamlShard implements ShardWorker {
+  private theta: tf.Tensor[] = [];
+  private runs: TaskRun[] = [];
 
-function disposeChunks(chunks: Chunk[]): void {
-  for (const c of chunks) if (c.owned) [...c.pre, c.post].forEach(disposeStage), disposeOld(c.old);
-}
+  constructor(private readonly ctx: ShardContext) {}
 
-/** π_old on the post-update steps; disposed by the caller. */
-export function oldPolicy(policy: GaussianMlpPolicy, adapted: Params, post: StageData): OldPolicy {
-  return tf.tidy(() => {
-    const { mean, logStd } = forwardPerTask(policy, adapted, post.obs);
-    return { mean, logStd, logProb: logProb(policy, adapted, post) };
-  });
-}
-
-function disposeOld(old: OldPolicy | null): void {
-  if (old) tf.dispose([old.mean, old.logStd, old.logProb]);
-}
-
-/** The surrogate loss and mean KL at the current θ, with θ'_t recomputed from it (chunk by chunk). */
-async function lossAndKl(b: OuterBatch): Promise<{ loss: number; kl: number }> {
-  const out = { loss: 0, kl: 0 };
-  for (const c of b.chunks) {
-    const [loss, kl] = tf.tidy(() => {
-      const adapted = adapt(b.policy, b.policy.params, c.pre, c.post.obs.shape[0], b.config.innerLr, false);
-      return [surrogateLoss(b.policy, adapted, c.post, c.old), meanKl(b.policy, adapted, c.post, c.old)];
-    });
-    out.loss += (await loss.data())[0] * c.taskShare;
-    out.kl += (await kl.data())[0] * c.taskShare;
-    tf.dispose([loss, kl]);
+  async handle(kind: string, request: unknown, emit: Emit): Promise<unknown> {
+    switch (kind) {
+      case 'iterate':
+        return this.iterate(request as IterateRequest, emit);
+      case 'fisherProduct':
+        return this.fisherProducts((request as { v: Float32Array }).v);
+      case 'lossKl':
+        return this.lossKl((request as { theta: Float32Array }).theta);
+      case 'clippedGradient':
+        return this.clippedGradients((request as { theta: Float32Array }).theta);
+      case 'evaluate':
+        return this.evaluate(request as EvaluateRequest, emit);
+      case 'release':
+        return this.release();
+      case 'tensors':
+        return tf.memory().numTensors;
+      default:
+        throw new MetarlError('METARL_PROTOCOL', `MAML task worker: unknown request '${kind}'`);
+    }
   }
-  return out;
-}
 
-/** Adds up ∇θ of each chunk's loss, weighted: only one chunk's tape is alive at a time. Returns the flat gradient and the loss. */
-async function accumulateGradient(b: OuterBatch, loss: (c: Chunk, ps: tf.Tensor[]) => tf.Scalar, weight: (c: Chunk) => number): Promise<{ grad: tf.Tensor1D; value: number }> {
-  let grad = tf.zeros([paramCount(b.policy.params)]) as tf.Tensor1D;
-  let value = 0;
-  for (const c of b.chunks) {
-    const out = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(c, ps))([...b.policy.params]);
-    const next = tf.tidy(() => tf.add(grad, tf.mul(flattenParams(out.grads), weight(c))) as tf.Tensor1D);
-    value += (await out.value.data())[0] * weight(c);
-    tf.dispose([grad, out.value, ...out.grads]);
-    grad = next;
+  async dispose(): Promise<void> {
+    this.release();
+    this.ctx.policy.dispose();
+    await this.ctx.sampler.close();
   }
-  return { grad, value };
-}
 
-/**
- * TRPO on the meta-objective: g = ∇θ L(θ'(θ)) through the inner steps; direction F⁻¹g by
- * conjugate gradient; step size √(2δ / gᵀF⁻¹g); backtracking until the surrogate improves and
- * the mean KL between the old and the new ADAPTED policies is ≤ δ (both re-adapted from the
- * candidate θ, as the paper). The Fisher matrix is the KL's Hessian with the inner step's
- * offset held fixed (θ'_t = θ − Δ_t), on every k-th step (`fisherSubsample`): the curvature of
- * the adapted policies without a third-order term through the inner gradient; the line search
- * enforces the true KL on every step.
- */
-async function trpoStep(b: OuterBatch): Promise<Record<string, number>> {
-  const { policy, config, old } = b;
-  const theta = policy.params;
-  const T = b.post.obs.shape[0];
-  const objective = (c: Chunk, ps: tf.Tensor[]) => metaObjective(policy, ps, c.pre, c.post, c.old, config.innerLr, config.firstOrder);
-  const { grad: g, value: lossBefore } = await accumulateGradient(b, objective, (c) => c.taskShare);
-  const gradNorm = tf.tidy(() => tf.norm(g));
-  const gNorm = (await gradNorm.data())[0];
-  gradNorm.dispose();
-
-  const offsets = tf.tidy(() => perTask(theta, T).map((p, i) => tf.sub(p, b.sampledWith[i])));
-  const sub = subsample(b.post, old, config.fisherSubsample);
-  // F v = Σ_chunks share · F_chunk v: one chunk's double-backprop tape alive at a time.
-  const fisherChunks = await makeChunks([], sub.post, sub.old, config.maxRowsPerChunk);
-  const chunkOffsets = fisherChunks.map((c) => (c.owned ? offsets.map((d) => sliceTasks(d, c.from, c.to)) : offsets));
-  const fvp = (v: tf.Tensor1D) =>
-    tf.tidy(() =>
-      fisherChunks.reduce((acc, c, k) => {
-        const kl = (ps: tf.Tensor[]) => meanKl(policy, perTask(ps, c.to - c.from).map((p, i) => tf.sub(p, chunkOffsets[k][i])), c.post, c.old);
-        return tf.add(acc, tf.mul(fisherVectorProduct(kl, theta, v, 0), c.taskShare)) as tf.Tensor1D;
-      }, tf.mul(v, config.cgDamping) as tf.Tensor1D),
-    );
-  const direction = await conjugateGradient(fvp, g, { iterations: config.cgIters });
-  const curvature = tf.tidy(() => tf.dot(direction, fvp(direction)));
-  const dFd = (await curvature.data())[0];
-  const scale = Math.sqrt((2 * config.maxKl) / Math.max(dFd, 1e-12));
-  const theta0 = flattenParams(theta);
-  const fullStep = tf.tidy(() => tf.mul(direction, -scale) as tf.Tensor1D);
-  tf.dispose([g, curvature, direction, ...offsets, ...chunkOffsets.filter((o) => o !== offsets).flat()]);
-  disposeChunks(fisherChunks);
-  if (sub.post !== b.post) disposeStage(sub.post), disposeOld(sub.old);
-
-  const evaluate = async (fraction: number) => {
-    tf.tidy(() => assignFlat(theta, tf.add(theta0, tf.mul(fullStep, fraction)) as tf.Tensor1D));
-    return lossAndKl(b);
-  };
-  const search = await backtrackingLineSearch(evaluate, lossBefore, {
-    maxKl: config.maxKl,
-    backtrackRatio: config.lineSearchDecay,
-    maxBacktracks: config.lineSearchSteps,
-  });
-  // Rejected (rllab: "Line search condition violated. Rejecting the step!"): keep θ_old.
-  if (!search.accepted) tf.tidy(() => assignFlat(theta, theta0));
-  tf.dispose([theta0, fullStep]);
-  // The surrogate before the step is 0 by construction (ratio 1, advantages normalised to mean 0).
-  return {
-    surrogate: search.accepted ? search.loss : lossBefore,
-    kl: search.accepted ? search.kl : 0,
-    gradNorm: gNorm,
-    stepAccepted: search.accepted ? 1 : 0,
-    backtracks: search.backtracks,
-  };
-}
-
-/** Every k-th row of each task (k = round(1 / fraction)), with π_old on them. */
-function subsample(post: StageData, old: OldPolicy, fraction: number): { post: StageData; old: OldPolicy } {
-  const stride = Math.max(1, Math.round(1 / fraction));
-  if (stride === 1) return { post, old };
-  return tf.tidy(() => {
-    const rows = tf.range(0, post.obs.shape[1], stride, 'int32');
-    const pick = <X extends tf.Tensor>(x: X) => tf.gather(x, rows, 1) as X;
-    const mask = pick(post.mask);
-    const sub: StageData = {
-      ...post,
-      obs: pick(post.obs),
-      actions: pick(post.actions),
-      advantages: pick(post.advantages),
-      mask,
-      steps: tf.maximum(tf.sum(mask, 1), 1) as tf.Tensor1D,
-    };
-    const subOld: OldPolicy = { mean: pick(old.mean), logStd: tf.clone(old.logStd), logProb: pick(old.logProb) };
-    return { post: sub, old: subOld } as unknown as tf.TensorContainer;
-  }) as unknown as { post: StageData; old: OldPolicy };
-}
-
-/** PPO-clip on the meta-objective: `ppoEpochs` Adam steps, each re-adapting from the current θ. */
-async function ppoStep(b: OuterBatch, adam: Adam): Promise<Record<string, number>> {
-  const { policy, config } = b;
-  const loss = (c: Chunk, ps: tf.Tensor[]) =>
-    tf.tidy(() => clippedLoss(policy, adapt(policy, ps, c.pre, c.post.obs.shape[0], config.innerLr, config.firstOrder), c.post, c.old, config.ppoClip));
-  for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
-    // A masked mean over each chunk's steps, weighted by its share of steps: the mean over all steps.
-    const { grad } = await accumulateGradient(b, loss, (c) => c.stepShare);
-    const grads = unflattenParams(grad, policy.params.map((p) => p.shape));
-    adam.apply(grads);
-    tf.dispose([grad, ...grads]);
-    await letEventLoopRun();
+  /** Samples every stage of each task, adapts, and (TRPO) takes the outer gradient at θ. */
+  private async iterate(request: IterateRequest, emit: Emit): Promise<TaskIterateResult[]> {
+    const { config, policy } = this.ctx;
+    this.release();
+    this.theta = paramsOf(request.theta, policy);
+    const results: TaskIterateResult[] = [];
+    for (const task of request.tasks) {
+      const stages: StageData[] = [];
+      const params: tf.Tensor[][] = [this.theta];
+      let sampleSeconds = 0;
+      for (let j = 0; j <= config.innerSteps; j++) {
+        const t0 = performance.now();
+        const batch = await rollout(this.ctx, task, params[j], j, request.seed, request.watch, emit);
+        sampleSeconds += (performance.now() - t0) / 1000;
+        stages.push(prepareStage(batch, config));
+        if (j < config.innerSteps) params.push(innerStep(policy, params[j], stages[j], config.innerLr, false));
+      }
+      const pre = stages.slice(0, -1);
+      const post = stages[config.innerSteps];
+      const old = oldPolicy(policy, params[config.innerSteps], post);
+      const run: TaskRun = {
+        index: task.index,
+        params,
+        pre,
+        post,
+        old,
+        fisherPre: pre.map((s) => subsample(s, config.fisherSubsample)),
+        fisherPost: subsample(post, config.fisherSubsample),
+        fisherOld: subsampleOld(old, post, config.fisherSubsample),
+      };
+      this.runs.push(run);
+      const outer = request.gradient ? await this.gradient(run, (ps) => metaObjective(policy, ps, pre, post, old, config.innerLr, config.firstOrder)) : null;
+      results.push({
+        index: task.index,
+        stageReturns: stages.map((s) => s.meanReturn),
+        envSteps: stages.reduce((n, s) => n + s.envSteps, 0),
+        postSteps: post.steps,
+        sampleSeconds,
+        loss: outer?.loss ?? 0,
+        gradient: outer?.gradient ?? null,
+      });
+    }
+    return results;
   }
-  const after = await lossAndKl(b);
-  return { surrogate: after.loss, kl: after.kl };
+
+  /** ∇θ of a per-task loss at the shard's θ. */
+  private async gradient(run: TaskRun, loss: (theta: tf.Tensor[]) => tf.Scalar, theta: Params = this.theta): Promise<{ loss: number; gradient: Float32Array }> {
+    const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...theta]);
+    const out = { loss: (await value.data())[0], gradient: await flatOf(grads) };
+    tf.dispose([value, ...grads]);
+    return out;
+  }
+
+  private async fisherProducts(v: Float32Array): Promise<Float32Array[]> {
+    const vector = tf.tensor1d(v);
+    const out: Float32Array[] = [];
+    for (const run of this.runs) {
+      const fv = fisherProduct(this.ctx.policy, run, vector, this.ctx.config);
+      out.push((await fv.data()) as Float32Array);
+      fv.dispose();
+    }
+    vector.dispose();
+    return out;
+  }
+
+  /** The surrogate and KL at a candidate θ, each task re-adapted from it (as the paper). */
+  private async lossKl(theta: Float32Array): Promise<Array<{ loss: number; kl: number }>> {
+    const { config, policy } = this.ctx;
+    const candidate = paramsOf(theta, policy);
+    const out: Array<{ loss: number; kl: number }> = [];
+    for (const run of this.runs) {
+      const [loss, kl] = tf.tidy(() => {
+        const adapted = adapt(policy, candidate, run.pre, config.innerLr, false);
+        return [surrogateLoss(policy, adapted, run.post, run.old), meanKl(policy, adapted, run.post, run.old)];
+      });
+      out.push({ loss: (await loss.data())[0], kl: (await kl.data())[0] });
+      tf.dispose([loss, kl]);
+    }
+    tf.dispose(candidate);
+    return out;
+  }
+
+  /** PPO: each task's clipped surrogate (a mean over its post-update steps) and its gradient at θ. */
+  private async clippedGradients(theta: Float32Array): Promise<Array<{ loss: number; gradient: Float32Array }>> {
+    const { config, policy } = this.ctx;
+    const at = paramsOf(theta, policy);
+    const out: Array<{ loss: number; gradient: Float32Array }> = [];
+    for (const run of this.runs) {
+      const clipped = (ps: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const adapted = adapt(policy, ps, run.pre, config.innerLr, config.firstOrder);
+          return ppoClipLoss({ logProb: logProb(policy, adapted, run.post), oldLogProb: run.old.logProb, advantages: run.post.advantages, mask: run.post.mask, clip: config.ppoClip }).policyLoss;
+        });
+      out.push(await this.gradient(run, clipped, at));
+    }
+    tf.dispose(at);
+    return out;
+  }
+
+  /** Meta-test: per task, the mean return before adaptation and after each of 1..K inner steps. */
+  private async evaluate(request: EvaluateRequest, emit: Emit): Promise<number[][]> {
+    const { config, policy } = this.ctx;
+    const theta = paramsOf(request.theta, policy);
+    const out: number[][] = [];
+    try {
+      for (const task of request.tasks) {
+        let params: Params = theta;
+        const returns: number[] = [];
+        for (let j = 0; j <= request.stages; j++) {
+          const stage = prepareStage(await rollout(this.ctx, task, params, j, request.seed, request.watch, emit), config);
+          returns.push(stage.meanReturn);
+          if (j < request.stages) {
+            const next = innerStep(policy, params, stage, config.innerLr, false);
+            if (params !== theta) tf.dispose([...params]);
+            params = next;
+          }
+          disposeStage(stage);
+        }
+        if (params !== theta) tf.dispose([...params]);
+        out.push(returns);
+      }
+    } finally {
+      tf.dispose(theta);
+    }
+    return out;
+  }
+
+  private release(): null {
+    for (const run of this.runs) {
+      [...run.pre, run.post, ...run.fisherPre, run.fisherPost].forEach(disposeStage);
+      [run.old, run.fisherOld].forEach(disposeOld);
+      tf.dispose(run.params.slice(1).flat());
+    }
+    tf.dispose(this.theta);
+    this.runs = [];
+    this.theta = [];
+    return null;
+  }
 }
 
-// ──────────────────────────── adapt / evaluate ────────────────────────────
+// ──────────────────────────────── learner ────────────────────────────────
+
+/** Starts the learner on the main thread; its per-task work goes to `args.pool`. */
+export async function createMaml(args: AgentArgs<MamlConfig>): Promise<MetaLearner> {
+  const config = parseConfig(args.config);
+  if (!args.pool) throw new MetarlError('METARL_CONFIG_INVALID', 'MAML runs its tasks in task workers: pass `pool` (createTaskPool()) in its AgentArgs');
+  const rng = new Rng(args.seed);
+  // The initial weights take the first draw of the agent's stream; everything after is seeds.
+  const policy = buildPolicy(args.family.spec, config, rng.fork());
+  return new MamlLearner(config, args.pool, policy, rng, args.watch);
+}
 
 class MamlLearner implements MetaLearner {
   readonly agent = 'maml';
   readonly stages: readonly string[];
   readonly tasksPerIteration: number;
   private readonly adam: Adam | null;
-  private readonly ctx: RolloutContext;
   private disposed = false;
 
   constructor(
     private readonly config: MamlConfig,
-    args: AgentArgs<MamlConfig>,
+    private readonly pool: TaskPool,
     private readonly policy: GaussianMlpPolicy,
     private rng: Rng,
+    private readonly watch: AgentArgs<MamlConfig>['watch'],
   ) {
     this.stages = stageNames(config.innerSteps);
     this.tasksPerIteration = config.metaBatchSize;
     this.adam = config.outer === 'ppo' ? new Adam(policy.params, { learningRate: config.ppoLr }) : null;
-    this.ctx = { policy, sampler: args.sampler, config, watch: args.watch };
   }
 
   async iterate(tasks: Task[]): Promise<IterationMetrics> {
     this.checkAlive('iterate');
-    const { config, policy } = this;
-    const T = tasks.length;
-    const stages: StageData[] = [];
-    // params[0] = θ (shared); params[j] = θ'_t after j inner steps (per task), freed at the end.
-    const params: Params[] = [policy.params];
-    let old: OldPolicy | null = null;
-    let chunks: Chunk[] = [];
-    let sampleSeconds = 0;
-    let learnSeconds = 0;
+    const { config } = this;
+    const started = performance.now();
+    const shards = shardRanges(tasks.length, this.pool.lanes);
+    const watched = this.watched(config.innerSteps);
+    const theta = await flatOf(this.policy.params);
+    const seed = this.rng.seed();
+    const requests = shards.map(([from, to]): IterateRequest => ({ seed, theta, tasks: indexed(tasks, from, to), watch: watched.slots, gradient: config.outer === 'trpo' }));
     try {
-      for (let j = 0; j <= config.innerSteps; j++) {
-        const t0 = performance.now();
-        const batch = await rollout(this.ctx, tasks, params[j], j, this.rng);
-        const t1 = performance.now();
-        stages.push(prepareStage(batch, config));
-        if (j < config.innerSteps) params.push(stepFrom(policy, params[j], j === 0, stages[j], config));
-        sampleSeconds += (t1 - t0) / 1000;
-        learnSeconds += (performance.now() - t1) / 1000;
-      }
-      const t2 = performance.now();
-      const post = stages[config.innerSteps];
-      const sampledWith = params[config.innerSteps];
-      const pre = stages.slice(0, -1);
-      old = oldPolicy(policy, sampledWith, post);
-      chunks = await makeChunks(pre, post, old, config.maxRowsPerChunk);
-      const outer: OuterBatch = { policy, config, pre, post, sampledWith, old, chunks };
-      const figures = this.adam ? await ppoStep(outer, this.adam) : await trpoStep(outer);
-      figures.std = await meanStd(policy);
-      const outerSeconds = (performance.now() - t2) / 1000;
-      figures.outerSeconds = outerSeconds;
-      learnSeconds += outerSeconds;
+      const results = (await this.pool.run('iterate', requests, { onEvent: watched.onEvent, describe: describeShards(shards, 'iterate') })).flat() as TaskIterateResult[];
+      // The shards sample side by side: the slowest one's sampling is the iteration's.
+      const sampleSeconds = Math.max(...shards.map(([from, to]) => results.slice(from, to).reduce((s, r) => s + r.sampleSeconds, 0)));
+      const t0 = performance.now();
+      const figures = this.adam ? await this.ppoStep(shards, results, this.adam) : await this.trpoStep(shards, results, theta);
+      figures.std = await meanStd(this.policy);
+      figures.outerSeconds = (performance.now() - t0) / 1000;
       return {
-        stageReturns: stages.map((s) => mean(s.returns)),
+        stageReturns: this.stages.map((_, j) => mean(results.map((r) => r.stageReturns[j]))),
         figures,
-        envSteps: stages.reduce((n, s) => n + s.envSteps, 0),
+        envSteps: results.reduce((n, r) => n + r.envSteps, 0),
         sampleSeconds,
-        learnSeconds,
+        learnSeconds: (performance.now() - started) / 1000 - sampleSeconds,
       };
     } finally {
-      disposeChunks(chunks);
-      disposeOld(old);
-      tf.dispose(params.slice(1).flat());
-      stages.forEach(disposeStage);
+      await this.pool.run('release', shards.map(() => null)).catch(() => undefined);
     }
   }
 
   /**
+   * TRPO on the meta-objective: g = mean_t g_t; the direction F⁻¹g by conjugate gradient; the
+   * step size √(2δ / gᵀF⁻¹g); backtracking until the surrogate improves and the mean KL between
+   * the old and the new ADAPTED policies is ≤ δ (both re-adapted from the candidate θ, as the paper).
+   */
+  private async trpoStep(shards: Array<[number, number]>, results: TaskIterateResult[], theta: Float32Array): Promise<Record<string, number>> {
+    const { config } = this;
+    const ask = async <R>(kind: string, request: unknown) => (await this.pool.run(kind, shards.map(() => request), { describe: describeShards(shards, kind) })).flat() as R[];
+    const step = await trpoStep({
+      theta,
+      gradient: meanVector(results.map((r) => r.gradient!)),
+      // The surrogate before the step is 0 by construction (ratio 1, advantages normalised to mean 0).
+      lossBefore: mean(results.map((r) => r.loss)),
+      fisherProduct: async (v) => meanVector(await ask<Float32Array>('fisherProduct', { v: Float32Array.from(v) })),
+      evaluate: async (candidate) => {
+        const at = await ask<{ loss: number; kl: number }>('lossKl', { theta: candidate });
+        return { loss: mean(at.map((r) => r.loss)), kl: mean(at.map((r) => r.kl)) };
+      },
+      maxKl: config.maxKl,
+      damping: config.cgDamping,
+      cgIterations: config.cgIters,
+      backtrackRatio: config.lineSearchDecay,
+      maxBacktracks: config.lineSearchSteps,
+    });
+    this.setTheta(step.theta);
+    return { surrogate: step.lossAfter, kl: step.kl, gradNorm: step.gradNorm, stepAccepted: step.accepted ? 1 : 0, backtracks: step.backtracks };
+  }
+
+  /** PPO-clip on the meta-objective: `ppoEpochs` Adam steps, each re-adapting from the current θ. */
+  private async ppoStep(shards: Array<[number, number]>, results: TaskIterateResult[], adam: Adam): Promise<Record<string, number>> {
+    const ask = async <R>(kind: string, request: unknown) => (await this.pool.run(kind, shards.map(() => request), { describe: describeShards(shards, kind) })).flat() as R[];
+    const total = results.reduce((n, r) => n + r.postSteps, 0);
+    // Each task's loss is a mean over its steps; weighted by its share of them, the sum is the mean over all steps.
+    const weights = results.map((r) => r.postSteps / total);
+    for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
+      const at = await ask<{ loss: number; gradient: Float32Array }>('clippedGradient', { theta: await flatOf(this.policy.params) });
+      const grads = tf.tidy(() => unflattenParams(tf.tensor1d(Float32Array.from(weightedSum(at.map((r) => r.gradient), weights))), this.policy.params.map((p) => p.shape)));
+      adam.apply(grads);
+      tf.dispose(grads);
+      await letEventLoopRun();
+    }
+    const after = await ask<{ loss: number; kl: number }>('lossKl', { theta: await flatOf(this.policy.params) });
+    return { surrogate: mean(after.map((r) => r.loss)), kl: mean(after.map((r) => r.kl)) };
+  }
+
+  /**
    * Meta-test: on each task, the mean return of n episodes before adaptation and after each of
-   * 1..K inner steps (each step on the previous stage's episodes). Draws from its own Rng
-   * (`seed`), so the learner's stream and weights are untouched.
+   * 1..K inner steps (each step on the previous stage's episodes). Seeded by `seed` alone, so the
+   * learner's stream and weights are untouched.
    */
   async evaluate(tasks: Task[], options: EvaluateOptions = {}): Promise<AdaptationResult> {
     this.checkAlive('evaluate');
     const K = options.stages ?? this.config.innerSteps;
-    const rng = new Rng(options.seed ?? 0);
-    let params: Params = this.policy.params;
-    const returns: number[][] = [];
-    try {
-      for (let j = 0; j <= K; j++) {
-        const stage = prepareStage(await rollout(this.ctx, tasks, params, j, rng), this.config);
-        returns.push(stage.returns);
-        if (j < K) {
-          const next = stepFrom(this.policy, params, j === 0, stage, this.config);
-          if (j > 0) tf.dispose([...params]);
-          params = next;
-        }
-        disposeStage(stage);
-      }
-    } finally {
-      if (params !== this.policy.params) tf.dispose([...params]);
-    }
-    return { stages: stageNames(K), returns };
+    const shards = shardRanges(tasks.length, this.pool.lanes);
+    const watched = this.watched(K);
+    const theta = await flatOf(this.policy.params);
+    const requests = shards.map(([from, to]): EvaluateRequest => ({ seed: options.seed ?? 0, theta, tasks: indexed(tasks, from, to), stages: K, watch: watched.slots }));
+    const perTask = (await this.pool.run('evaluate', requests, { onEvent: watched.onEvent, describe: describeShards(shards, 'evaluate') })).flat() as number[][];
+    return { stages: stageNames(K), returns: stageNames(K).map((_, j) => perTask.map((r) => r[j])) };
+  }
+
+  /** The viewer's hooks of each stage 0..K, as the slots the workers stream and a router for their events. */
+  private watched(K: number): { slots: WatchedSlot[]; onEvent: Emit } {
+    const names = stageNames(K);
+    const hooks = names.map((name, j) => this.watch?.(j, name));
+    return {
+      slots: hooks.flatMap((h, stage) => (h?.watchSlots ?? []).map((slot) => ({ stage, slot }))),
+      onEvent: (e) => {
+        const h = hooks[e.stage];
+        if (e.kind === 'scene') h?.onScene?.(e.slot, e.scene);
+        else if (e.kind === 'frame') h?.onFrame?.(e);
+        else h?.onEpisodeEnd?.(e.slot, e.episode, e.ret, e.length);
+      },
+    };
+  }
+
+  private setTheta(theta: Float32Array): void {
+    const parts = paramsOf(theta, this.policy);
+    this.policy.params.forEach((p, i) => p.assign(parts[i]));
+    tf.dispose(parts);
   }
 
   // ─────────────────────────────── save / load ───────────────────────────────
@@ -747,29 +815,35 @@ class MamlLearner implements MetaLearner {
   }
 }
 
-/**
- * One inner step from θ (`shared`: all tasks start there) or from per-task parameters, outside
- * any tape, in groups of at most `maxRowsPerChunk` rows.
- */
-function stepFrom(policy: GaussianMlpPolicy, params: Params, shared: boolean, stage: StageData, config: MamlConfig): tf.Tensor[] {
-  const [T, M] = stage.advantages.shape;
-  const groups = taskGroups(T, M, config.maxRowsPerChunk);
-  const step = (from: number, to: number) =>
-    tf.tidy(() => {
-      const part = groups.length === 1 ? stage : sliceStage(stage, from, to);
-      const start = shared ? perTask(params, to - from) : groups.length === 1 ? params : params.map((p) => sliceTasks(p, from, to));
-      return innerStep(policy, start, part, config.innerLr, false);
-    });
-  if (groups.length === 1) return step(0, T);
-  const parts = groups.map(([from, to]) => step(from, to));
-  const joined = params.map((_, i) => tf.concat(parts.map((p) => p[i]), 0));
-  tf.dispose(parts.flat());
-  return joined;
+
+/** Tasks [from, to) with their meta-batch indices. */
+function indexed(tasks: Task[], from: number, to: number): IndexedTask[] {
+  return tasks.slice(from, to).map((task, i) => ({ index: from + i, task }));
+}
+
+/** Names shard i in errors: which tasks, and what was being done. */
+function describeShards(shards: Array<[number, number]>, kind: string): (i: number) => string {
+  return (i) => {
+    const [from, to] = shards[i];
+    return `${to - from === 1 ? `task ${from}` : `tasks ${from}–${to - 1}`} of the meta-batch (MAML '${kind}')`;
+  };
+}
+
+/** The mean of per-task vectors, added up in task order in float64: the same bits however the tasks were sharded. */
+function meanVector(vectors: readonly Float32Array[]): Float64Array {
+  return weightedSum(vectors, vectors.map(() => 1 / vectors.length));
+}
+
+function weightedSum(vectors: readonly Float32Array[], weights: readonly number[]): Float64Array {
+  const out = new Float64Array(vectors[0].length);
+  vectors.forEach((v, t) => {
+    for (let i = 0; i < out.length; i++) out[i] += weights[t] * v[i];
+  });
+  return out;
 }
 
 async function meanStd(policy: GaussianMlpPolicy): Promise<number> {
-  const logStd = policy.params[policy.params.length - 1];
-  const values = await logStd.data();
+  const values = await policy.params[policy.params.length - 1].data();
   let sum = 0;
   for (const v of values) sum += Math.exp(v);
   return sum / values.length;

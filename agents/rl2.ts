@@ -555,6 +555,7 @@ export async function createRl2(args: AgentArgs<Rl2Config>): Promise<Rl2Learner>
   const rng = new Rng(args.seed);
   const policy = buildPolicy(args.family, config, rng);
   const optimizer = new Adam(policy.params, { learningRate: config.lr });
+  if (!args.sampler) throw new MetarlError('METARL_CONFIG_INVALID', 'RL² samples through a Sampler: pass `sampler` (createSampler()) in its AgentArgs');
   return new Rl2Learner({ config, family: args.family, sampler: args.sampler, policy, optimizer, rng, watch: args.watch });
 }
 

@@ -3,6 +3,7 @@ import type { MetaLearner } from '../src/core/learner.js';
 import type { FamilyRef } from '../src/core/registry.js';
 import type { TaskFamily } from '../src/core/types.js';
 import type { SampleHooks, Sampler } from '../src/sampling/types.js';
+import type { ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 
 /** What an agent file exports as `definition`, registered by name in agents/index.ts. */
 export interface AgentDefinition<Schema extends z.ZodObject = z.ZodObject> {
@@ -13,14 +14,21 @@ export interface AgentDefinition<Schema extends z.ZodObject = z.ZodObject> {
   /** Per-family overrides of the schema's defaults (e.g. MAML's inner lr on point-nav). */
   familyDefaults: Readonly<Record<string, Partial<z.input<Schema>>>>;
   create(args: AgentArgs<z.output<Schema>>): Promise<MetaLearner>;
+  /**
+   * The agent's per-shard half, for agents whose sampling and per-task learning run in task
+   * workers (ARCHITECTURE.md "Workers"). Such an agent gets a `pool`; the others a `sampler`.
+   */
+  createShardWorker?(args: ShardWorkerArgs): Promise<ShardWorker>;
 }
 
 export interface AgentArgs<Config> {
   config: Config;
   family: TaskFamily;
   familyRef: FamilyRef;
-  /** Created and closed by the caller; the agent only calls `sample`. */
-  sampler: Sampler;
+  /** For an agent without a shard side; created and closed by the caller, the agent only calls `sample`. */
+  sampler?: Sampler;
+  /** For an agent with a shard side (`createShardWorker`): its task workers, created and closed by the caller. */
+  pool?: TaskPool;
   /** Seeds the agent's own Rng (initial weights, action noise). */
   seed: number;
   /**

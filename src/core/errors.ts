@@ -22,7 +22,8 @@ export type MetarlErrorCode =
   | 'METARL_FILE_ERROR'
   | 'METARL_RUN_EXISTS'
   | 'METARL_STEP_TIMEOUT'
-  | 'METARL_RESOURCE_LIMIT';
+  | 'METARL_RESOURCE_LIMIT'
+  | 'METARL_WORKER_FAILED';
 
 export class MetarlError extends Error {
   readonly code: MetarlErrorCode;

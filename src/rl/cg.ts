@@ -1,5 +1,9 @@
-/** Conjugate gradient on tensors, for TRPO's natural-gradient direction F⁻¹g. */
-import { tf } from '../nn/tf.js';
+/**
+ * Conjugate gradient for TRPO's natural-gradient direction F⁻¹g, on plain arrays: the
+ * learner's side of TRPO is O(parameters) work, and the products A·v may come from anywhere
+ * (task workers, a tape). Float64 so that the sums of many workers' products stay exact
+ * enough to be reproducible.
+ */
 import { letEventLoopRun } from '../core/event-loop.js';
 
 export interface CgOptions {
@@ -9,31 +13,29 @@ export interface CgOptions {
   residualTol?: number;
 }
 
-/**
- * Solves A x = b for symmetric positive-definite A given only `avp(v) = A v`.
- * b: [n] → x: [n]. `avp` must return a new tensor; this function disposes what it is given
- * back and every temporary, and never disposes b. Reads one scalar per iteration (await data()).
- */
-export async function conjugateGradient(avp: (v: tf.Tensor1D) => tf.Tensor1D, b: tf.Tensor1D, options: CgOptions = {}): Promise<tf.Tensor1D> {
+/** Solves A x = b for symmetric positive-definite A given only `avp(v) = A v`. */
+export async function conjugateGradient(avp: (v: Float64Array) => Promise<Float64Array> | Float64Array, b: Float64Array, options: CgOptions = {}): Promise<Float64Array> {
   const iterations = options.iterations ?? 10;
   const tol = options.residualTol ?? 1e-10;
-  let x = tf.zerosLike(b);
-  let r = tf.clone(b);
-  let p = tf.clone(b);
-  let rr = tf.dot(r, r) as tf.Scalar;
-  for (let i = 0; i < iterations; i++) {
-    if ((await rr.data())[0] < tol) break;
+  const x = new Float64Array(b.length);
+  const r = Float64Array.from(b);
+  const p = Float64Array.from(b);
+  let rr = dot(r, r);
+  for (let i = 0; i < iterations && rr >= tol; i++) {
     await letEventLoopRun();
-    const ap = avp(p);
-    const [nx, nr, nrr] = tf.tidy(() => {
-      const alpha = tf.div(rr, tf.add(tf.dot(p, ap), 1e-12));
-      const nextR = tf.sub(r, tf.mul(alpha, ap));
-      return [tf.add(x, tf.mul(alpha, p)), nextR, tf.dot(nextR, nextR)] as [tf.Tensor1D, tf.Tensor1D, tf.Scalar];
-    });
-    const np = tf.tidy(() => tf.add(nr, tf.mul(tf.div(nrr, rr), p)) as tf.Tensor1D);
-    tf.dispose([x, r, p, rr, ap]);
-    [x, r, p, rr] = [nx, nr, np, nrr];
+    const ap = await avp(p);
+    const alpha = rr / (dot(p, ap) + 1e-12);
+    for (let k = 0; k < x.length; k++) (x[k] += alpha * p[k]), (r[k] -= alpha * ap[k]);
+    const next = dot(r, r);
+    const beta = next / rr;
+    for (let k = 0; k < p.length; k++) p[k] = r[k] + beta * p[k];
+    rr = next;
   }
-  tf.dispose([r, p, rr]);
   return x;
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
 }

@@ -1,24 +1,28 @@
 /**
- * One TRPO update on a list of variables: natural-gradient direction by conjugate gradient on
- * Fisher-vector products, scaled to the trust region, then a backtracking line search that
- * accepts only a step that lowers the surrogate and keeps KL ≤ maxKl (garage's defaults).
+ * One TRPO update (Schulman et al. 2015) of a flat parameter vector: the natural-gradient
+ * direction by conjugate gradient on Fisher-vector products, scaled so its quadratic KL
+ * estimate is the trust region, then a backtracking line search that accepts only a step
+ * that lowers the surrogate and keeps the KL ≤ maxKl (garage's defaults). The caller says
+ * how to compute F·v and the loss and KL at a candidate θ (on a tape, or summed over task
+ * workers): this side is O(parameters).
  */
-import { assignFlat, flattenParams } from '../nn/params.js';
-import { tf } from '../nn/tf.js';
-import { conjugateGradient } from './cg.js';
-import { fisherVectorProduct } from './fvp.js';
+import { conjugateGradient, dot } from './cg.js';
 import { backtrackingLineSearch } from './line-search.js';
 
 export interface TrpoStepInput {
-  /** Updated in place (left unchanged when no step is accepted). */
-  params: readonly tf.Variable[];
-  /** Surrogate loss to minimise, as a function of the parameters. */
-  loss: (params: tf.Tensor[]) => tf.Scalar;
-  /** Mean KL(π_old ‖ π_params), π_old fixed; second-order-safe (gaussianKl). */
-  kl: (params: tf.Tensor[]) => tf.Scalar;
+  /** θ before the step. */
+  theta: Float32Array;
+  /** ∇θ of the surrogate loss at θ. */
+  gradient: Float64Array;
+  /** The surrogate loss at θ. */
+  lossBefore: number;
+  /** F·v, the Fisher matrix (the KL's Hessian) at θ times v, without damping. */
+  fisherProduct: (v: Float64Array) => Promise<Float64Array>;
+  /** The surrogate loss and mean KL(π_θ ‖ π_candidate) at a candidate θ. */
+  evaluate: (candidate: Float32Array) => Promise<{ loss: number; kl: number }>;
   /** Trust region; default 0.01 (MAML-TRPO). */
   maxKl?: number;
-  /** Added to the Fisher matrix's diagonal; default 0.1 (garage: reg_coeff 1e-5 … 0.1). */
+  /** Added to the Fisher matrix's diagonal; default 1e-5 (garage's reg_coeff). */
   damping?: number;
   cgIterations?: number;
   backtrackRatio?: number;
@@ -26,55 +30,44 @@ export interface TrpoStepInput {
 }
 
 export interface TrpoStepResult {
-  lossBefore: number;
+  /** θ after the step: the accepted candidate, or θ itself when the line search rejected every one. */
+  theta: Float32Array;
+  accepted: boolean;
   lossAfter: number;
   kl: number;
-  accepted: boolean;
   backtracks: number;
+  gradNorm: number;
 }
 
 export async function trpoStep(input: TrpoStepInput): Promise<TrpoStepResult> {
   const maxKl = input.maxKl ?? 0.01;
-  const damping = input.damping ?? 0.1;
-  const params = input.params;
-  const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => input.loss(ps))([...params]);
-  const lossBefore = (await value.data())[0];
-  const negGrad = tf.tidy(() => tf.neg(flattenParams(grads)) as tf.Tensor1D);
-  tf.dispose([value, ...grads]);
-
-  const fvp = (v: tf.Tensor1D) => fisherVectorProduct(input.kl, params, v, damping);
-  const direction = await conjugateGradient(fvp, negGrad, { iterations: input.cgIterations ?? 10 });
-  const fullStep = tf.tidy(() => {
-    const shs = tf.dot(direction, fvp(direction));
-    // β = √(2δ / sᵀFs): the step whose quadratic KL estimate is exactly the trust region.
-    return tf.mul(direction, tf.sqrt(tf.div(2 * maxKl, tf.add(shs, 1e-8)))) as tf.Tensor1D;
-  });
-  const start = flattenParams(params);
-  tf.dispose([negGrad, direction]);
-
-  const moveTo = (fraction: number) => {
-    const at = tf.tidy(() => tf.add(start, tf.mul(fraction, fullStep)) as tf.Tensor1D);
-    assignFlat(params, at);
-    at.dispose();
+  const damping = input.damping ?? 1e-5;
+  const damped = async (v: Float64Array) => {
+    const fv = await input.fisherProduct(v);
+    const out = new Float64Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = fv[i] + damping * v[i];
+    return out;
   };
-  const result = await backtrackingLineSearch(
-    async (fraction) => {
-      moveTo(fraction);
-      const [l, k] = tf.tidy(() => [input.loss([...params]), input.kl([...params])]);
-      const out = { loss: (await l.data())[0], kl: (await k.data())[0] };
-      tf.dispose([l, k]);
-      return out;
-    },
-    lossBefore,
-    { maxKl, backtrackRatio: input.backtrackRatio, maxBacktracks: input.maxBacktracks },
-  );
-  if (!result.accepted) moveTo(0);
-  tf.dispose([start, fullStep]);
+  const direction = await conjugateGradient(damped, input.gradient, { iterations: input.cgIterations ?? 10 });
+  // β = √(2δ / dᵀFd): the step whose quadratic KL estimate is exactly the trust region.
+  const scale = Math.sqrt((2 * maxKl) / Math.max(dot(direction, await damped(direction)), 1e-12));
+  const candidate = (fraction: number) => {
+    const out = new Float32Array(input.theta.length);
+    for (let i = 0; i < out.length; i++) out[i] = input.theta[i] - fraction * scale * direction[i];
+    return out;
+  };
+  const search = await backtrackingLineSearch((fraction) => input.evaluate(candidate(fraction)), input.lossBefore, {
+    maxKl,
+    backtrackRatio: input.backtrackRatio,
+    maxBacktracks: input.maxBacktracks,
+  });
   return {
-    lossBefore,
-    lossAfter: result.accepted ? result.loss : lossBefore,
-    kl: result.accepted ? result.kl : 0,
-    accepted: result.accepted,
-    backtracks: result.backtracks,
+    // Rejected (rllab: "Line search condition violated. Rejecting the step!"): keep θ.
+    theta: search.accepted ? candidate(search.fraction) : input.theta,
+    accepted: search.accepted,
+    lossAfter: search.accepted ? search.loss : input.lossBefore,
+    kl: search.accepted ? search.kl : 0,
+    backtracks: search.backtracks,
+    gradNorm: Math.sqrt(dot(input.gradient, input.gradient)),
   };
 }

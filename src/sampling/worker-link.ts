@@ -5,46 +5,12 @@
  *
  * @internal
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { MetarlError } from '../core/errors.js';
+import { startModuleWorker } from '../core/threads.js';
 import type { FamilyRef } from '../core/registry.js';
 import { heapLimitReached } from './limits.js';
 import type { MainToWorker, WorkerToMain } from './messages.js';
-
-/**
- * Starts the worker entry next to this file. From source (`.ts`, e.g. under vitest or
- * tsx), or for a family module written in TypeScript, the worker needs a TypeScript
- * loader. `execArgv: ['--import', 'tsx']` is silently ignored by Node 20's workers
- * (the `.ts` entry then fails with ERR_UNKNOWN_FILE_EXTENSION), so a two-line
- * bootstrap registers tsx's ESM hooks inside the worker and then imports the entry.
- */
-function startWorker(familyModule: string, memoryMb: number): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
-  const familyIsTs = /\.[cm]?ts$/.test(familyModule);
-  const resourceLimits = { maxOldGenerationSizeMb: memoryMb };
-  if (!fromSource && !familyIsTs) return new Worker(entry, { resourceLimits });
-  const tsxApi = pathToFileURL(tsxEsmApi()).href;
-  const bootstrap =
-    `import(${JSON.stringify(tsxApi)})` +
-    `.then((api) => { (api.register ?? api.default.register)(); return import(${JSON.stringify(entry.href)}); })` +
-    `.catch((err) => { setImmediate(() => { throw err; }); });`;
-  return new Worker(bootstrap, { eval: true, resourceLimits });
-}
-
-/**
- * The path of tsx's ESM API. `require.resolve` can only see the package's `require`
- * condition (index.cjs), whose `register()` fails inside a worker on Node 20, so the
- * sibling `import` build (index.mjs) is taken when it is there.
- */
-function tsxEsmApi(): string {
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const esm = cjs.replace(/\.cjs$/, '.mjs');
-  return existsSync(esm) ? esm : cjs;
-}
 
 export class WorkerLink {
   readonly worker: Worker;
@@ -60,7 +26,8 @@ export class WorkerLink {
     memoryMb: number,
     onDeath: (link: WorkerLink) => void,
   ) {
-    this.worker = startWorker(family.module, memoryMb);
+    const entry = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+    this.worker = startModuleWorker(entry, [family.module], { maxOldGenerationSizeMb: memoryMb });
     this.worker.on('message', (message: WorkerToMain) => {
       this.inbox.push(message);
       this.wake();

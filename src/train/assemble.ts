@@ -9,6 +9,8 @@ import type { TaskFamily } from '../core/types.js';
 import { initBackend, type BackendInfo } from '../nn/backend.js';
 import { createSampler } from '../sampling/sampler.js';
 import type { Sampler } from '../sampling/types.js';
+import { createTaskPool } from '../workers/pool.js';
+import type { TaskPool } from '../workers/types.js';
 import { parseConfig, type RunConfig } from './config.js';
 import { resolveFamily } from './families.js';
 
@@ -25,7 +27,8 @@ export interface AssembledRun {
   ref: FamilyRef;
   agentConfig: Record<string, unknown>;
   backend: BackendInfo;
-  sampler: Sampler;
+  /** The agent's task pool, or the sampler of an agent without a shard side: closed by the caller. */
+  workers: TaskPool | Sampler;
   learner: MetaLearner;
 }
 
@@ -38,10 +41,20 @@ export async function assembleRun(
   if (options.checkFamily) assertFamilyValid(family);
   const agentConfig = resolveAgentConfig(definition, family.name, config.agentConfig);
   const backend = await initBackend(config.backend);
-  const sampler = await createSampler({ family: ref, workers: config.workers, stepTimeoutMs: config.stepTimeout * 1000, workerMemoryMb: config.workerMemoryMb });
+  const limits = { workers: config.workers, stepTimeoutMs: config.stepTimeout * 1000, workerMemoryMb: config.workerMemoryMb };
+  const args = { config: agentConfig, family, familyRef: ref, seed: seedFor(config.seed, SEEDS.agent), watch: options.watch };
+  if (definition.createShardWorker) {
+    const pool = await createTaskPool({ ...limits, family: ref, agent: definition.name, config: agentConfig, backend: backend.name });
+    try {
+      return { family, ref, agentConfig, backend, workers: pool, learner: await definition.create({ ...args, pool }) };
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+  }
+  const sampler = await createSampler({ family: ref, ...limits });
   try {
-    const learner = await definition.create({ config: agentConfig, family, familyRef: ref, sampler, seed: seedFor(config.seed, SEEDS.agent), watch: options.watch });
-    return { family, ref, agentConfig, backend, sampler, learner };
+    return { family, ref, agentConfig, backend, workers: sampler, learner: await definition.create({ ...args, sampler }) };
   } catch (err) {
     await sampler.close();
     throw err;

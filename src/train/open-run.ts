@@ -2,7 +2,6 @@ import type { WatchHooks } from '../../agents/types.js';
 import type { MetaLearner } from '../core/learner.js';
 import type { FamilyRef } from '../core/registry.js';
 import type { TaskFamily } from '../core/types.js';
-import type { Sampler } from '../sampling/types.js';
 import { readLatestCheckpoint } from './checkpoint.js';
 import type { RunConfig } from './config.js';
 import { readRunConfig } from './run-config.js';
@@ -13,7 +12,6 @@ export interface OpenRun {
   family: TaskFamily;
   ref: FamilyRef;
   learner: MetaLearner;
-  sampler: Sampler;
   /** Iteration of the checkpoint loaded. */
   iteration: number;
   backend: string;
@@ -27,10 +25,10 @@ export async function openRun(
 ): Promise<OpenRun> {
   const config = readRunConfig(runDir, options.backend ? { backend: options.backend } : {});
   const checkpoint = readLatestCheckpoint(runDir);
-  const { family, ref, backend, sampler, learner } = await assembleRun({ ...config, workers: options.workers ?? config.workers }, { watch: options.watch });
+  const { family, ref, backend, workers, learner } = await assembleRun({ ...config, workers: options.workers ?? config.workers }, { watch: options.watch });
   const close = async () => {
     learner.dispose();
-    await sampler.close();
+    await workers.close();
   };
   try {
     await learner.restore(checkpoint.learner);
@@ -38,5 +36,5 @@ export async function openRun(
     await close();
     throw err;
   }
-  return { config, family, ref, learner, sampler, iteration: checkpoint.iteration, backend: backend.name, close };
+  return { config, family, ref, learner, iteration: checkpoint.iteration, backend: backend.name, close };
 }

@@ -55,7 +55,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const mode: RunDirMode = options.resume ? 'resume' : options.force ? 'replace' : 'new';
   checkRunDir(config.out, mode);
   const checkpoint = options.resume ? readLatestCheckpoint(config.out) : null;
-  const { family, agentConfig, backend, sampler, learner } = await assembleRun(config, {
+  const { family, agentConfig, backend, workers, learner } = await assembleRun(config, {
     checkFamily: true,
     watch: options.observer?.watch?.bind(options.observer),
   });
@@ -145,7 +145,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     process.removeListener('SIGINT', onSigint);
     stopSentinel();
     learner.dispose();
-    await sampler.close();
+    await workers.close();
   }
 }
 

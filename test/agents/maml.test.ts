@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMaml, definition, mamlConfigSchema, metaObjective, type MamlConfig, type OldPolicy, type StageData } from '../../agents/maml.js';
+import { createMaml, definition, fisherProduct, innerStep, mamlConfigSchema, metaObjective, oldPolicy, type MamlConfig, type OldPolicy, type StageData, type TaskRun } from '../../agents/maml.js';
 import type { MetaLearner } from '../../src/core/learner.js';
 import { loadFamily, type FamilyRef } from '../../src/core/registry.js';
 import { Rng } from '../../src/core/rng.js';
@@ -9,69 +9,80 @@ import { gaussianKl } from '../../src/nn/distributions.js';
 import { createGaussianMlp } from '../../src/nn/mlp.js';
 import { flattenParams, unflattenParams } from '../../src/nn/params.js';
 import { tf } from '../../src/nn/tf.js';
-import { createSampler } from '../../src/sampling/sampler.js';
-import type { Sampler } from '../../src/sampling/types.js';
+import { fisherVectorProduct } from '../../src/rl/fvp.js';
+import { createTaskPool } from '../../src/workers/pool.js';
+import type { TaskPool } from '../../src/workers/types.js';
 
 const POINT_NAV: FamilyRef = { name: 'point-nav', module: new URL('../../envs/point-nav.ts', import.meta.url).href };
 
 let family: TaskFamily;
-let sampler: Sampler;
 const learners: MetaLearner[] = [];
+const pools: TaskPool[] = [];
 
 beforeAll(async () => {
   await initBackend('cpu', { log: () => {} });
   family = await loadFamily(POINT_NAV);
-  sampler = await createSampler({ family: POINT_NAV, workers: 0 });
 });
-afterAll(async () => {
-  await sampler.close();
-});
-afterEach(() => {
+afterEach(async () => {
   while (learners.length) learners.pop()!.dispose();
+  while (pools.length) await pools.pop()!.close();
 });
 
 const config = (overrides: Partial<MamlConfig> = {}): MamlConfig =>
   mamlConfigSchema.parse({ ...definition.familyDefaults['point-nav'], hidden: [16], metaBatchSize: 4, episodesPerTask: 4, horizon: 20, ...overrides });
 
+/** A learner whose tasks run on the calling thread (the worker-count tests are in maml-workers.test.ts). */
 async function learner(cfg: MamlConfig, seed: number): Promise<MetaLearner> {
-  const l = await createMaml({ config: cfg, family, familyRef: POINT_NAV, sampler, seed });
+  const pool = await createTaskPool({ family: POINT_NAV, agent: 'maml', config: cfg, backend: 'cpu', stepTimeoutMs: 0, workers: 0 });
+  pools.push(pool);
+  const l = await createMaml({ config: cfg, family, familyRef: POINT_NAV, pool, seed });
   learners.push(l);
   return l;
 }
 
-/** A random stage of T tasks × N rows, the last `padding` rows of the last task masked out, for the gradient checks. */
-function randomStage(rng: Rng, T: number, N: number, O: number, A: number, padding = 0): StageData {
+/** A random stage of one task's N rows, the last `padding` masked out, for the gradient checks. */
+function randomStage(rng: Rng, N: number, O: number, A: number, padding = 0): StageData {
   const fill = (size: number, std = 1) => Float32Array.from({ length: size }, () => rng.normal(0, std));
-  const mask = new Float32Array(T * N).fill(1).fill(0, T * N - padding);
-  const steps = Float32Array.from({ length: T }, (_, t) => (t === T - 1 ? N - padding : N));
+  const mask = new Float32Array(N).fill(1).fill(0, N - padding);
   return {
-    obs: tf.tensor3d(fill(T * N * O), [T, N, O]),
-    actions: tf.tensor3d(fill(T * N * A), [T, N, A]),
-    advantages: tf.tensor2d(fill(T * N).map((x, i) => x * mask[i]), [T, N]),
-    mask: tf.tensor2d(mask, [T, N]),
-    steps: tf.tensor1d(steps),
-    returns: new Array(T).fill(0),
-    envSteps: T * N - padding,
+    obs: tf.tensor2d(fill(N * O), [N, O]),
+    actions: tf.tensor2d(fill(N * A), [N, A]),
+    advantages: tf.tensor1d(fill(N).map((x, i) => x * mask[i])),
+    mask: tf.tensor1d(mask),
+    steps: N - padding,
+    meanReturn: 0,
+    envSteps: N - padding,
   };
 }
 
-const disposeStage = (s: StageData) => tf.dispose([s.obs, s.actions, s.advantages, s.mask, s.steps]);
+const disposeStage = (s: StageData) => tf.dispose([s.obs, s.actions, s.advantages, s.mask]);
+
+/** ∇θ f at a flat θ, flat. */
+async function gradientAt(f: (ps: tf.Tensor[]) => tf.Scalar, theta: Float32Array, shapes: number[][]): Promise<Float64Array> {
+  const ps = tf.tidy(() => unflattenParams(tf.tensor1d(theta), shapes));
+  const grads = tf.grads((...qs: tf.Tensor[]) => f(qs))(ps);
+  const flat = flattenParams(grads);
+  const values = Float64Array.from(await flat.data());
+  tf.dispose([flat, ...grads, ...ps]);
+  return values;
+}
+
+const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.hypot(...Array.from(a, (x, i) => x - b[i])) / Math.hypot(...Array.from(b));
 
 describe('MAML meta-gradient', () => {
   it('matches central finite differences through the inner step; first-order differs (tfjs#3252)', async () => {
     const rng = new Rng(11);
     const O = 2;
     const A = 2;
-    const T = 2;
-    const N = 6;
+    const N = 12;
     const alpha = 0.5;
     const policy = createGaussianMlp({ obsSize: O, actSize: A, hidden: [3], initStd: 0.7 }, rng.fork());
-    const pre = [randomStage(rng, T, N, O, A, 2)];
-    const post = randomStage(rng, T, N, O, A, 1);
+    const pre = [randomStage(rng, N, O, A, 2)];
+    const post = randomStage(rng, N, O, A, 1);
     const old: OldPolicy = {
-      mean: tf.zeros([T, N, A]),
-      logStd: tf.zeros([T, 1, A]),
-      logProb: tf.tensor2d(Float32Array.from({ length: T * N }, () => rng.normal(-2, 0.3)), [T, N]),
+      mean: tf.zeros([N, A]),
+      logStd: tf.zeros([A]),
+      logProb: tf.tensor1d(Float32Array.from({ length: N }, () => rng.normal(-2, 0.3))),
     };
     const theta = policy.params;
     const shapes = theta.map((p) => p.shape);
@@ -102,13 +113,51 @@ describe('MAML meta-gradient', () => {
       };
       fd[i] = ((await at(eps)) - (await at(-eps))) / (2 * eps);
     }
-    const relErr = (a: Float64Array, b: Float64Array) => Math.hypot(...a.map((x, i) => x - b[i])) / Math.hypot(...b);
     expect(relErr(exact, fd)).toBeLessThan(5e-3);
     // The dropped second-order term is large at this α: a first-order (or #3252-broken) gradient fails the check above.
     expect(relErr(firstOrder, fd)).toBeGreaterThan(0.05);
     policy.dispose();
     [...pre, post].forEach(disposeStage);
     tf.dispose([old.mean, old.logStd, old.logProb]);
+  });
+
+  it('the Fisher product is the Hessian of the KL through the inner step (finite differences); the offset-fixed one is not', async () => {
+    const rng = new Rng(12);
+    const [O, A, N] = [2, 2, 16];
+    const cfg = config({ innerLr: 0.5, fisherSubsample: 1 });
+    const policy = createGaussianMlp({ obsSize: O, actSize: A, hidden: [4], initStd: 0.7 }, rng.fork());
+    const theta = policy.params;
+    const shapes = theta.map((p) => p.shape);
+    const pre = [randomStage(rng, N, O, A, 3)];
+    const post = randomStage(rng, N, O, A, 2);
+    const adapted = innerStep(policy, theta, pre[0], cfg.innerLr, false);
+    const old = oldPolicy(policy, adapted, post);
+    const run: TaskRun = { index: 0, params: [[...theta], adapted], pre, post, old, fisherPre: pre, fisherPost: post, fisherOld: old };
+    const theta0 = Float32Array.from(await flattenParams(theta).data());
+    const v = Float32Array.from(theta0, () => rng.normal(0, 1));
+    const vt = tf.tensor1d(v);
+    const exact = Float64Array.from(await fisherProduct(policy, run, vt, cfg).data());
+    // ∇θ KL(π_old ‖ π_θ'(θ)) at θ ± εv, the KL re-adapted from θ as the line search measures it.
+    const klGrad = (sign: number) =>
+      gradientAt(
+        (ps) => {
+          const { mean, logStd } = policy.forward(innerStep(policy, ps, pre[0], cfg.innerLr, false), post.obs);
+          return tf.div(tf.sum(tf.mul(gaussianKl(old.mean, old.logStd, mean, logStd), post.mask)), post.steps) as tf.Scalar;
+        },
+        Float32Array.from(theta0, (x, i) => x + sign * 1e-2 * v[i]),
+        shapes,
+      );
+    const [plus, minus] = [await klGrad(1), await klGrad(-1)];
+    const fd = plus.map((x, i) => (x - minus[i]) / 2e-2);
+    expect(relErr(exact, fd)).toBeLessThan(2e-2);
+    // The Fisher matrix of the adapted policy with the inner step's offset held fixed (the former product).
+    const offsetFixed = Float64Array.from(
+      await fisherVectorProduct((ps) => tf.div(tf.sum(tf.mul(gaussianKl(old.mean, old.logStd, policy.forward(ps, post.obs).mean, policy.forward(ps, post.obs).logStd), post.mask)), post.steps) as tf.Scalar, adapted, vt, 0).data(),
+    );
+    expect(relErr(offsetFixed, fd)).toBeGreaterThan(0.1);
+    policy.dispose();
+    [...pre, post].forEach(disposeStage);
+    tf.dispose([vt, ...adapted, old.mean, old.logStd, old.logProb]);
   });
 });
 
@@ -192,20 +241,6 @@ describe('MAML outer step', () => {
         expect(kl).toBeLessThan(10 * figures.kl);
       }
     }
-  });
-});
-
-describe('MAML outer step in chunks', () => {
-  it.each(['trpo', 'ppo'] as const)('one task per chunk gives the same iteration as the whole batch at once (%s)', async (outer) => {
-    const whole = await learner(config({ outer }), 9);
-    const chunked = await learner(config({ outer, maxRowsPerChunk: 16 }), 9); // 4 episodes × H 20 = 80 rows (16 after the Fisher's subsample): one task per chunk
-    const tasks = family.sampleTasks(new Rng(10), 4);
-    const [a, b] = [await whole.iterate(tasks), await chunked.iterate(tasks)];
-    // Sampling and the inner steps come before the outer step: the same to the bit.
-    expect(b.stageReturns).toEqual(a.stageReturns);
-    // Float32 sums in another order, amplified by conjugate gradient: equal to well under 1%.
-    expect(Math.abs(b.figures.kl - a.figures.kl)).toBeLessThan(0.01 * a.figures.kl);
-    expect(Math.abs(b.figures.surrogate - a.figures.surrogate)).toBeLessThan(0.01 * Math.abs(a.figures.surrogate));
   });
 });
 

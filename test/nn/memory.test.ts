@@ -6,7 +6,9 @@ import { initBackend } from '../../src/nn/backend.js';
 import { gaussianEntropy, gaussianKl, gaussianLogProb } from '../../src/nn/distributions.js';
 import { createLstmPolicy, type LstmGaussianPolicy } from '../../src/nn/lstm.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../../src/nn/mlp.js';
+import { assignFlat, flattenParams, unflattenParams } from '../../src/nn/params.js';
 import { tf } from '../../src/nn/tf.js';
+import { fisherVectorProduct } from '../../src/rl/fvp.js';
 import { ppoClipLoss, vpgLoss } from '../../src/rl/losses.js';
 import { trpoStep } from '../../src/rl/trpo.js';
 
@@ -45,19 +47,44 @@ describe('tensor count', () => {
       const g = tf.grads(inner)(ps);
       return ps.map((p, i) => tf.sub(p, tf.mul(0.1, g[i])));
     };
-    await trpoStep({
-      params: mlp.params,
-      loss: (ps) => tf.tidy(() => {
+    const loss = (ps: tf.Tensor[]) =>
+      tf.tidy(() => {
         const o = mlp.forward(adapted(ps), obs as tf.Tensor2D);
         return vpgLoss(gaussianLogProb(o.mean, o.logStd, act as tf.Tensor2D), adv as tf.Tensor1D);
-      }),
-      kl: (ps) => tf.tidy(() => {
+      });
+    const kl = (ps: tf.Tensor[]) =>
+      tf.tidy(() => {
         const o = mlp.forward(ps, obs as tf.Tensor2D);
         return tf.mean(gaussianKl(oldMean, oldLogStd, o.mean, o.logStd)) as tf.Scalar;
-      }),
+      });
+    const read = async (t: tf.Tensor) => {
+      const values = Float64Array.from(await t.data());
+      t.dispose();
+      return values;
+    };
+    const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...mlp.params]);
+    const shapes = mlp.params.map((p) => p.shape);
+    const result = await trpoStep({
+      theta: Float32Array.from(await read(flattenParams(mlp.params))),
+      gradient: await read(flattenParams(grads)),
+      lossBefore: (await read(value))[0],
+      fisherProduct: async (v) => {
+        const vt = tf.tensor1d(Float32Array.from(v));
+        const fv = fisherVectorProduct(kl, mlp.params, vt, 0);
+        vt.dispose();
+        return read(fv);
+      },
+      evaluate: async (candidate) => {
+        const ps = tf.tidy(() => unflattenParams(tf.tensor1d(candidate), shapes));
+        const out = { loss: (await read(loss(ps)))[0], kl: (await read(kl(ps)))[0] };
+        tf.dispose(ps);
+        return out;
+      },
       cgIterations: 3,
       maxBacktracks: 3,
     });
+    tf.dispose(grads);
+    tf.tidy(() => assignFlat(mlp.params, tf.tensor1d(result.theta)));
     tf.dispose([oldMean, oldLogStd]);
 
     const target = tf.zeros([10, 4, 2]);

@@ -3,7 +3,7 @@ import { Rng } from '../../src/core/rng.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { gaussianKl, gaussianLogProb } from '../../src/nn/distributions.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../../src/nn/mlp.js';
-import { flattenParams } from '../../src/nn/params.js';
+import { flattenParams, unflattenParams } from '../../src/nn/params.js';
 import { tf } from '../../src/nn/tf.js';
 import { conjugateGradient } from '../../src/rl/cg.js';
 import { fisherVectorProduct } from '../../src/rl/fvp.js';
@@ -16,15 +16,10 @@ describe('conjugate gradient', () => {
   });
 
   it('solves a small SPD system', async () => {
-    const a = tf.tensor2d([[4, 1, 0], [1, 3, 1], [0, 1, 2]]);
-    const b = tf.tensor1d([1, 2, 3]);
-    const before = tf.memory().numTensors;
-    const x = await conjugateGradient((v) => tf.tidy(() => tf.squeeze(tf.matMul(a, tf.expandDims(v, 1))) as tf.Tensor1D), b);
-    expect(tf.memory().numTensors).toBe(before + 1);
+    const a = [[4, 1, 0], [1, 3, 1], [0, 1, 2]];
+    const x = await conjugateGradient((v) => Float64Array.from(a, (row) => row.reduce((s, r, j) => s + r * v[j], 0)), Float64Array.from([1, 2, 3]));
     // Exact solution by Cramer's rule: det = 18; x = [4, 2, 26] / 18.
-    const got = await x.data();
-    [4 / 18, 2 / 18, 26 / 18].forEach((e, i) => expect(got[i]).toBeCloseTo(e, 5));
-    tf.dispose([a, b, x]);
+    [4 / 18, 2 / 18, 26 / 18].forEach((e, i) => expect(x[i]).toBeCloseTo(e, 10));
   });
 });
 
@@ -98,18 +93,69 @@ describe('TRPO step on a toy policy', () => {
     tf.dispose([v, fv, fd, rel]);
   });
 
+  /** TRPO on the policy's flat θ, the products and losses taken on a tape here. */
+  async function step(maxKl: number) {
+    const shapes = policy.params.map((p) => p.shape);
+    const at = (theta: Float32Array) => tf.tidy(() => unflattenParams(tf.tensor1d(theta), shapes));
+    /** The values of `t`, which is disposed. */
+    const read = async (t: tf.Tensor) => {
+      const values = Float64Array.from(await t.data());
+      t.dispose();
+      return values;
+    };
+    const theta = Float32Array.from(await read(flattenParams(policy.params)));
+    const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...policy.params]);
+    const gradient = await read(flattenParams(grads));
+    const lossBefore = (await read(value))[0];
+    tf.dispose(grads);
+    const result = await trpoStep({
+      theta,
+      gradient,
+      lossBefore,
+      maxKl,
+      fisherProduct: async (v) => {
+        const vt = tf.tensor1d(Float32Array.from(v));
+        const fv = fisherVectorProduct(kl, policy.params, vt, 0);
+        vt.dispose();
+        return read(fv);
+      },
+      evaluate: async (candidate) => {
+        const ps = at(candidate);
+        const out = { loss: (await read(loss(ps)))[0], kl: (await read(kl(ps)))[0] };
+        tf.dispose(ps);
+        return out;
+      },
+    });
+    return { ...result, lossBefore, at };
+  }
+
   for (const maxKl of [0.01, 0.5]) {
     it(`lowers the surrogate and keeps KL ≤ ${maxKl}`, async () => {
       const before = tf.memory().numTensors;
-      const r = await trpoStep({ params: policy.params, loss, kl, maxKl });
-      expect(r.accepted).toBe(true);
-      expect(r.lossAfter).toBeLessThan(r.lossBefore);
-      expect(r.kl).toBeLessThanOrEqual(maxKl);
-      expect(r.kl).toBeGreaterThan(maxKl / 10);
-      const k = kl([...policy.params]);
-      expect((await k.data())[0]).toBeCloseTo(r.kl, 6);
-      k.dispose();
+      const done = await step(maxKl);
+      expect(done.accepted).toBe(true);
+      expect(done.lossAfter).toBeLessThan(done.lossBefore);
+      expect(done.kl).toBeLessThanOrEqual(maxKl);
+      expect(done.kl).toBeGreaterThan(maxKl / 10);
+      const ps = done.at(done.theta);
+      const k = kl(ps);
+      expect((await k.data())[0]).toBeCloseTo(done.kl, 6);
+      tf.dispose([k, ...ps]);
       expect(tf.memory().numTensors).toBe(before);
     });
   }
+
+  it('returns θ unchanged when no candidate passes the line search', async () => {
+    const theta = Float32Array.from([1, 2]);
+    const r = await trpoStep({
+      theta,
+      gradient: Float64Array.from([1, 0]),
+      lossBefore: 0,
+      fisherProduct: async (v) => v,
+      evaluate: async () => ({ loss: 1, kl: 0 }),
+      maxBacktracks: 3,
+    });
+    expect(r).toMatchObject({ accepted: false, backtracks: 3, kl: 0, lossAfter: 0 });
+    expect(r.theta).toBe(theta);
+  });
 });

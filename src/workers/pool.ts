@@ -1,0 +1,29 @@
+import { availableParallelism } from 'node:os';
+import { builtinAgents } from '../../agents/index.js';
+import type { AgentDefinition } from '../../agents/types.js';
+import { MetarlError } from '../core/errors.js';
+import { loadFamily } from '../core/registry.js';
+import { defaultWorkerMemoryMb } from '../sampling/limits.js';
+import { InProcessPool } from './in-process-pool.js';
+import { ThreadPool } from './thread-pool.js';
+import type { PoolSpec, TaskPool } from './types.js';
+
+export interface TaskPoolOptions extends PoolSpec {
+  /** Worker threads; 0 runs every shard on the calling thread. Default one per core. */
+  workers?: number;
+  /** Each worker's JS heap limit, MB; default a share of the machine's memory. */
+  workerMemoryMb?: number;
+}
+
+/**
+ * Starts the task workers of an agent that has a shard side (`createShardWorker`). With
+ * `workers: 0` the shard side runs here, on the backend already active.
+ */
+export async function createTaskPool(options: TaskPoolOptions): Promise<TaskPool> {
+  const { workers = availableParallelism(), workerMemoryMb, ...spec } = options;
+  if (workers > 0) return ThreadPool.create(spec, workers, workerMemoryMb ?? defaultWorkerMemoryMb(workers));
+  const definition = (builtinAgents as Record<string, AgentDefinition>)[spec.agent];
+  if (!definition?.createShardWorker) throw new MetarlError('METARL_UNKNOWN_AGENT', `agent '${spec.agent}' has no shard side to run in a task pool`);
+  const family = await loadFamily(spec.family);
+  return new InProcessPool(await definition.createShardWorker({ config: spec.config, family, familyRef: spec.family, stepTimeoutMs: spec.stepTimeoutMs }));
+}

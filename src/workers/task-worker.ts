@@ -1,0 +1,56 @@
+/**
+ * A task-worker thread: its own tfjs backend, the task family, and the agent's shard side
+ * (`definition.createShardWorker`), loaded by name. It answers the pool's requests one at
+ * a time, in the order they come.
+ *
+ * @internal
+ */
+import { parentPort } from 'node:worker_threads';
+import { builtinAgents } from '../../agents/index.js';
+import type { AgentDefinition } from '../../agents/types.js';
+import { MetarlError } from '../core/errors.js';
+import { loadFamily } from '../core/registry.js';
+import { initBackend } from '../nn/backend.js';
+import { serializeError } from '../sampling/failure.js';
+import type { PoolToWorker, WorkerToPool } from './messages.js';
+import type { ShardWorker } from './types.js';
+
+const port = parentPort;
+if (!port) throw new Error('src/workers/task-worker.ts is a worker_threads entry; createTaskPool() starts it');
+
+let shard: ShardWorker | null = null;
+// Requests are answered strictly in turn: a shard's state changes with each.
+let queue: Promise<void> = Promise.resolve();
+
+function post(message: WorkerToPool): void {
+  port!.postMessage(message);
+}
+
+port.on('message', (message: PoolToWorker) => {
+  queue = queue.then(() => (message.type === 'init' ? init(message) : call(message)));
+});
+
+async function init(message: Extract<PoolToWorker, { type: 'init' }>): Promise<void> {
+  try {
+    const { spec } = message;
+    await initBackend(spec.backend);
+    const definition = (builtinAgents as Record<string, AgentDefinition>)[spec.agent];
+    if (!definition?.createShardWorker) throw new MetarlError('METARL_UNKNOWN_AGENT', `agent '${spec.agent}' has no shard side to run in a task worker`);
+    const family = await loadFamily(spec.family);
+    shard = await definition.createShardWorker({ config: spec.config, family, familyRef: spec.family, stepTimeoutMs: spec.stepTimeoutMs });
+    post({ type: 'ready' });
+  } catch (err) {
+    post({ type: 'initFailed', error: serializeError(err) });
+  }
+}
+
+async function call(message: Extract<PoolToWorker, { type: 'call' }>): Promise<void> {
+  const { id } = message;
+  try {
+    if (!shard) throw new MetarlError('METARL_PROTOCOL', 'task worker got a request before it was ready');
+    const result = await shard.handle(message.kind, message.request, (event) => post({ type: 'event', id, event }));
+    post({ type: 'result', id, result });
+  } catch (err) {
+    post({ type: 'failed', id, error: serializeError(err) });
+  }
+}
