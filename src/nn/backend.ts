@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { MetarlError, listChoices } from '../core/errors.js';
 import { tf } from './tf.js';
+import { installWasmKernels } from './wasm-kernels.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -119,6 +120,8 @@ async function useWasm(reason: string): Promise<BackendInfo> {
   const dir = path.dirname(requireHere.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
   wasm.setWasmPaths(dir + path.sep);
   await activate('wasm');
+  // After activation: the kernels replaced call the originals, which the backend's start set up.
+  installWasmKernels();
   return { name: 'wasm', reason };
 }
 
