@@ -107,3 +107,64 @@ describe('LSTM Gaussian policy', () => {
     tf.dispose([changed, a.mean, a.value, a.logStd, a.state.h, a.state.c, b.mean, b.value, b.logStd, b.state.h, b.state.c]);
   });
 });
+
+describe('LSTM sequence backward (hand-written BPTT)', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it('equals the tape gradient of a plain step-by-step LSTM, initial state and resets included', async () => {
+    const [T, B, I, H, A] = [7, 3, 4, 5, 2];
+    const rng = new Rng(5);
+    const policy = createLstmPolicy({ inputSize: I, hiddenSize: H, actSize: A, meanGain: 1 }, rng);
+    const arr = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    const inputs = tf.tensor3d(arr(T * B * I), [T, B, I]);
+    const r = new Float32Array(T * B);
+    r[2 * B] = 1; // env 0 restarts at t = 2, env 2 at t = 5
+    r[5 * B + 2] = 1;
+    const resets = tf.tensor2d(r, [T, B]);
+    const h0 = tf.tensor2d(arr(B * H), [B, H]);
+    const c0 = tf.tensor2d(arr(B * H), [B, H]);
+    // Weights every output, the final state too, so each path back through the recurrence is checked.
+    const w = { mean: tf.tensor3d(arr(T * B * A), [T, B, A]), value: tf.tensor2d(arr(T * B), [T, B]), h: tf.tensor2d(arr(B * H), [B, H]), c: tf.tensor2d(arr(B * H), [B, H]) };
+    const objective = (out: { mean: tf.Tensor; value: tf.Tensor; h: tf.Tensor; c: tf.Tensor }) =>
+      tf.addN([tf.sum(tf.mul(out.mean, w.mean)), tf.sum(tf.mul(out.value, w.value)), tf.sum(tf.mul(out.h, w.h)), tf.sum(tf.mul(out.c, w.c))]) as tf.Scalar;
+
+    /** The textbook LSTM, one tf op at a time, differentiated by the tape. */
+    const reference = (p: tf.Tensor[], h: tf.Tensor, c: tf.Tensor) => {
+      const means: tf.Tensor[] = [];
+      const values: tf.Tensor[] = [];
+      const xs = tf.unstack(inputs);
+      const keeps = tf.unstack(tf.expandDims(tf.sub(1, resets), 2));
+      for (let t = 0; t < T; t++) {
+        h = tf.mul(h, keeps[t]);
+        c = tf.mul(c, keeps[t]);
+        const z = tf.add(tf.add(tf.matMul(xs[t], p[0] as tf.Tensor2D), p[2]), tf.matMul(h as tf.Tensor2D, p[1] as tf.Tensor2D));
+        const [i, f, g, o] = tf.split(z, 4, 1);
+        c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+        h = tf.mul(tf.sigmoid(o), tf.tanh(c));
+        means.push(tf.add(tf.matMul(h as tf.Tensor2D, p[3] as tf.Tensor2D), p[4]));
+        values.push(tf.reshape(tf.add(tf.matMul(h as tf.Tensor2D, p[5] as tf.Tensor2D), p[6]), [B]));
+      }
+      return objective({ mean: tf.stack(means), value: tf.stack(values), h, c });
+    };
+    const ours = (p: tf.Tensor[], h: tf.Tensor, c: tf.Tensor) => {
+      const out = policy.sequence([...p, policy.params[7]], inputs, resets, { h: h as tf.Tensor2D, c: c as tf.Tensor2D });
+      return objective({ mean: out.mean, value: out.value, h: out.state.h, c: out.state.c });
+    };
+    const grad = (f: typeof ours) => tf.grads((...xs: tf.Tensor[]) => f(xs.slice(0, 7), xs[7], xs[8]))([...policy.params.slice(0, 7), h0, c0]);
+    const want = grad(reference);
+    const got = grad(ours);
+    const names = [...policy.names.slice(0, 7), 'h0', 'c0'];
+    for (let k = 0; k < want.length; k++) {
+      const a = await want[k].data();
+      const b = await got[k].data();
+      const scale = Math.max(...Array.from(a, Math.abs));
+      expect(scale, names[k]).toBeGreaterThan(1e-3);
+      const worst = Math.max(...Array.from(a, (x, j) => Math.abs(x - b[j])));
+      expect(worst / scale, names[k]).toBeLessThan(1e-5);
+    }
+    tf.dispose([...want, ...got, inputs, resets, h0, c0, ...Object.values(w)]);
+    policy.dispose();
+  });
+});
