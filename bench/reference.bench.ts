@@ -13,7 +13,7 @@
 // (default: the first of python3, /usr/bin/python3 that imports torch).
 // The references are benchmarks: no test runs them and metarl never needs them.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,7 +107,9 @@ const KERNELS: [prefix: string, key: string][] = [
 
 /** Runs bench/nn.bench.ts in a child process (its own tfjs) and reads ms per workload for `backend` off its table. */
 async function ourKernels(backend: string): Promise<Map<string, number>> {
-  const { stdout } = await run(process.execPath, [...process.execArgv, here('index.ts'), 'nn'], {
+  // index.js where the benches are bundled (`npm run pack:offline`), index.ts in a checkout.
+  const index = here(import.meta.url.endsWith('.js') ? 'index.js' : 'index.ts');
+  const { stdout } = await run(process.execPath, [...process.execArgv, index, 'nn'], {
     env: { ...process.env, METARL_BENCH_BACKENDS: backend },
     maxBuffer: MAX_BUFFER,
   });
@@ -194,6 +196,10 @@ async function rl2(python: Python, dir: string, iterations: number): Promise<voi
 }
 
 export default async function referenceBench(): Promise<void> {
+  if (!existsSync(here('reference/maml_trpo.py'))) {
+    console.log('PyTorch reference skipped: bench/reference/*.py is not beside this file (run it from a checkout of metarl).');
+    return;
+  }
   const python = findPython();
   if (!python) {
     console.log(
