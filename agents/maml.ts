@@ -243,20 +243,15 @@ function disposeStage(stage: StageData): void {
 }
 
 /** Every k-th row (k = round(1 / fraction)): the rows Fisher-vector products use. */
-function subsample(stage: StageData, fraction: number): StageData {
+async function subsample(stage: StageData, fraction: number): Promise<StageData> {
   const stride = Math.max(1, Math.round(1 / fraction));
-  return tf.tidy(() => {
+  const picked = tf.tidy(() => {
     const rows = tf.range(0, stage.obs.shape[0], stride, 'int32');
-    const mask = tf.gather(stage.mask, rows);
-    return {
-      ...stage,
-      obs: tf.gather(stage.obs, rows),
-      actions: tf.gather(stage.actions, rows),
-      advantages: tf.gather(stage.advantages, rows),
-      mask,
-      steps: Math.max(1, tf.sum(mask).dataSync()[0]),
-    } as unknown as tf.TensorContainer;
-  }) as unknown as StageData;
+    return { obs: tf.gather(stage.obs, rows), actions: tf.gather(stage.actions, rows), advantages: tf.gather(stage.advantages, rows), mask: tf.gather(stage.mask, rows) };
+  });
+  // Read asynchronously: WebGPU cannot read a tensor synchronously in Node (no OffscreenCanvas).
+  const steps = (await picked.mask.data() as Float32Array).reduce((a, b) => a + b, 0);
+  return { ...stage, ...picked, steps: Math.max(1, steps) } as StageData;
 }
 
 // ──────────────────────────────── losses ────────────────────────────────
@@ -505,8 +500,8 @@ class MamlShard implements ShardWorker {
         pre,
         post,
         old,
-        fisherPre: pre.map((s) => subsample(s, config.fisherSubsample)),
-        fisherPost: subsample(post, config.fisherSubsample),
+        fisherPre: await Promise.all(pre.map((s) => subsample(s, config.fisherSubsample))),
+        fisherPost: await subsample(post, config.fisherSubsample),
         fisherOld: subsampleOld(old, post, config.fisherSubsample),
       };
       this.runs.push(run);

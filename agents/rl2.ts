@@ -7,11 +7,18 @@
  * The outer learner is PPO, with GAE over the whole trial (one long episode) and
  * backpropagation through time over the trial.
  *
+ * The file holds both halves (ARCHITECTURE.md "Workers"). The shard side (`createRl2Shard`, in a
+ * task worker) samples the trials of its shards of tasks and computes each shard's share of every
+ * PPO minibatch gradient; the learner (`createRl2`) sums the shares in shard order, clips, steps
+ * Adam and sends the new weights with the next request (synchronous data-parallel, as DD-PPO).
+ * A shard is a fixed group of `tasksPerShard` tasks, so an iteration gives the same bits with 0,
+ * 1 or N workers.
+ *
  * Shapes: S = slots (one trial each), E = episodes per trial, H = horizon,
  * T = the longest trial's steps (≤ E·H), O/A = obs/action size, I = O + A + 2 (the LSTM input).
  *
  * Sections, in order: config · input augmentation and trials · policy construction · rollout ·
- * advantages · losses and update · adapt/evaluate · save/load.
+ * advantages · losses · shard side · learner: iterate, update, evaluate · save/load.
  */
 import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';
@@ -19,13 +26,17 @@ import { letEventLoopRun } from '../src/core/event-loop.js';
 import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
 import { Rng, type RngState } from '../src/core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../src/core/types.js';
-import type { Batch, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
+import { resetSeed } from '../src/sampling/layout.js';
+import { createSampler } from '../src/sampling/sampler.js';
+import type { Batch, SampleHooks, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
+import type { ShardEvent, ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 import { Adam, clipByGlobalNorm } from '../src/nn/adam.js';
-import { gaussianEntropy, gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
+import { gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
 import { createLstmPolicy, type LstmGaussianPolicy, type LstmState } from '../src/nn/lstm.js';
+import { flattenParams, unflattenParams } from '../src/nn/params.js';
 import { tf } from '../src/nn/tf.js';
 import { ppoClipLoss, type PpoLoss } from '../src/rl/losses.js';
-import { gae, normalizeAdvantages } from '../src/rl/returns.js';
+import { gae } from '../src/rl/returns.js';
 import type { AgentArgs, AgentDefinition } from './types.js';
 
 // ───────────────────────────── config ─────────────────────────────
@@ -47,6 +58,7 @@ export const rl2ConfigSchema = z.strictObject({
   valueCoef: z.number().min(0).default(0.5).describe('value loss coefficient (the value head shares the LSTM)'),
   maxGradNorm: z.number().positive().default(0.5).describe('global gradient norm clip'),
   normalizeAdvantages: z.boolean().default(true).describe('centre and scale advantages per batch'),
+  tasksPerShard: z.number().int().positive().default(5).describe('tasks a task worker samples and differentiates as one batch; the results depend on it, never on --workers (fewer: more parallel, more per-op overhead)'),
 });
 
 export type Rl2Config = z.output<typeof rl2ConfigSchema>;
@@ -200,6 +212,7 @@ export class TrialPolicy implements VectorPolicy {
     private readonly logStd: Float32Array,
     private readonly rng: Rng,
     private readonly probe?: StepProbe,
+    private readonly params: readonly tf.Tensor[] = policy.params,
   ) {
     this.state = policy.initialState(slots);
     this.input = new Float32Array(slots * rl2InputSize(obsSize, actSize));
@@ -213,7 +226,7 @@ export class TrialPolicy implements VectorPolicy {
     const out = tf.tidy(() => {
       const fresh = resetRows(previous, input.trialStart);
       const x = tf.tensor2d(this.input, [this.slots, I]);
-      const { mean, state } = this.policy.step(this.policy.params, x, fresh);
+      const { mean, state } = this.policy.step(this.params, x, fresh);
       return { mean, h: state.h, c: state.c };
     });
     tf.dispose([previous.h, previous.c]);
@@ -230,30 +243,45 @@ export class TrialPolicy implements VectorPolicy {
   }
 }
 
-/** Runs one trial per slot (`trials` per task) on these tasks with the current policy. */
-async function sampleTrials(
-  ctx: Rl2Context,
-  tasks: Task[],
-  trials: number,
-  episodes: number,
-  rng: Rng,
-  seed: number,
-  probe?: StepProbe,
-): Promise<Batch> {
-  const { family, sampler, config } = ctx;
-  const logStd = (await ctx.policy.params[ctx.policy.params.length - 1].data()) as Float32Array;
-  const slots = tasks.length * trials;
-  const policy = new TrialPolicy(ctx.policy, slots, family.spec.obsSize, family.spec.actSize, logStd, rng, probe);
-  const job: SampleJob = { tasks, slotsPerTask: trials, episodesPerSlot: episodes, seed };
+/** A task with its place in the meta-batch: its index places its trials among the batch's slots. */
+export interface IndexedTask {
+  index: number;
+  task: Task;
+}
+
+/** A fixed group of consecutive tasks: the unit a worker samples and differentiates as one batch. */
+export interface ShardSpec {
+  id: number;
+  tasks: IndexedTask[];
+}
+
+/**
+ * Runs one trial per slot (`trials` per task) on a shard's tasks with `params`. Reset seeds and
+ * action noise come from (seed, shard id) alone, so the trials are the same wherever they run.
+ * Slot s of the shard is slot first + s of the meta-batch, first = its first task's index × trials.
+ */
+async function sampleTrials(shard: ShardContext, spec: ShardSpec, params: readonly tf.Tensor[], episodes: number, seed: number, watch: readonly number[], emit: Emit): Promise<Batch> {
+  const { family, sampler, config, policy } = shard;
+  const trials = config.trialsPerTask;
+  const logStd = (await params[params.length - 1].data()) as Float32Array;
+  const slots = spec.tasks.length * trials;
+  const first = spec.tasks[0].index * trials;
+  const rollout = new TrialPolicy(policy, slots, family.spec.obsSize, family.spec.actSize, logStd, new Rng(resetSeed(seed, spec.id, 1)), undefined, params);
+  const job: SampleJob = { tasks: spec.tasks.map((t) => t.task), slotsPerTask: trials, episodesPerSlot: episodes, seed: resetSeed(seed, spec.id, 0) };
   if (config.horizon !== null) job.horizon = config.horizon;
   // One sampling call holds every episode of a trial, so the viewer sees a whole trial; the
-  // episode index of its onEpisodeEnd events is the stage (0 = 'episode 1').
-  const watched = ctx.watch?.(0, stageNames(episodes)[0]);
-  if (watched) job.watchSlots = watched.watchSlots;
+  // episode index of its events is the stage (0 = 'episode 1').
+  const watchSlots = watch.filter((s) => s >= first && s < first + slots).map((s) => s - first);
+  if (watchSlots.length > 0) job.watchSlots = watchSlots;
+  const hooks: SampleHooks = {
+    onScene: (slot, scene) => emit({ kind: 'scene', stage: 0, slot: first + slot, scene }),
+    onFrame: (e) => emit({ kind: 'frame', stage: 0, slot: first + e.slot, episode: e.episode, t: e.t, poses: e.poses.slice(), reward: e.reward }),
+    onEpisodeEnd: (slot, episode, ret, length) => emit({ kind: 'episodeEnd', stage: 0, slot: first + slot, episode, ret, length }),
+  };
   try {
-    return await sampler.sample(job, policy, watched);
+    return await sampler.sample(job, rollout, watchSlots.length > 0 ? hooks : {});
   } finally {
-    policy.dispose();
+    rollout.dispose();
   }
 }
 
@@ -280,7 +308,9 @@ const average = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
 /**
  * GAE(γ, λ) over each whole trial, [T, B] in and out. A trial is one long episode to RL²:
  * the value at an episode's last step bootstraps from the first step of the next episode
- * (the agent keeps what it learned), and only the trial's end is terminal (value 0).
+ * (the agent keeps what it learned), and only the trial's end is terminal (value 0). The
+ * advantages are raw: they are normalised over the whole meta-batch, whose statistics the
+ * learner gathers from every shard (`advantageSums`).
  */
 function trialAdvantages(trials: Trials, values: Float32Array, config: Rl2Config): { advantages: Float32Array; returns: Float32Array } {
   const { count: B, steps: T } = trials;
@@ -295,9 +325,14 @@ function trialAdvantages(trials: Trials, values: Float32Array, config: Rl2Config
     gamma: config.discount,
     lambda: config.gaeLambda,
   });
-  const mask = byTrial(trials.mask);
-  const normalized = config.normalizeAdvantages ? normalizeAdvantages(advantages, mask) : advantages;
-  return { advantages: transpose(normalized, B, T), returns: transpose(returns, B, T) };
+  return { advantages: transpose(advantages, B, T), returns: transpose(returns, B, T) };
+}
+
+/** [Σa, Σa², n] over the real steps, in float64. */
+function advantageSums(advantages: Float32Array, mask: Float32Array): [number, number, number] {
+  const sums: [number, number, number] = [0, 0, 0];
+  for (let i = 0; i < advantages.length; i++) if (mask[i]) (sums[0] += advantages[i]), (sums[1] += advantages[i] ** 2), sums[2]++;
+  return sums;
 }
 
 /** [rows, cols] → [cols, rows]. */
@@ -307,15 +342,16 @@ function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-// ───────────────────────── losses and update ─────────────────────────
+// ─────────────────────────────── losses ───────────────────────────────
 
-/** The batch on the device, time-major; `iterate` frees every tensor after the update. */
+/** A shard's trials on the device, time-major; freed by `release`. */
 interface DeviceTrials {
   inputs: tf.Tensor3D;
   actions: tf.Tensor3D;
   mask: tf.Tensor2D;
   reset: tf.Tensor2D;
   oldLogProb: tf.Tensor2D;
+  /** Raw (unnormalised) advantages. */
   advantages: tf.Tensor2D;
   returns: tf.Tensor2D;
 }
@@ -332,89 +368,226 @@ function sequenceLogProb(policy: LstmGaussianPolicy, params: readonly tf.Tensor[
   });
 }
 
+/** The parts of a minibatch's loss a shard contributes, each a mean over its rows × its share of the minibatch's rows. */
+const SHARD_PARTS = ['policyLoss', 'valueLoss', 'approxKl', 'clipFraction'] as const satisfies readonly (keyof PpoLoss)[];
+
 /**
- * PPO-clip loss of one minibatch of whole trials, with the value and entropy terms.
- * Returns the total (to differentiate) and its parts, stacked for one read.
+ * A shard's share of one minibatch's PPO loss: the clipped surrogate and value loss of its
+ * trials `columns` (whole, cut to the longest), means over its real steps weighted by `share`,
+ * its fraction of the minibatch's steps. Summed over shards this is the minibatch's loss; the
+ * entropy term depends on no data and is the learner's. Advantages are normalised with the
+ * meta-batch's statistics.
  */
-function minibatchLoss(ctx: Rl2Context, d: DeviceTrials, columns: tf.Tensor1D, steps: number): { loss: tf.Scalar; parts: tf.Tensor1D } {
-  const { config, policy } = ctx;
-  // Trials are gathered whole (axis 1) and cut to the longest one among them: BPTT runs
-  // over the same packed sequences the policy stepped through while sampling.
+function shardLoss(shard: ShardContext, params: readonly tf.Tensor[], d: DeviceTrials, columns: tf.Tensor1D, steps: number, norm: AdvantageNorm, share: number) {
+  const { config, policy } = shard;
   const take = <R extends tf.Rank>(x: tf.Tensor<R>) => tf.slice(tf.gather(x, columns, 1), 0, steps) as tf.Tensor<R>;
   const flat = (x: tf.Tensor2D) => tf.reshape(take(x), [-1]) as tf.Tensor1D;
-  const { logProb, value, logStd } = sequenceLogProb(policy, policy.params, take(d.inputs), take(d.reset), take(d.actions));
+  const { logProb, value } = sequenceLogProb(policy, params, take(d.inputs), take(d.reset), take(d.actions));
+  const advantages = norm.enabled ? tf.div(tf.sub(flat(d.advantages), norm.mean), norm.std + 1e-8) : flat(d.advantages);
   const out = ppoClipLoss({
     logProb: tf.reshape(logProb, [-1]) as tf.Tensor1D,
     oldLogProb: flat(d.oldLogProb),
-    advantages: flat(d.advantages),
+    advantages: advantages as tf.Tensor1D,
     mask: flat(d.mask),
     clip: config.clip,
     value: { pred: tf.reshape(value, [-1]) as tf.Tensor1D, returns: flat(d.returns), coef: config.valueCoef },
-    entropy: { value: gaussianEntropy(logStd), coef: config.entropyCoef },
   });
-  return { loss: out.loss, parts: tf.stack(PART_NAMES.map((name) => out[name])) as tf.Tensor1D };
+  return { loss: tf.mul(out.loss, share) as tf.Scalar, parts: tf.mul(tf.stack(SHARD_PARTS.map((name) => out[name])), share) as tf.Tensor1D };
 }
 
-const PART_NAMES = ['loss', 'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction'] as const satisfies readonly (keyof PpoLoss)[];
-
-/** PPO epochs over minibatches of whole trials; returns the mean of each figure over the updates. */
-async function ppoUpdate(ctx: Rl2Context, trials: Trials, d: DeviceTrials): Promise<Record<string, number>> {
-  const { config, policy, optimizer, rng } = ctx;
-  const B = trials.count;
-  const perBatch = Math.max(1, Math.ceil(B / Math.min(config.minibatches, B)));
-  // Figures stay on the device until the end: one read per update would stall WebGPU each time.
-  const figures: tf.Tensor1D[] = [];
-  for (let epoch = 0; epoch < config.epochs; epoch++) {
-    const order = permutation(B, rng);
-    for (let start = 0; start < B; start += perBatch) {
-      const chosen = order.slice(start, start + perBatch);
-      const steps = Math.max(...chosen.map((s) => trials.lengths[s]));
-      const columns = tf.tensor1d(chosen, 'int32');
-      const { value, grads, parts } = tf.tidy(() => {
-        let partsOut: tf.Tensor1D | null = null;
-        const { value, grads } = tf.variableGrads(() => {
-          const out = minibatchLoss(ctx, d, columns, steps);
-          partsOut = tf.keep(out.parts);
-          return out.loss;
-        }, policy.params as tf.Variable[]);
-        return { value, grads: policy.params.map((p) => grads[p.name]), parts: partsOut! };
-      });
-      const clipped = clipByGlobalNorm(grads, config.maxGradNorm);
-      optimizer.apply(clipped.grads);
-      figures.push(tf.tidy(() => tf.concat([parts, tf.reshape(clipped.norm, [1])])));
-      tf.dispose([columns, value, ...grads, ...clipped.grads, clipped.norm, parts]);
-      await letEventLoopRun();
-    }
-  }
-  const mean = tf.tidy(() => tf.mean(tf.stack(figures), 0));
-  const values = await mean.data();
-  tf.dispose([mean, ...figures]);
-  const out: Record<string, number> = {};
-  PART_NAMES.forEach((name, i) => (out[name] = values[i]));
-  out.gradNorm = values[PART_NAMES.length];
-  return out;
+interface AdvantageNorm {
+  enabled: boolean;
+  mean: number;
+  std: number;
 }
 
-/** A uniformly random ordering of 0..n-1 (Fisher–Yates) from the agent's Rng. */
-function permutation(n: number, rng: Rng): number[] {
-  const out = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
+// ───────────────────────────── shard side ─────────────────────────────
 
-// ───────────────────────── the learner: iterate, adapt/evaluate ─────────────────────────
+type Emit = (event: ShardEvent) => void;
 
-/** What every section above reads; built once by `createRl2`. */
-interface Rl2Context {
+interface ShardContext {
   config: Rl2Config;
   family: TaskFamily;
   sampler: Sampler;
+  /** Only `step`, `sequence` and the shapes are used: θ comes with every request. */
+  policy: LstmGaussianPolicy;
+}
+
+export interface IterateRequest {
+  seed: number;
+  theta: Float32Array;
+  shards: ShardSpec[];
+  /** Slots of the meta-batch streamed to the viewer. */
+  watch: number[];
+}
+
+export interface ShardIterateResult {
+  id: number;
+  /** [E][tasks of the shard]: mean return of episode e over each task's trials. */
+  returns: number[][];
+  envSteps: number;
+  sampleSeconds: number;
+  /** [trials of the shard]: steps in each trial. */
+  lengths: Int32Array;
+  /** [Σa, Σa², n] of the raw advantages: the meta-batch's mean and std come from the sum over shards. */
+  advantageSums: [number, number, number];
+}
+
+export interface GradientRequest {
+  theta: Float32Array;
+  /** Per shard, its trials (local columns) in this minibatch, in the minibatch's order. */
+  shards: Array<{ id: number; columns: number[] }>;
+  norm: AdvantageNorm;
+  /** Real steps in the whole minibatch. */
+  steps: number;
+}
+
+export interface ShardGradient {
+  id: number;
+  gradient: Float32Array;
+  /** SHARD_PARTS, weighted by the shard's share of the minibatch's steps. */
+  parts: number[];
+}
+
+export interface EvaluateRequest {
+  seed: number;
+  theta: Float32Array;
+  shards: ShardSpec[];
+  episodes: number;
+  watch: number[];
+}
+
+/** Starts the shard side in a task worker (or on the calling thread with `--workers 0`). */
+export async function createRl2Shard(args: ShardWorkerArgs): Promise<ShardWorker> {
+  const config = parseConfig(args.config);
+  const policy = buildPolicy(args.family, config, new Rng(0));
+  const sampler = await createSampler({ family: args.familyRef, workers: 0, stepTimeoutMs: args.stepTimeoutMs });
+  return new Rl2Shard({ config, family: args.family, sampler, policy });
+}
+
+class Rl2Shard implements ShardWorker {
+  private runs = new Map<number, { trials: Trials; device: DeviceTrials }>();
+
+  constructor(private readonly ctx: ShardContext) {}
+
+  async handle(kind: string, request: unknown, emit: Emit): Promise<unknown> {
+    switch (kind) {
+      case 'iterate':
+        return this.iterate(request as IterateRequest, emit);
+      case 'gradient':
+        return this.gradient(request as GradientRequest);
+      case 'evaluate':
+        return this.evaluate(request as EvaluateRequest, emit);
+      case 'release':
+        return this.release();
+      case 'tensors':
+        return tf.memory().numTensors;
+      default:
+        throw new MetarlError('METARL_PROTOCOL', `RL² task worker: unknown request '${kind}'`);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.release();
+    this.ctx.policy.dispose();
+    await this.ctx.sampler.close();
+  }
+
+  /** Samples each shard's trials, then its old log-probs and values (one BPTT forward) and raw advantages. */
+  private async iterate(request: IterateRequest, emit: Emit): Promise<ShardIterateResult[]> {
+    this.release();
+    const params = paramsOf(request.theta, this.ctx.policy);
+    const out: ShardIterateResult[] = [];
+    try {
+      for (const spec of request.shards) {
+        const t0 = performance.now();
+        const batch = await sampleTrials(this.ctx, spec, params, this.ctx.config.episodesPerTrial, request.seed, request.watch, emit);
+        const sampleSeconds = (performance.now() - t0) / 1000;
+        const trials = packTrials(batch);
+        const { count: B, steps: T, inputSize: I, actSize: A } = trials;
+        const inputs = tf.tensor3d(trials.inputs, [T, B, I]);
+        const actions = tf.tensor3d(trials.actions, [T, B, A]);
+        const reset = tf.tensor2d(trials.reset, [T, B]);
+        const { logProb, value, logStd } = sequenceLogProb(this.ctx.policy, params, inputs, reset, actions);
+        const values = (await value.data()) as Float32Array;
+        tf.dispose([value, logStd]);
+        const { advantages, returns } = trialAdvantages(trials, values, this.ctx.config);
+        const device: DeviceTrials = {
+          inputs,
+          actions,
+          mask: tf.tensor2d(trials.mask, [T, B]),
+          reset,
+          oldLogProb: logProb,
+          advantages: tf.tensor2d(advantages, [T, B]),
+          returns: tf.tensor2d(returns, [T, B]),
+        };
+        this.runs.set(spec.id, { trials, device });
+        out.push({ id: spec.id, returns: returnsPerEpisode(batch), envSteps: batch.envSteps, sampleSeconds, lengths: trials.lengths, advantageSums: advantageSums(advantages, trials.mask) });
+      }
+    } finally {
+      tf.dispose(params);
+    }
+    return out;
+  }
+
+  /** Each shard's share of the minibatch loss and its gradient at θ. */
+  private async gradient(request: GradientRequest): Promise<ShardGradient[]> {
+    const params = paramsOf(request.theta, this.ctx.policy);
+    const out: ShardGradient[] = [];
+    try {
+      for (const { id, columns } of request.shards) {
+        const run = this.runs.get(id);
+        if (!run) throw new MetarlError('METARL_PROTOCOL', `RL² task worker holds no trials of shard ${id}: 'gradient' came before 'iterate'`);
+        const lengths = columns.map((c) => run.trials.lengths[c]);
+        const share = lengths.reduce((a, b) => a + b, 0) / request.steps;
+        const picked = tf.tensor1d(columns, 'int32');
+        let parts: tf.Tensor1D | null = null;
+        const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
+          const r = shardLoss(this.ctx, ps, run.device, picked, Math.max(...lengths), request.norm, share);
+          parts = tf.keep(r.parts);
+          return r.loss;
+        })([...params]);
+        out.push({ id, gradient: await flatOf(grads), parts: Array.from(await parts!.data()) });
+        tf.dispose([picked, value, parts!, ...grads]);
+      }
+    } finally {
+      tf.dispose(params);
+    }
+    return out;
+  }
+
+  /** Trials of each shard's tasks, `episodes` long: the mean return of each episode. */
+  private async evaluate(request: EvaluateRequest, emit: Emit): Promise<Array<{ id: number; returns: number[][] }>> {
+    const params = paramsOf(request.theta, this.ctx.policy);
+    try {
+      const out: Array<{ id: number; returns: number[][] }> = [];
+      for (const spec of request.shards) {
+        out.push({ id: spec.id, returns: returnsPerEpisode(await sampleTrials(this.ctx, spec, params, request.episodes, request.seed, request.watch, emit)) });
+      }
+      return out;
+    } finally {
+      tf.dispose(params);
+    }
+  }
+
+  private release(): null {
+    for (const { device } of this.runs.values()) tf.dispose(Object.values(device));
+    this.runs.clear();
+    return null;
+  }
+}
+
+// ───────────────────── the learner: iterate, update, evaluate ─────────────────────
+
+const PART_NAMES = ['loss', 'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'gradNorm'] as const;
+
+/** What the learner reads; built once by `createRl2`. */
+interface Rl2Context {
+  config: Rl2Config;
+  pool: TaskPool;
   policy: LstmGaussianPolicy;
   optimizer: Adam;
-  /** Action noise, sampling seeds and minibatch order: the agent's one random stream. */
+  /** Sampling seeds and minibatch order: the agent's one random stream. */
   rng: Rng;
   watch?: AgentArgs<Rl2Config>['watch'];
 }
@@ -431,67 +604,136 @@ class Rl2Learner implements MetaLearner {
     this.tasksPerIteration = ctx.config.metaBatchSize;
   }
 
-  /** Samples `trialsPerTask` trials of each task, then runs PPO on them. */
-  async iterate(tasks: Task[], probe?: StepProbe): Promise<IterationMetrics> {
+  /** Samples `trialsPerTask` trials of each task in the task workers, then runs PPO on them. */
+  async iterate(tasks: Task[]): Promise<IterationMetrics> {
     this.alive();
-    const { config, rng } = this.ctx;
-    const t0 = performance.now();
-    const batch = await sampleTrials(this.ctx, tasks, config.trialsPerTask, config.episodesPerTrial, rng, rng.seed(), probe);
-    const t1 = performance.now();
-    const trials = packTrials(batch);
-    const device = await this.prepare(trials);
-    let figures: Record<string, number>;
+    const { config, rng, pool } = this.ctx;
+    const started = performance.now();
+    const shards = shardsOf(tasks, config.tasksPerShard);
+    const watched = this.watched(config.episodesPerTrial);
+    const theta = await flatOf(this.ctx.policy.params);
+    const seed = rng.seed();
     try {
-      figures = await ppoUpdate(this.ctx, trials, device);
+      const results = await this.ask<ShardIterateResult>('iterate', shards, (mine) => ({ seed, theta, shards: mine, watch: watched.slots }), watched.onEvent);
+      // The shards sample side by side on their workers: the slowest lane's sampling is the iteration's.
+      const sampleSeconds = Math.max(...lanesOf(shards, pool.lanes).map((lane) => lane.reduce((s, spec) => s + results[spec.id].sampleSeconds, 0)));
+      const figures = await this.ppoUpdate(shards, results);
+      this.iterations++;
+      figures.std = Math.exp(average(Array.from((await this.ctx.policy.params[this.ctx.policy.params.length - 1].data()) as Float32Array)));
+      return {
+        stageReturns: this.stages.map((_, e) => average(results.flatMap((r) => r.returns[e]))),
+        figures,
+        envSteps: results.reduce((n, r) => n + r.envSteps, 0),
+        sampleSeconds,
+        learnSeconds: (performance.now() - started) / 1000 - sampleSeconds,
+      };
     } finally {
-      tf.dispose(Object.values(device));
+      await pool.run('release', Array.from({ length: Math.min(pool.lanes, shards.length) }, () => null)).catch(() => undefined);
     }
-    const t2 = performance.now();
-    this.iterations++;
-    figures.std = Math.exp(average(Array.from((await this.ctx.policy.params[this.ctx.policy.params.length - 1].data()) as Float32Array)));
-    return {
-      stageReturns: returnsPerEpisode(batch).map(average),
-      figures,
-      envSteps: batch.envSteps,
-      sampleSeconds: (t1 - t0) / 1000,
-      learnSeconds: (t2 - t1) / 1000,
-    };
   }
 
-  /** Uploads the trials, and computes the old log-probs and values (one BPTT forward) and advantages. */
-  private async prepare(trials: Trials): Promise<DeviceTrials> {
-    const { count: B, steps: T, inputSize: I, actSize: A } = trials;
-    const inputs = tf.tensor3d(trials.inputs, [T, B, I]);
-    const actions = tf.tensor3d(trials.actions, [T, B, A]);
-    const mask = tf.tensor2d(trials.mask, [T, B]);
-    const reset = tf.tensor2d(trials.reset, [T, B]);
-    const { logProb, value, logStd } = sequenceLogProb(this.ctx.policy, this.ctx.policy.params, inputs, reset, actions);
-    logStd.dispose();
-    const values = (await value.data()) as Float32Array;
-    value.dispose();
-    const { advantages, returns } = trialAdvantages(trials, values, this.ctx.config);
-    return {
-      inputs,
-      actions,
-      mask,
-      reset,
-      oldLogProb: logProb,
-      advantages: tf.tensor2d(advantages, [T, B]),
-      returns: tf.tensor2d(returns, [T, B]),
-    };
+  /**
+   * PPO epochs over minibatches of whole trials. Each minibatch's gradient is the sum of the
+   * shards' shares (in shard order) plus the entropy term; the learner clips it by global norm
+   * and steps Adam, and the next request carries the new θ. Returns the mean of each figure.
+   */
+  private async ppoUpdate(shards: ShardSpec[], results: ShardIterateResult[]): Promise<Record<string, number>> {
+    const { config, policy, optimizer, rng } = this.ctx;
+    const trials = config.trialsPerTask;
+    const B = results.reduce((n, r) => n + r.lengths.length, 0);
+    const [sum, sumSq, n] = results.reduce((acc, r) => acc.map((x, i) => x + r.advantageSums[i]) as [number, number, number], [0, 0, 0]);
+    const mean = sum / Math.max(1, n);
+    const norm: AdvantageNorm = { enabled: config.normalizeAdvantages, mean, std: Math.sqrt(Math.max(0, sumSq / Math.max(1, n) - mean * mean)) };
+    // Trial k of the meta-batch is column k − first of the shard holding task ⌊k / trials⌋.
+    const shardOfTask = shards.flatMap((spec) => spec.tasks.map(() => spec.id));
+    const firstColumn = shards.map((spec) => spec.tasks[0].index * trials);
+    const length = (k: number) => results[shardOfTask[Math.floor(k / trials)]].lengths[k - firstColumn[shardOfTask[Math.floor(k / trials)]]];
+    const perBatch = Math.max(1, Math.ceil(B / Math.min(config.minibatches, B)));
+    const sums = new Float64Array(PART_NAMES.length);
+    let updates = 0;
+    for (let epoch = 0; epoch < config.epochs; epoch++) {
+      const order = permutation(B, rng);
+      for (let start = 0; start < B; start += perBatch) {
+        const chosen = order.slice(start, start + perBatch);
+        const steps = chosen.reduce((s, k) => s + length(k), 0);
+        const columns = shards.map(() => [] as number[]);
+        for (const k of chosen) {
+          const id = shardOfTask[Math.floor(k / trials)];
+          columns[id].push(k - firstColumn[id]);
+        }
+        const theta = await flatOf(policy.params);
+        const parts = await this.ask<ShardGradient>('gradient', shards, (mine) => ({ theta, norm, steps, shards: mine.filter((s) => columns[s.id].length > 0).map((s) => ({ id: s.id, columns: columns[s.id] })) }));
+        const figures = await this.step(parts.filter(Boolean));
+        figures.forEach((x, i) => (sums[i] += x));
+        updates++;
+        await letEventLoopRun();
+      }
+    }
+    return Object.fromEntries(PART_NAMES.map((name, i) => [name, sums[i] / Math.max(1, updates)]));
+  }
+
+  /** One Adam step on Σ shard gradients − entropyCoef·∇entropy, clipped by global norm; returns PART_NAMES. */
+  private async step(parts: ShardGradient[]): Promise<number[]> {
+    const { config, policy, optimizer } = this.ctx;
+    const total = new Float64Array(parts[0].gradient.length);
+    const shardParts = new Float64Array(SHARD_PARTS.length);
+    for (const p of parts) {
+      for (let i = 0; i < total.length; i++) total[i] += p.gradient[i];
+      p.parts.forEach((x, i) => (shardParts[i] += x));
+    }
+    // The entropy of the state-independent Gaussian is Σ logStd + const: its gradient is 1 on each
+    // logStd, the last parameter.
+    const logStd = (await policy.params[policy.params.length - 1].data()) as Float32Array;
+    for (let i = total.length - logStd.length; i < total.length; i++) total[i] -= config.entropyCoef;
+    const entropy = logStd.reduce((a, b) => a + b, 0) + 0.5 * logStd.length * (1 + Math.log(2 * Math.PI));
+    const { grads, norm } = tf.tidy(() => clipByGlobalNorm(unflattenParams(tf.tensor1d(Float32Array.from(total)), policy.params.map((p) => p.shape)), config.maxGradNorm));
+    optimizer.apply(grads);
+    const gradNorm = (await norm.data())[0];
+    tf.dispose([norm, ...grads]);
+    const [policyLoss, valueLoss, approxKl, clipFraction] = shardParts;
+    return [policyLoss + config.valueCoef * valueLoss - config.entropyCoef * entropy, policyLoss, valueLoss, entropy, approxKl, clipFraction, gradNorm];
   }
 
   /**
    * Adaptation is the trial itself: on held-out tasks, the mean return of episode 1..k of a
-   * trial with the state carried. Noise comes from a seed of its own, so evaluating leaves the
-   * learner (weights, Rng) exactly as it was.
+   * trial with the state carried. Seeded by `seed` alone, so evaluating leaves the learner
+   * (weights, Rng) exactly as it was.
    */
   async evaluate(tasks: Task[], options: EvaluateOptions = {}): Promise<AdaptationResult> {
     this.alive();
     const episodes = options.stages ?? this.ctx.config.episodesPerTrial;
+    const shards = shardsOf(tasks, this.ctx.config.tasksPerShard);
+    const watched = this.watched(episodes);
+    const theta = await flatOf(this.ctx.policy.params);
     const seed = options.seed ?? 0;
-    const batch = await sampleTrials(this.ctx, tasks, this.ctx.config.trialsPerTask, episodes, new Rng(seed), seed);
-    return { stages: stageNames(episodes), returns: returnsPerEpisode(batch) };
+    const results = await this.ask<{ id: number; returns: number[][] }>('evaluate', shards, (mine) => ({ seed, theta, shards: mine, episodes, watch: watched.slots }), watched.onEvent);
+    return { stages: stageNames(episodes), returns: stageNames(episodes).map((_, e) => results.flatMap((r) => r.returns[e])) };
+  }
+
+  /**
+   * Sends each lane the request for its shards and returns the shards' results by shard id.
+   * Lane i always gets shards i, i + lanes, …: a shard's trials stay where they were sampled.
+   */
+  private async ask<R extends { id: number }>(kind: string, shards: ShardSpec[], request: (mine: ShardSpec[]) => unknown, onEvent?: Emit): Promise<R[]> {
+    const lanes = lanesOf(shards, this.ctx.pool.lanes);
+    const describe = (i: number) => `shards ${lanes[i].map((s) => s.id).join(', ')} (tasks ${lanes[i].flatMap((s) => s.tasks.map((t) => t.index)).join(', ')}) of the meta-batch (RL² '${kind}')`;
+    const answers = (await this.ctx.pool.run(kind, lanes.map(request), { onEvent, describe })) as R[][];
+    const out: R[] = [];
+    for (const r of answers.flat()) out[r.id] = r;
+    return out;
+  }
+
+  /** The viewer's hooks: one watch call, its slots streamed from whichever worker runs them. */
+  private watched(episodes: number): { slots: number[]; onEvent: Emit } {
+    const hooks = this.ctx.watch?.(0, stageNames(episodes)[0]);
+    return {
+      slots: hooks?.watchSlots ?? [],
+      onEvent: (e) => {
+        if (e.kind === 'scene') hooks?.onScene?.(e.slot, e.scene);
+        else if (e.kind === 'frame') hooks?.onFrame?.(e);
+        else hooks?.onEpisodeEnd?.(e.slot, e.episode, e.ret, e.length);
+      },
+    };
   }
 
   // ─────────────────────────── save/load ───────────────────────────
@@ -549,14 +791,59 @@ function isRngState(x: unknown): x is RngState {
   return typeof s === 'object' && s !== null && Array.isArray(s.gen) && s.gen.every((n) => typeof n === 'number') && (s.spareNormal === null || typeof s.spareNormal === 'number');
 }
 
+/** Tasks in consecutive groups of `size`: shard k holds tasks [k·size, (k + 1)·size). */
+function shardsOf(tasks: Task[], size: number): ShardSpec[] {
+  const out: ShardSpec[] = [];
+  for (let from = 0; from < tasks.length; from += size) {
+    out.push({ id: out.length, tasks: tasks.slice(from, from + size).map((task, i) => ({ index: from + i, task })) });
+  }
+  return out;
+}
+
+/** Shards by lane: lane i gets shards i, i + lanes, …; only lanes with a shard. */
+function lanesOf(shards: ShardSpec[], lanes: number): ShardSpec[][] {
+  const out: ShardSpec[][] = Array.from({ length: Math.min(lanes, shards.length) }, () => []);
+  shards.forEach((s) => out[s.id % out.length].push(s));
+  return out;
+}
+
+function parseConfig(config: unknown): Rl2Config {
+  const parsed = rl2ConfigSchema.safeParse(config);
+  if (!parsed.success) throw new MetarlError('METARL_CONFIG_INVALID', `invalid rl2 config:\n${z.prettifyError(parsed.error)}`, { issues: parsed.error.issues });
+  return parsed.data;
+}
+
+/** Tensors of the policy's shapes holding a flat θ. */
+function paramsOf(flat: Float32Array, policy: LstmGaussianPolicy): tf.Tensor[] {
+  return tf.tidy(() => unflattenParams(tf.tensor1d(flat), policy.params.map((p) => p.shape)));
+}
+
+/** The values of a parameter list, flat, in order. */
+async function flatOf(params: readonly tf.Tensor[]): Promise<Float32Array> {
+  const flat = flattenParams(params);
+  const values = (await flat.data()) as Float32Array;
+  flat.dispose();
+  return values;
+}
+
+/** A uniformly random ordering of 0..n-1 (Fisher–Yates) from the agent's Rng. */
+function permutation(n: number, rng: Rng): number[] {
+  const out = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 /** Builds the policy and optimiser from the agent's seed; the factory `metarl train --agent rl2` calls. */
 export async function createRl2(args: AgentArgs<Rl2Config>): Promise<Rl2Learner> {
-  const config = rl2ConfigSchema.parse(args.config);
+  const config = parseConfig(args.config);
+  if (!args.pool) throw new MetarlError('METARL_CONFIG_INVALID', 'RL² runs its tasks in task workers: pass `pool` (createTaskPool()) in its AgentArgs');
   const rng = new Rng(args.seed);
   const policy = buildPolicy(args.family, config, rng);
   const optimizer = new Adam(policy.params, { learningRate: config.lr });
-  if (!args.sampler) throw new MetarlError('METARL_CONFIG_INVALID', 'RL² samples through a Sampler: pass `sampler` (createSampler()) in its AgentArgs');
-  return new Rl2Learner({ config, family: args.family, sampler: args.sampler, policy, optimizer, rng, watch: args.watch });
+  return new Rl2Learner({ config, pool: args.pool, policy, optimizer, rng, watch: args.watch });
 }
 
 export const definition: AgentDefinition<typeof rl2ConfigSchema> = {
@@ -565,6 +852,7 @@ export const definition: AgentDefinition<typeof rl2ConfigSchema> = {
   configSchema: rl2ConfigSchema,
   familyDefaults,
   create: createRl2,
+  createShardWorker: createRl2Shard,
 };
 
 export type { Rl2Learner };

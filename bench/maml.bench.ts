@@ -1,50 +1,24 @@
-// `npx tsx bench/index.ts maml`: one MAML meta-iteration, split into sampling, the inner steps
-// and the outer (TRPO) step, (1) on point-nav per tfjs backend (wasm, cpu, webgpu when it
-// starts) and (2) on point-nav and cheetah-vel on wasm, as markdown tables.
-// The meta-batch is METARL_BENCH_MAML_TASKS (default 20) tasks; the other hyperparameters are
-// the family defaults of agents/maml.ts. Each figure is one iteration after a warm-up iteration;
-// the sampler uses one worker per core.
+// `npm run bench -- maml`: one MAML meta-iteration (after a warm-up one) through the task workers,
+// (1) on point-nav per tfjs backend with every task on the main thread, (2) with 1, 2, … workers on
+// point-nav (family defaults: 20 tasks × 20 episodes × H 100) and cheetah-vel. METARL_BENCH_WORKERS
+// lists the worker counts (default "1,2"); METARL_BENCH_CHEETAH_TASKS / _EPISODES size cheetah-vel's
+// meta-batch (default 10 × 10; the published 40 × 20 takes several minutes per iteration here).
 import { availableParallelism } from 'node:os';
-import { createMaml, definition, mamlConfigSchema } from '../agents/maml.js';
-import { builtinFamilies } from '../envs/index.js';
-import type { IterationMetrics } from '../src/core/learner.js';
-import { loadFamily } from '../src/core/registry.js';
-import { Rng } from '../src/core/rng.js';
 import { initBackend, type BackendName } from '../src/nn/backend.js';
-import { tf } from '../src/nn/tf.js';
-import { createSampler } from '../src/sampling/sampler.js';
+import { timeIteration, type TimedIteration } from './agent-iteration.js';
 
 const BACKENDS: BackendName[] = ['wasm', 'cpu', 'webgpu'];
-const FAMILIES = ['point-nav', 'cheetah-vel'] as const;
-
-/** One warm-up and one timed iteration of MAML on `name` with the active backend. */
-async function timeIteration(name: string, tasks: number): Promise<{ m: IterationMetrics; batch: string }> {
-  const ref = builtinFamilies.ref(name);
-  const family = await loadFamily(ref);
-  const config = mamlConfigSchema.parse({ ...definition.familyDefaults[name], metaBatchSize: tasks });
-  const sampler = await createSampler({ family: ref });
-  const learner = await createMaml({ config, family, familyRef: ref, sampler, seed: 1 });
-  try {
-    const rng = new Rng(2);
-    await learner.iterate(family.sampleTasks(rng, tasks));
-    const m = await learner.iterate(family.sampleTasks(rng, tasks));
-    return { m, batch: `${tasks} tasks × ${config.episodesPerTask} ep × H ${config.horizon ?? family.spec.horizon}, hidden ${config.hidden.join('×')}` };
-  } finally {
-    learner.dispose();
-    await sampler.close();
-  }
-}
 
 const s = (x: number) => x.toFixed(2);
-const pct = (x: number, total: number) => `${((100 * x) / total).toFixed(0)}%`;
+const batch = (t: TimedIteration) => `${t.config.metaBatchSize} tasks × ${t.config.episodesPerTask} ep`;
 
 export default async function bench(): Promise<void> {
-  const tasks = Number(process.env.METARL_BENCH_MAML_TASKS ?? 20);
-  console.log(`${availableParallelism()} cores, sampler workers = cores\n`);
+  const workers = (process.env.METARL_BENCH_WORKERS ?? '1,2').split(',').map(Number);
+  console.log(`${availableParallelism()} cores\n`);
 
-  console.log('### One MAML iteration on point-nav, per backend\n');
-  console.log('| backend | batch | env steps | sampling s | inner steps + advantages s | outer TRPO step s | TRPO KL |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('### One MAML iteration on point-nav, per backend (--workers 0)\n');
+  console.log('| backend | batch | env steps | iteration s | sampling s | outer TRPO step s | backtracks |');
+  console.log('|---|---|---|---:|---:|---:|---:|');
   for (const name of BACKENDS) {
     try {
       await initBackend(name, { log: () => {} });
@@ -52,19 +26,19 @@ export default async function bench(): Promise<void> {
       console.log(`| ${name} | unavailable: ${(err as Error).message.split('\n')[0].slice(0, 120)} | | | | | |`);
       continue;
     }
-    const { m, batch } = await timeIteration('point-nav', tasks);
-    const outer = m.figures.outerSeconds;
-    console.log(`| ${name} | ${batch} | ${m.envSteps} | ${s(m.sampleSeconds)} | ${s(m.learnSeconds - outer)} | ${s(outer)} | ${m.figures.kl.toFixed(4)} |`);
+    const t = await timeIteration('maml', 'point-nav', {}, 0, name);
+    console.log(`| ${name} | ${batch(t)} | ${t.m.envSteps} | ${s(t.seconds)} | ${s(t.m.sampleSeconds)} | ${s(t.m.figures.outerSeconds)} | ${t.m.figures.backtracks} |`);
   }
 
   await initBackend('wasm', { log: () => {} });
-  console.log('\n### Sampling vs learning in one meta-iteration (wasm)\n');
-  console.log('| family | batch | env steps | sampling s | learning s | env steps/s |');
-  console.log('|---|---|---|---|---|---|');
-  for (const name of FAMILIES) {
-    const { m, batch } = await timeIteration(name, tasks);
-    const total = m.sampleSeconds + m.learnSeconds;
-    console.log(`| ${name} | ${batch} | ${m.envSteps} | ${s(m.sampleSeconds)} (${pct(m.sampleSeconds, total)}) | ${s(m.learnSeconds)} (${pct(m.learnSeconds, total)}) | ${(m.envSteps / total).toFixed(0)} |`);
+  const cheetah = { metaBatchSize: Number(process.env.METARL_BENCH_CHEETAH_TASKS ?? 10), episodesPerTask: Number(process.env.METARL_BENCH_CHEETAH_EPISODES ?? 10) };
+  console.log('\n### One MAML iteration by task workers (wasm)\n');
+  console.log(`| family | batch | ${workers.map((w) => `${w} worker${w === 1 ? '' : 's'} s`).join(' | ')} | ${workers.slice(1).map((w) => `${w} vs ${workers[0]}`).join(' | ')} |`);
+  console.log(`|---|---|${workers.map(() => '---:|').join('')}${workers.slice(1).map(() => '---:|').join('')}`);
+  for (const [name, overrides] of [['point-nav', {}], ['cheetah-vel', cheetah]] as const) {
+    const runs: TimedIteration[] = [];
+    for (const w of workers) runs.push(await timeIteration('maml', name, overrides, w, 'wasm'));
+    console.log(`| ${name} | ${batch(runs[0])} | ${runs.map((r) => s(r.seconds)).join(' | ')} | ${runs.slice(1).map((r) => `${(runs[0].seconds / r.seconds).toFixed(2)}×`).join(' | ')} |`);
   }
-  console.log(`\nLearning = advantages (linear baseline per task) + inner VPG steps + the outer step (gradient through the inner step, CG on a 1/5 subsample, line search). Tensors live after: ${tf.memory().numTensors}.`);
+  console.log('\nThe worker counts run one after another on the same tasks and seeds (each iteration gives the same numbers for any count).');
 }

@@ -8,6 +8,8 @@ import { initBackend } from '../../src/nn/backend.js';
 import { tf } from '../../src/nn/tf.js';
 import { createSampler } from '../../src/sampling/sampler.js';
 import type { Sampler, StepInput } from '../../src/sampling/types.js';
+import { createTaskPool } from '../../src/workers/pool.js';
+import type { TaskPool } from '../../src/workers/types.js';
 
 const POINT_NAV: FamilyRef = { name: 'point-nav', module: new URL('../../envs/point-nav.ts', import.meta.url).href };
 const O = 2;
@@ -27,7 +29,17 @@ afterAll(async () => {
 });
 
 const config = (overrides: Partial<Rl2Config> = {}): Rl2Config => rl2ConfigSchema.parse({ hidden: 16, metaBatchSize: 4, trialsPerTask: 2, horizon: 8, epochs: 2, ...overrides });
-const learner = (cfg: Rl2Config, seed: number) => createRl2({ config: cfg, family, familyRef: POINT_NAV, sampler, seed });
+const pools: TaskPool[] = [];
+afterAll(async () => {
+  for (const pool of pools.splice(0)) await pool.close();
+});
+
+/** A learner whose shards run on the calling thread (the worker-count tests are in rl2-workers.test.ts). */
+async function learner(cfg: Rl2Config, seed: number, ref: FamilyRef = POINT_NAV) {
+  const pool = await createTaskPool({ family: ref, agent: 'rl2', config: cfg, backend: 'wasm', stepTimeoutMs: 0, workers: 0 });
+  pools.push(pool);
+  return createRl2({ config: cfg, family: await loadFamily(ref), familyRef: ref, pool, seed });
+}
 
 describe('RL² trial bookkeeping', () => {
   it('packTrials rebuilds exactly the inputs the policy saw, episodes chained with no gap', async () => {
@@ -150,9 +162,8 @@ describe('RL² learning', () => {
 
   it('after training, episode 2 of a trial clearly beats episode 1 on held-out tasks, unlike the untrained policy', async () => {
     const line = await loadFamily(LINE);
-    const lineSampler = await createSampler({ family: LINE, workers: 0 });
     const cfg = rl2ConfigSchema.parse({ hidden: 32, horizon: 12, metaBatchSize: 20, trialsPerTask: 5, minibatches: 1, epochs: 8, lr: 0.01, discount: 0.95 });
-    const l = await createRl2({ config: cfg, family: line, familyRef: LINE, sampler: lineSampler, seed: 1 });
+    const l = await learner(cfg, 1, LINE);
     const heldOut = line.sampleTasks(new Rng(99), 20);
     /** Episode 2 minus episode 1 return, paired per task: mean and standard error. */
     const gap = async () => {
@@ -172,7 +183,6 @@ describe('RL² learning', () => {
       expect(after.mean).toBeGreaterThan(4 * after.stderr);
     } finally {
       l.dispose();
-      await lineSampler.close();
     }
   }, 600_000);
 });
@@ -210,7 +220,8 @@ describe('RL² learner', () => {
     bare.dispose();
     const residual = tf.memory().numTensors - start;
     start = tf.memory().numTensors;
-    const l = await learner(cfg, 4);
+    const pool = await createTaskPool({ family: POINT_NAV, agent: 'rl2', config: cfg, backend: 'wasm', stepTimeoutMs: 0, workers: 0 });
+    const l = await createRl2({ config: cfg, family, familyRef: POINT_NAV, pool, seed: 4 });
     const taskRng = new Rng(8);
     let after5 = -1;
     for (let i = 1; i <= 20; i++) {
@@ -224,6 +235,8 @@ describe('RL² learner', () => {
     expect(tf.memory().numTensors).toBe(after5);
     l.dispose();
     l.dispose();
-    expect(tf.memory().numTensors).toBe(start + residual);
+    await pool.close();
+    // The shard side's policy is a second bare one.
+    expect(tf.memory().numTensors).toBe(start + 2 * residual);
   });
 });
