@@ -62,6 +62,34 @@ describe('MAML with 0, 1 and 2 task workers', () => {
   });
 });
 
+describe('MAML meta-gradient through a task worker', () => {
+  it('the gradient a worker returns matches central finite differences of the surrogate it returns at θ ± ε', async () => {
+    const cfg = config({ hidden: [3], metaBatchSize: 2, episodesPerTask: 3, horizon: 10, innerLr: 0.5, initStd: 0.7 });
+    const pool = await createTaskPool({ family: POINT_NAV, agent: 'maml', config: cfg, backend: 'cpu', stepTimeoutMs: 0, workers: 1 });
+    const family = await loadFamily(POINT_NAV);
+    try {
+      const { learner } = await start(POINT_NAV, cfg, 0, 3);
+      const theta = Float32Array.from(Object.values((await learner.state()).arrays).flatMap((a) => Array.from(a.data)));
+      const tasks = family.sampleTasks(new Rng(4), 2).map((task, index) => ({ index, task }));
+      const [results] = (await pool.run('iterate', [{ seed: 9, theta, tasks, watch: [], gradient: true }])) as Array<Array<{ gradient: Float32Array }>>;
+      const exact = Array.from(theta, (_, i) => (results[0].gradient[i] + results[1].gradient[i]) / 2);
+      const lossAt = async (i: number, delta: number) => {
+        const x = Float32Array.from(theta);
+        x[i] += delta;
+        const [at] = (await pool.run('lossKl', [{ theta: x }])) as Array<Array<{ loss: number }>>;
+        return (at[0].loss + at[1].loss) / 2;
+      };
+      const eps = 3e-3;
+      const fd: number[] = [];
+      for (let i = 0; i < theta.length; i++) fd.push(((await lossAt(i, eps)) - (await lossAt(i, -eps))) / (2 * eps));
+      const err = Math.hypot(...exact.map((x, i) => x - fd[i])) / Math.hypot(...fd);
+      expect(err).toBeLessThan(1e-2);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('MAML task-worker failures', () => {
   // sampling-point tasks: `throwAt` makes that env life step throw, `exitAt` ends the worker thread there.
   const tasks = (last: Record<string, number>): Task[] => [{ goal: 0.3 }, { goal: -0.2 }, { goal: 0.1, ...last }];
