@@ -42,7 +42,6 @@ import { flattenParams, unflattenParams } from '../src/nn/params.js';
 import { tf } from '../src/nn/tf.js';
 import { discountedReturns, fisherVectorProduct, gae, normalizeAdvantages, ppoClipLoss, trpoStep, validMask } from '../src/rl/index.js';
 import { resetSeed } from '../src/sampling/layout.js';
-import { createSampler } from '../src/sampling/sampler.js';
 import type { Batch, SampleHooks, Sampler, VectorPolicy } from '../src/sampling/types.js';
 import { shardRanges } from '../src/workers/shards.js';
 import type { ShardEvent, ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
@@ -437,8 +436,7 @@ export async function createMamlShard(args: ShardWorkerArgs): Promise<ShardWorke
   const config = parseConfig(args.config);
   // Only `forward` and the shapes are used: θ comes with every request.
   const policy = buildPolicy(args.family.spec, config, new Rng(0));
-  const sampler = await createSampler({ family: args.familyRef, workers: 0, stepTimeoutMs: args.stepTimeoutMs });
-  return new MamlShard({ config, policy, sampler });
+  return new MamlShard({ config, policy, sampler: args.sampler });
 }
 
 class MamlShard implements ShardWorker {
@@ -468,10 +466,9 @@ class MamlShard implements ShardWorker {
     }
   }
 
-  async dispose(): Promise<void> {
+  dispose(): void {
     this.release();
     this.ctx.policy.dispose();
-    await this.ctx.sampler.close();
   }
 
   /** Samples every stage of each task, adapts, and (TRPO) takes the outer gradient at θ. */

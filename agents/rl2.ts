@@ -27,7 +27,6 @@ import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState,
 import { Rng, type RngState } from '../src/core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../src/core/types.js';
 import { resetSeed } from '../src/sampling/layout.js';
-import { createSampler } from '../src/sampling/sampler.js';
 import type { Batch, SampleHooks, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
 import type { ShardEvent, ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 import { Adam, clipByGlobalNorm } from '../src/nn/adam.js';
@@ -461,8 +460,7 @@ export interface EvaluateRequest {
 export async function createRl2Shard(args: ShardWorkerArgs): Promise<ShardWorker> {
   const config = parseConfig(args.config);
   const policy = buildPolicy(args.family, config, new Rng(0));
-  const sampler = await createSampler({ family: args.familyRef, workers: 0, stepTimeoutMs: args.stepTimeoutMs });
-  return new Rl2Shard({ config, family: args.family, sampler, policy });
+  return new Rl2Shard({ config, family: args.family, sampler: args.sampler, policy });
 }
 
 class Rl2Shard implements ShardWorker {
@@ -487,10 +485,9 @@ class Rl2Shard implements ShardWorker {
     }
   }
 
-  async dispose(): Promise<void> {
+  dispose(): void {
     this.release();
     this.ctx.policy.dispose();
-    await this.ctx.sampler.close();
   }
 
   /** Samples each shard's trials, then its old log-probs and values (one BPTT forward) and raw advantages. */

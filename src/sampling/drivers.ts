@@ -25,7 +25,7 @@ import type { JobPlan, WorkerToMain } from './messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import { deserializeError, stepTimedOut } from './failure.js';
 import { SlotRunner } from './slot-runner.js';
-import { CallTracker, CallWatch, InlineWatchdog, callSite, createCallBlock, pollMs } from './watchdog.js';
+import { CallTracker, CallWatch, InlineWatchdog, callSite, createCallBlock, pollMs, type WatchedJob } from './watchdog.js';
 import { WorkerLink } from './worker-link.js';
 
 export type Scenes = Array<{ slot: number; scene: SceneDescription }>;
@@ -52,26 +52,42 @@ function mergeInfo(out: InfoSums, keys: string[], sums: Float64Array[], cellBegi
   });
 }
 
+/**
+ * Another thread that watches an inline sampler's env calls: the sampler records them in row
+ * `row` of `calls` and announces each job, so that the watcher can name a stuck call. A task
+ * worker's sampler is watched so by the pool on the main thread, which stops the worker.
+ */
+export interface ExternalCallWatch {
+  calls: Int32Array;
+  row: number;
+  announce(job: WatchedJob | null): void;
+}
+
 export class InlineDriver implements JobDriver {
   private runner: SlotRunner | null = null;
   private slots = 0;
   private episodes = 0;
-  private readonly calls = createCallBlock(1);
-  private readonly watchdog: InlineWatchdog | null;
+  private readonly calls: Int32Array;
+  private readonly row: number;
+  private readonly watchdog: Pick<InlineWatchdog, 'watch' | 'close'> | null;
 
-  /** `stepTimeoutMs` 0: no watchdog thread. */
+  /** `stepTimeoutMs` 0 and no `external` watcher: no watchdog at all. */
   constructor(
     private readonly family: TaskFamily,
     stepTimeoutMs: number,
+    external?: ExternalCallWatch,
   ) {
-    this.watchdog = stepTimeoutMs > 0 ? new InlineWatchdog(this.calls, stepTimeoutMs) : null;
+    this.calls = external?.calls ?? createCallBlock(1);
+    this.row = external?.row ?? 0;
+    if (external) this.watchdog = { watch: (job) => external.announce(job), close: async () => {} };
+    else this.watchdog = stepTimeoutMs > 0 ? new InlineWatchdog(this.calls, stepTimeoutMs) : null;
   }
 
   async start(plan: JobPlan, buffers: JobBuffers, views: JobViews): Promise<Scenes> {
     this.slots = plan.tasks.length * plan.slotsPerTask;
     this.episodes = plan.episodes;
     this.watchdog?.watch({ family: this.family.name, tasks: plan.tasks, slotsPerTask: plan.slotsPerTask, slotState: buffers.slotState });
-    this.runner = new SlotRunner(this.family, plan, views, 0, this.slots, new CallTracker(this.calls, 0));
+    this.runner = new SlotRunner(this.family, plan, views, 0, this.slots, new CallTracker(this.calls, this.row));
     return this.runner.start();
   }
 

@@ -64,12 +64,13 @@ export function obsMismatch(site: EnvCallSite, got: number, want: number): Metar
  * stopped, and with it the sampler. (The inline watchdog in `watchdog.ts` repeats the
  * first sentence.)
  */
-export function stepTimedOut(site: EnvCallSite, timeoutMs: number, worker: number): MetarlError {
+export function stepTimedOut(site: EnvCallSite, timeoutMs: number, worker: number, kind: 'sampler' | 'task' = 'sampler'): MetarlError {
+  const owner = kind === 'sampler' ? 'sampler' : 'task pool';
   return new MetarlError(
     'METARL_STEP_TIMEOUT',
-    `env '${site.family}' did not return from ${site.call}() within ${timeoutMs / 1000} s at ${where(site)} on sampler worker ${worker}, ` +
+    `env '${site.family}' did not return from ${site.call}() within ${timeoutMs / 1000} s at ${where(site)} on ${kind} worker ${worker}, ` +
       'which was stopped. Look for an endless loop or a blocking wait in the env, or raise the step timeout (--step-timeout <seconds>, ' +
-      "createSampler's stepTimeoutMs) if its calls are really this slow. The sampler cannot go on: close() it and create a new one",
+      `createSampler's stepTimeoutMs) if its calls are really this slow. The ${owner} cannot go on: close() it and create a new one`,
     { ...siteDetails(site), worker, timeoutMs },
   );
 }

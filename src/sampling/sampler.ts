@@ -14,13 +14,13 @@ import { z } from 'zod';
 import { MetarlError } from '../core/errors.js';
 import { POSE_STRIDE } from '../core/scene.js';
 import { loadFamily } from '../core/registry.js';
-import type { EnvSpec } from '../core/types.js';
+import type { EnvSpec, TaskFamily } from '../core/types.js';
 import { SLOT_EPISODE, SLOT_STRIDE, SLOT_T, allocateJobBuffers, viewJobBuffers } from './layout.js';
 import type { JobShape, JobViews } from './layout.js';
 import type { JobPlan } from './messages.js';
 import { DEFAULT_STEP_TIMEOUT_MS, assertJobFits, defaultWorkerMemoryMb } from './limits.js';
 import { InlineDriver, ThreadDriver } from './drivers.js';
-import type { JobDriver } from './drivers.js';
+import type { ExternalCallWatch, JobDriver } from './drivers.js';
 import type { Batch, FrameEvent, SampleHooks, SampleJob, Sampler, SamplerOptions, StepInput, VectorPolicy } from './types.js';
 import { letEventLoopRun } from '../core/event-loop.js';
 
@@ -71,6 +71,14 @@ export async function createSampler(options: SamplerOptions): Promise<Sampler> {
   const workerMemoryMb = options.workerMemoryMb ?? defaultWorkerMemoryMb(workers);
   const { driver, spec, familyName } = await ThreadDriver.create(options.family, workers, { stepTimeoutMs, workerMemoryMb });
   return new VectorSampler(workers, driver, spec, familyName);
+}
+
+/**
+ * An inline sampler (envs stepped on the calling thread) whose env calls another thread
+ * watches through `watch`: a task worker's, watched by its pool. @internal
+ */
+export function createWatchedInlineSampler(family: TaskFamily, watch: ExternalCallWatch): Sampler {
+  return new VectorSampler(0, new InlineDriver(family, 0, watch), family.spec, family.name);
 }
 
 class VectorSampler implements Sampler {

@@ -102,7 +102,7 @@ export function callSite(calls: Int32Array, row: number, family: string, plan: J
 }
 
 /** What the inline watchdog needs of a job to name its stuck call. */
-interface WatchedJob {
+export interface WatchedJob {
   family: string;
   tasks: Task[];
   slotsPerTask: number;

@@ -6,6 +6,7 @@
  */
 import { MetarlError } from '../core/errors.js';
 import { withShardContext } from './shard-error.js';
+import type { Sampler } from '../sampling/types.js';
 import type { RunOptions, ShardWorker, TaskPool } from './types.js';
 
 export class InProcessPool implements TaskPool {
@@ -13,7 +14,10 @@ export class InProcessPool implements TaskPool {
   readonly lanes = 1;
   private closed = false;
 
-  constructor(private readonly shard: ShardWorker) {}
+  constructor(
+    private readonly shard: ShardWorker,
+    private readonly sampler: Sampler,
+  ) {}
 
   async run(kind: string, requests: readonly unknown[], options: RunOptions = {}): Promise<unknown[]> {
     if (this.closed) throw new MetarlError('METARL_DISPOSED', 'task pool is closed');
@@ -32,6 +36,7 @@ export class InProcessPool implements TaskPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.shard.dispose();
+    this.shard.dispose();
+    await this.sampler.close();
   }
 }

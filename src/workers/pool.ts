@@ -4,6 +4,7 @@ import type { AgentDefinition } from '../../agents/types.js';
 import { MetarlError } from '../core/errors.js';
 import { loadFamily } from '../core/registry.js';
 import { defaultWorkerMemoryMb } from '../sampling/limits.js';
+import { createSampler } from '../sampling/sampler.js';
 import { InProcessPool } from './in-process-pool.js';
 import { ThreadPool } from './thread-pool.js';
 import type { PoolSpec, TaskPool } from './types.js';
@@ -25,5 +26,12 @@ export async function createTaskPool(options: TaskPoolOptions): Promise<TaskPool
   const definition = (builtinAgents as Record<string, AgentDefinition>)[spec.agent];
   if (!definition?.createShardWorker) throw new MetarlError('METARL_UNKNOWN_AGENT', `agent '${spec.agent}' has no shard side to run in a task pool`);
   const family = await loadFamily(spec.family);
-  return new InProcessPool(await definition.createShardWorker({ config: spec.config, family, familyRef: spec.family, stepTimeoutMs: spec.stepTimeoutMs }));
+  // The inline sampler's own watchdog: a stuck env call holds this thread, so it ends the process.
+  const sampler = await createSampler({ family: spec.family, workers: 0, stepTimeoutMs: spec.stepTimeoutMs });
+  try {
+    return new InProcessPool(await definition.createShardWorker({ config: spec.config, family, familyRef: spec.family, sampler }), sampler);
+  } catch (err) {
+    await sampler.close();
+    throw err;
+  }
 }

@@ -12,6 +12,7 @@ import { MetarlError } from '../core/errors.js';
 import { loadFamily } from '../core/registry.js';
 import { initBackend } from '../nn/backend.js';
 import { serializeError } from '../sampling/failure.js';
+import { createSampler, createWatchedInlineSampler } from '../sampling/sampler.js';
 import type { PoolToWorker, WorkerToPool } from './messages.js';
 import type { ShardWorker } from './types.js';
 
@@ -37,7 +38,12 @@ async function init(message: Extract<PoolToWorker, { type: 'init' }>): Promise<v
     const definition = (builtinAgents as Record<string, AgentDefinition>)[spec.agent];
     if (!definition?.createShardWorker) throw new MetarlError('METARL_UNKNOWN_AGENT', `agent '${spec.agent}' has no shard side to run in a task worker`);
     const family = await loadFamily(spec.family);
-    shard = await definition.createShardWorker({ config: spec.config, family, familyRef: spec.family, stepTimeoutMs: spec.stepTimeoutMs });
+    const calls = message.calls;
+    // The pool watches this thread's env calls and stops the thread on one that never returns.
+    const sampler = calls
+      ? createWatchedInlineSampler(family, { calls: new Int32Array(calls), row: message.index, announce: (job) => post({ type: 'job', job }) })
+      : await createSampler({ family: spec.family, workers: 0, stepTimeoutMs: 0 });
+    shard = await definition.createShardWorker({ config: spec.config, family, familyRef: spec.family, sampler });
     post({ type: 'ready' });
   } catch (err) {
     post({ type: 'initFailed', error: serializeError(err) });

@@ -9,7 +9,9 @@ import type { Worker } from 'node:worker_threads';
 import { MetarlError } from '../core/errors.js';
 import { startModuleWorker } from '../core/threads.js';
 import { heapLimitReached } from '../sampling/limits.js';
-import { deserializeError } from '../sampling/failure.js';
+import { deserializeError, stepTimedOut } from '../sampling/failure.js';
+import type { JobPlan } from '../sampling/messages.js';
+import { CallWatch, callSite, createCallBlock, pollMs, type WatchedJob } from '../sampling/watchdog.js';
 import type { PoolToWorker, WorkerToPool } from './messages.js';
 import { withShardContext } from './shard-error.js';
 import type { PoolSpec, RunOptions, ShardEvent, TaskPool } from './types.js';
@@ -23,6 +25,8 @@ interface Pending {
 class TaskWorkerLink {
   readonly worker: Worker;
   death: MetarlError | null = null;
+  /** The sampling job its env calls belong to, as the worker last announced it. */
+  job: WatchedJob | null = null;
   private pending = new Map<number, Pending>();
   private ready: Pending | null = null;
   private closing = false;
@@ -48,11 +52,24 @@ class TaskWorkerLink {
     this.worker.on('exit', (code) => die(this.unexpected(`exited unexpectedly with code ${code}`)));
   }
 
-  start(spec: PoolSpec): Promise<void> {
+  start(spec: PoolSpec, calls: SharedArrayBuffer | null): Promise<void> {
     return new Promise((resolve, reject) => {
       this.ready = { resolve: () => resolve(), reject };
-      this.post({ type: 'init', spec, index: this.index });
+      this.post({ type: 'init', spec, index: this.index, calls });
     });
+  }
+
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Stops the worker, even mid-call in an env; its request and every later one reject with `reason`. */
+  async kill(reason: MetarlError): Promise<void> {
+    for (const p of this.pending.values()) p.reject(reason);
+    this.pending.clear();
+    this.death ??= reason;
+    this.closing = true;
+    await this.worker.terminate();
   }
 
   call(id: number, kind: string, request: unknown, onEvent?: (event: ShardEvent) => void): Promise<unknown> {
@@ -74,6 +91,10 @@ class TaskWorkerLink {
   }
 
   private receive(m: WorkerToPool): void {
+    if (m.type === 'job') {
+      this.job = m.job;
+      return;
+    }
     if (m.type === 'ready' || m.type === 'initFailed') {
       const ready = this.ready;
       this.ready = null;
@@ -100,8 +121,27 @@ class TaskWorkerLink {
 export class ThreadPool implements TaskPool {
   private nextId = 0;
   private closed = false;
+  private readonly watcher: ReturnType<typeof setInterval> | null = null;
 
-  private constructor(private readonly links: TaskWorkerLink[]) {}
+  /** `calls`: every worker's env calls, one row each (null: calls may take forever). */
+  private constructor(
+    private readonly links: TaskWorkerLink[],
+    calls: Int32Array | null,
+    stepTimeoutMs: number,
+  ) {
+    if (!calls) return;
+    const watch = new CallWatch(calls, links.length, stepTimeoutMs);
+    // Only a worker inside a request can be stuck; the timer never keeps the process alive.
+    this.watcher = setInterval(() => {
+      for (const row of watch.overdue(links.filter((l) => l.busy && l.job).map((l) => l.index))) {
+        const link = links[row];
+        const job = link.job!;
+        const site = callSite(calls, row, job.family, { tasks: job.tasks, slotsPerTask: job.slotsPerTask } as JobPlan, new Int32Array(job.slotState));
+        void link.kill(stepTimedOut(site, stepTimeoutMs, row, 'task'));
+      }
+    }, pollMs(stepTimeoutMs));
+    this.watcher.unref();
+  }
 
   get workers(): number {
     return this.links.length;
@@ -114,8 +154,9 @@ export class ThreadPool implements TaskPool {
   /** Starts `count` workers; resolves once every one has its backend, family and agent loaded. */
   static async create(spec: PoolSpec, count: number, memoryMb: number): Promise<ThreadPool> {
     const links = Array.from({ length: count }, (_, i) => new TaskWorkerLink(i, spec, memoryMb));
-    const pool = new ThreadPool(links);
-    const started = await Promise.allSettled(links.map((l) => l.start(spec)));
+    const calls = spec.stepTimeoutMs > 0 ? createCallBlock(count) : null;
+    const pool = new ThreadPool(links, calls, spec.stepTimeoutMs);
+    const started = await Promise.allSettled(links.map((l) => l.start(spec, calls ? (calls.buffer as SharedArrayBuffer) : null)));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
       await pool.close();
@@ -136,6 +177,7 @@ export class ThreadPool implements TaskPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.watcher) clearInterval(this.watcher);
     await Promise.all(this.links.map((l) => l.terminate()));
   }
 }

@@ -2,6 +2,7 @@ import type { FamilyRef } from '../core/registry.js';
 import type { SceneDescription } from '../core/scene.js';
 import type { TaskFamily } from '../core/types.js';
 import type { BackendName } from '../nn/backend.js';
+import type { Sampler } from '../sampling/types.js';
 
 /**
  * What every worker of a pool is started with: plain data, enough to rebuild the agent's
@@ -36,15 +37,16 @@ export type ShardEvent =
  */
 export interface ShardWorker {
   handle(kind: string, request: unknown, emit: (event: ShardEvent) => void): Promise<unknown>;
-  /** Frees every tensor and env; idempotent. */
-  dispose(): Promise<void> | void;
+  /** Frees every tensor; idempotent. */
+  dispose(): void;
 }
 
 export interface ShardWorkerArgs {
   config: Record<string, unknown>;
   family: TaskFamily;
   familyRef: FamilyRef;
-  stepTimeoutMs: number;
+  /** Steps the shard's envs on this thread, its env calls watched by the transport; the transport closes it. */
+  sampler: Sampler;
 }
 
 /**

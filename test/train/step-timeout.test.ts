@@ -35,7 +35,7 @@ describe('a training run whose env hangs', () => {
     const err = await failure(train({ ...options(), env: HANGS_LATER, workers: 1, stepTimeout: 0.5 }));
     expect(err.code).toBe('METARL_STEP_TIMEOUT');
     expect(err.message).toMatch(
-      /^env 'hangs-later' did not return from step\(\) within 0\.5 s at slot 0, episode 0, at step 0 \(task \{"goal":-?[\d.e-]+\}\) on sampler worker 0, which was stopped\. /,
+      /^env 'hangs-later' did not return from step\(\) within 0\.5 s at slot 0, episode 0, at step 0 \(task \{"goal":-?[\d.e-]+\}\) on task worker 0, which was stopped\. /,
     );
     expect(err.message).toMatch(new RegExp(`checkpoint 1 is kept: fix that, then metarl train --resume ${out}$`));
     expect(listCheckpoints(out)).toEqual([1]);
