@@ -1,5 +1,5 @@
 // `npm run bench -- maml`: one MAML meta-iteration (after a warm-up one) through the task workers,
-// (1) on point-nav per tfjs backend with every task on the main thread, (2) with 1, 2, … workers on
+// (1) on point-nav per tfjs backend (METARL_BENCH_BACKENDS, default wasm,cpu,webgpu) with every task on the main thread, (2) with 1, 2, … workers on
 // point-nav (family defaults: 20 tasks × 20 episodes × H 100) and cheetah-vel. METARL_BENCH_WORKERS
 // lists the worker counts (default "1,2"); METARL_BENCH_CHEETAH_TASKS / _EPISODES size cheetah-vel's
 // meta-batch (default 10 × 10; the published 40 × 20 takes several minutes per iteration here).
@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { initBackend, type BackendName } from '../src/nn/backend.js';
 import { timeIteration, type TimedIteration } from './agent-iteration.js';
 
-const BACKENDS: BackendName[] = ['wasm', 'cpu', 'webgpu'];
+const BACKENDS = (process.env.METARL_BENCH_BACKENDS ?? 'wasm,cpu,webgpu').split(',') as BackendName[];
 
 const s = (x: number) => x.toFixed(2);
 const batch = (t: TimedIteration) => `${t.config.metaBatchSize} tasks × ${t.config.episodesPerTask} ep`;

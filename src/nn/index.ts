@@ -9,7 +9,6 @@ export { createLstmPolicy } from './lstm.js';
 export type { LstmGaussianPolicy, LstmPolicySpec, LstmState, LstmStepOutput, LstmSequenceOutput } from './lstm.js';
 export { LinearFeatureBaseline } from './baseline.js';
 export type { LinearBaselineState } from './baseline.js';
-export { flattenParams, unflattenParams, assignFlat, paramCount, saveParams, loadParamArrays, loadParamsInto } from './params.js';
-export type { SavedParams } from './params.js';
+export { flattenParams, unflattenParams, assignFlat, paramCount } from './params.js';
 export { Adam, clipByGlobalNorm } from './adam.js';
 export type { AdamOptions, AdamState } from './adam.js';

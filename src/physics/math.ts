@@ -11,13 +11,6 @@ export function mjToWorld(v: readonly number[]): Vec3 {
   return [v[0] + 0, v[2] + 0, -v[1] + 0];
 }
 
-/** A MuJoCo quaternion (w, x, y, z, MuJoCo order) as a world quaternion (x, y, z, w). */
-export function mjQuatToWorld(q: readonly number[]): Quat {
-  const n = Math.hypot(q[0], q[1], q[2], q[3]);
-  const [x, y, z] = mjToWorld([q[1] / n, q[2] / n, q[3] / n]);
-  return [x, y, z, q[0] / n];
-}
-
 export function quatFromAxisAngle(axis: readonly number[], angle: number): Quat {
   const n = Math.hypot(axis[0], axis[1], axis[2]);
   const s = Math.sin(angle / 2) / n;

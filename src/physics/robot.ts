@@ -129,11 +129,6 @@ export function geomVolume(g: GeomDescription): { volume: number; centroid: Vec3
   }
 }
 
-/** Names of the actuated joints, in action order. */
-export function actuatedJoints(robot: RobotDescription): string[] {
-  return robot.actuators.map((a) => a.joint);
-}
-
 /** Sum of every geom's volume, m³. */
 export function totalVolume(d: RobotDescription): number {
   let v = 0;

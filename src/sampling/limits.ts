@@ -58,11 +58,11 @@ export function defaultWorkerMemoryMb(workers: number): number {
 const RAISE = "if the env really needs more, raise the limit (--worker-memory-mb <MB>, createSampler's workerMemoryMb)";
 
 /** V8 stopped a worker at its heap limit. */
-export function heapLimitReached(family: string, worker: number, limitMb: number, cause: unknown): MetarlError {
+export function heapLimitReached(family: string, worker: number, limitMb: number, cause: unknown, kind: 'sampler' | 'task' = 'sampler'): MetarlError {
   return new MetarlError(
     'METARL_RESOURCE_LIMIT',
-    `env '${family}' filled the ${limitMb} MB JS heap of sampler worker ${worker}, which was stopped: an env that keeps objects from every step ` +
-      `grows without bound (keep what it needs, reuse the rest); ${RAISE}. The sampler cannot go on: close() it and create a new one`,
+    `env '${family}' filled the ${limitMb} MB JS heap of ${kind} worker ${worker}, which was stopped: an env that keeps objects from every step ` +
+      `grows without bound (keep what it needs, reuse the rest); ${RAISE}. The ${kind === 'sampler' ? 'sampler' : 'task pool'} cannot go on: close() it and create a new one`,
     { family, worker, limitMb },
     { cause },
   );

@@ -47,7 +47,7 @@ class TaskWorkerLink {
       this.ready = null;
     };
     this.worker.on('error', (err: Error & { code?: string }) =>
-      die(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? heapLimitReached(spec.family.name, index, memoryMb, err) : this.unexpected(`crashed: ${err.message}`, err)),
+      die(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? heapLimitReached(spec.family.name, index, memoryMb, err, 'task') : this.unexpected(`crashed: ${err.message}`, err)),
     );
     this.worker.on('exit', (code) => die(this.unexpected(`exited unexpectedly with code ${code}`)));
   }
