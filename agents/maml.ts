@@ -36,11 +36,12 @@ import type { JsonValue, Task } from '../src/core/types.js';
 import { Adam } from '../src/nn/adam.js';
 import { LinearFeatureBaseline } from '../src/nn/baseline.js';
 import { gaussianKl, gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
+import { klHessianProduct, vpgHessianProduct } from '../src/nn/curvature.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../src/nn/mlp.js';
 import { exp } from '../src/nn/ops.js';
 import { flattenParams, unflattenParams } from '../src/nn/params.js';
 import { tf } from '../src/nn/tf.js';
-import { discountedReturns, fisherVectorProduct, gae, normalizeAdvantages, ppoClipLoss, trpoStep, validMask } from '../src/rl/index.js';
+import { discountedReturns, gae, normalizeAdvantages, ppoClipLoss, trpoStep, validMask } from '../src/rl/index.js';
 import { resetSeed } from '../src/sampling/layout.js';
 import type { Batch, SampleHooks, Sampler, VectorPolicy } from '../src/sampling/types.js';
 import { shardRanges } from '../src/workers/shards.js';
@@ -359,19 +360,19 @@ export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: rea
  * pytorch-maml-rl's, which differentiates the KL through the inner update. Its gradient is zero
  * at θ_old, so the Hessian is Jᵀ F J: F the adapted policy's Fisher matrix and J = dθ'/dθ =
  * J_k ⋯ J_1 with J_j = I − α H_j, H_j the inner loss's Hessian at the stage's start (symmetric,
- * so Jᵀ = J_1 ⋯ J_k). That is 2k + 1 Hessian-vector products and no third-order tape. Holding
+ * so Jᵀ = J_1 ⋯ J_k). That is 2k + 1 Hessian-vector products, in closed form (src/nn/curvature.ts:
+ * a third of the kernels of double backprop through the tape), and no third-order tape. Holding
  * the inner step's offset fixed instead (F alone) was exact only for first-order MAML: its
  * steps overshot the trust region, the line search backtracked 3–6 times per iteration and
  * learning per iteration fell behind the reference.
  */
-export function fisherProduct(policy: GaussianMlpPolicy, run: TaskRun, v: tf.Tensor1D, config: MamlConfig): tf.Tensor1D {
+export function fisherProduct(run: TaskRun, v: tf.Tensor1D, config: MamlConfig): tf.Tensor1D {
   return tf.tidy(() => {
-    const hessian = (j: number, x: tf.Tensor1D) => fisherVectorProduct((ps) => innerLoss(policy, ps, run.fisherPre[j]), run.params[j], x, 0);
+    const hessian = (j: number, x: tf.Tensor1D) => vpgHessianProduct(run.params[j], run.fisherPre[j], x);
     const jacobian = (x: tf.Tensor1D, order: number[]) => order.reduce((acc, j) => tf.sub(acc, tf.mul(hessian(j, acc), config.innerLr)) as tf.Tensor1D, x);
     const inner = run.pre.map((_, j) => j);
-    const k = run.pre.length;
     const u = config.firstOrder ? v : jacobian(v, inner);
-    const w = fisherVectorProduct((ps) => meanKl(policy, ps, run.fisherPost, run.fisherOld), run.params[k], u, 0);
+    const w = klHessianProduct(run.params[run.pre.length], run.fisherPost, u);
     return config.firstOrder ? w : jacobian(w, inner.reverse());
   });
 }
@@ -528,7 +529,7 @@ class MamlShard implements ShardWorker {
     const vector = tf.tensor1d(v);
     const out: Float32Array[] = [];
     for (const run of this.runs) {
-      const fv = fisherProduct(this.ctx.policy, run, vector, this.ctx.config);
+      const fv = fisherProduct(run, vector, this.ctx.config);
       out.push((await fv.data()) as Float32Array);
       fv.dispose();
     }

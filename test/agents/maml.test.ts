@@ -136,7 +136,7 @@ describe('MAML meta-gradient', () => {
     const theta0 = Float32Array.from(await flattenParams(theta).data());
     const v = Float32Array.from(theta0, () => rng.normal(0, 1));
     const vt = tf.tensor1d(v);
-    const exact = Float64Array.from(await fisherProduct(policy, run, vt, cfg).data());
+    const exact = Float64Array.from(await fisherProduct(run, vt, cfg).data());
     // ∇θ KL(π_old ‖ π_θ'(θ)) at θ ± εv, the KL re-adapted from θ as the line search measures it.
     const klGrad = (sign: number) =>
       gradientAt(
