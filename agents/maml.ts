@@ -29,6 +29,7 @@
  */
 import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';
+import { parseConfig } from '../src/core/parse-config.js';
 import { letEventLoopRun } from '../src/core/event-loop.js';
 import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
 import { Rng, type RngState } from '../src/core/rng.js';
@@ -39,12 +40,13 @@ import { gaussianKl, gaussianLogProb, sampleGaussian } from '../src/nn/distribut
 import { klHessianProduct, vpgHessianProduct } from '../src/nn/curvature.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../src/nn/mlp.js';
 import { exp } from '../src/nn/ops.js';
-import { flattenParams, unflattenParams } from '../src/nn/params.js';
+import { paramsFromFlat, readFlat, unflattenParams } from '../src/nn/params.js';
 import { tf } from '../src/nn/tf.js';
 import { discountedReturns, gae, normalizeAdvantages, ppoClipLoss, trpoStep, validMask } from '../src/rl/index.js';
 import { resetSeed } from '../src/sampling/layout.js';
-import type { Batch, SampleHooks, Sampler, VectorPolicy } from '../src/sampling/types.js';
+import type { Batch, Sampler, VectorPolicy } from '../src/sampling/types.js';
 import { shardRanges } from '../src/workers/shards.js';
+import { emittingHooks, routeEvents } from '../src/workers/events.js';
 import type { ShardEvent, ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 import type { AgentArgs, AgentDefinition } from './types.js';
 
@@ -105,11 +107,7 @@ export const definition: AgentDefinition<typeof mamlConfigSchema> = {
   createShardWorker: (args) => createMamlShard(args),
 };
 
-function parseConfig(config: unknown): MamlConfig {
-  const parsed = mamlConfigSchema.safeParse(config);
-  if (!parsed.success) throw new MetarlError('METARL_CONFIG_INVALID', `invalid maml config:\n${z.prettifyError(parsed.error)}`, { issues: parsed.error.issues });
-  return parsed.data;
-}
+const parseAgentConfig = (config: unknown): MamlConfig => parseConfig(mamlConfigSchema, config, 'maml config');
 
 // ──────────────────────────────── policy ────────────────────────────────
 
@@ -123,19 +121,6 @@ function stageNames(steps: number): string[] {
 
 function buildPolicy(spec: { obsSize: number; actSize: number }, config: MamlConfig, rng: Rng): GaussianMlpPolicy {
   return createGaussianMlp({ obsSize: spec.obsSize, actSize: spec.actSize, hidden: config.hidden, initStd: config.initStd }, rng);
-}
-
-/** Tensors of the policy's shapes holding a flat θ. */
-function paramsOf(flat: Float32Array, policy: GaussianMlpPolicy): tf.Tensor[] {
-  return tf.tidy(() => unflattenParams(tf.tensor1d(flat), policy.params.map((p) => p.shape)));
-}
-
-/** The values of a parameter list, flat, in order. */
-async function flatOf(params: Params): Promise<Float32Array> {
-  const flat = flattenParams(params);
-  const values = (await flat.data()) as Float32Array;
-  flat.dispose();
-  return values;
 }
 
 // ─────────────────────────────── rollout ───────────────────────────────
@@ -161,11 +146,7 @@ async function rollout(shard: ShardContext, task: IndexedTask, params: Params, s
   const rng = new Rng(resetSeed(seed, task.index, stage));
   const first = task.index * n;
   const watchSlots = watch.filter((w) => w.stage === stage && w.slot >= first && w.slot < first + n).map((w) => w.slot - first);
-  const hooks: SampleHooks = {
-    onScene: (slot, scene) => emit({ kind: 'scene', stage, slot: first + slot, scene }),
-    onFrame: (e) => emit({ kind: 'frame', stage, slot: first + e.slot, episode: e.episode, t: e.t, poses: e.poses.slice(), reward: e.reward }),
-    onEpisodeEnd: (slot, episode, ret, length) => emit({ kind: 'episodeEnd', stage, slot: first + slot, episode, ret, length }),
-  };
+  const hooks = emittingHooks(emit, stage, first);
   const job = {
     tasks: [task.task],
     slotsPerTask: n,
@@ -434,7 +415,7 @@ export interface EvaluateRequest {
 
 /** Starts the shard side in a task worker (or on the calling thread with `--workers 0`). */
 export async function createMamlShard(args: ShardWorkerArgs): Promise<ShardWorker> {
-  const config = parseConfig(args.config);
+  const config = parseAgentConfig(args.config);
   // Only `forward` and the shapes are used: θ comes with every request.
   const policy = buildPolicy(args.family.spec, config, new Rng(0));
   return new MamlShard({ config, policy, sampler: args.sampler });
@@ -476,7 +457,7 @@ class MamlShard implements ShardWorker {
   private async iterate(request: IterateRequest, emit: Emit): Promise<TaskIterateResult[]> {
     const { config, policy } = this.ctx;
     this.release();
-    this.theta = paramsOf(request.theta, policy);
+    this.theta = paramsFromFlat(request.theta, policy.params.map((p) => p.shape));
     const results: TaskIterateResult[] = [];
     for (const task of request.tasks) {
       const stages: StageData[] = [];
@@ -520,7 +501,7 @@ class MamlShard implements ShardWorker {
   /** ∇θ of a per-task loss at the shard's θ. */
   private async gradient(run: TaskRun, loss: (theta: tf.Tensor[]) => tf.Scalar, theta: Params = this.theta): Promise<{ loss: number; gradient: Float32Array }> {
     const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...theta]);
-    const out = { loss: (await value.data())[0], gradient: await flatOf(grads) };
+    const out = { loss: (await value.data())[0], gradient: await readFlat(grads) };
     tf.dispose([value, ...grads]);
     return out;
   }
@@ -540,7 +521,7 @@ class MamlShard implements ShardWorker {
   /** The surrogate and KL at a candidate θ, each task re-adapted from it (as the paper). */
   private async lossKl(theta: Float32Array): Promise<Array<{ loss: number; kl: number }>> {
     const { config, policy } = this.ctx;
-    const candidate = paramsOf(theta, policy);
+    const candidate = paramsFromFlat(theta, policy.params.map((p) => p.shape));
     const out: Array<{ loss: number; kl: number }> = [];
     for (const run of this.runs) {
       const [loss, kl] = tf.tidy(() => {
@@ -557,7 +538,7 @@ class MamlShard implements ShardWorker {
   /** PPO: each task's clipped surrogate (a mean over its post-update steps) and its gradient at θ. */
   private async clippedGradients(theta: Float32Array): Promise<Array<{ loss: number; gradient: Float32Array }>> {
     const { config, policy } = this.ctx;
-    const at = paramsOf(theta, policy);
+    const at = paramsFromFlat(theta, policy.params.map((p) => p.shape));
     const out: Array<{ loss: number; gradient: Float32Array }> = [];
     for (const run of this.runs) {
       const clipped = (ps: tf.Tensor[]) =>
@@ -574,7 +555,7 @@ class MamlShard implements ShardWorker {
   /** Meta-test: per task, the mean return before adaptation and after each of 1..K inner steps. */
   private async evaluate(request: EvaluateRequest, emit: Emit): Promise<number[][]> {
     const { config, policy } = this.ctx;
-    const theta = paramsOf(request.theta, policy);
+    const theta = paramsFromFlat(request.theta, policy.params.map((p) => p.shape));
     const out: number[][] = [];
     try {
       for (const task of request.tasks) {
@@ -616,7 +597,7 @@ class MamlShard implements ShardWorker {
 
 /** Starts the learner on the main thread; its per-task work goes to `args.pool`. */
 export async function createMaml(args: AgentArgs<MamlConfig>): Promise<MetaLearner> {
-  const config = parseConfig(args.config);
+  const config = parseAgentConfig(args.config);
   if (!args.pool) throw new MetarlError('METARL_CONFIG_INVALID', 'MAML runs its tasks in task workers: pass `pool` (createTaskPool()) in its AgentArgs');
   const rng = new Rng(args.seed);
   // The initial weights take the first draw of the agent's stream; everything after is seeds.
@@ -649,7 +630,7 @@ class MamlLearner implements MetaLearner {
     const started = performance.now();
     const shards = shardRanges(tasks.length, this.pool.lanes);
     const watched = this.watched(config.innerSteps);
-    const theta = await flatOf(this.policy.params);
+    const theta = await readFlat(this.policy.params);
     const seed = this.rng.seed();
     const requests = shards.map(([from, to]): IterateRequest => ({ seed, theta, tasks: indexed(tasks, from, to), watch: watched.slots, gradient: config.outer === 'trpo' }));
     try {
@@ -707,13 +688,13 @@ class MamlLearner implements MetaLearner {
     // Each task's loss is a mean over its steps; weighted by its share of them, the sum is the mean over all steps.
     const weights = results.map((r) => r.postSteps / total);
     for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
-      const at = await ask<{ loss: number; gradient: Float32Array }>('clippedGradient', { theta: await flatOf(this.policy.params) });
+      const at = await ask<{ loss: number; gradient: Float32Array }>('clippedGradient', { theta: await readFlat(this.policy.params) });
       const grads = tf.tidy(() => unflattenParams(tf.tensor1d(Float32Array.from(weightedSum(at.map((r) => r.gradient), weights))), this.policy.params.map((p) => p.shape)));
       adam.apply(grads);
       tf.dispose(grads);
       await letEventLoopRun();
     }
-    const after = await ask<{ loss: number; kl: number }>('lossKl', { theta: await flatOf(this.policy.params) });
+    const after = await ask<{ loss: number; kl: number }>('lossKl', { theta: await readFlat(this.policy.params) });
     return { surrogate: mean(after.map((r) => r.loss)), kl: mean(after.map((r) => r.kl)) };
   }
 
@@ -727,7 +708,7 @@ class MamlLearner implements MetaLearner {
     const K = options.stages ?? this.config.innerSteps;
     const shards = shardRanges(tasks.length, this.pool.lanes);
     const watched = this.watched(K);
-    const theta = await flatOf(this.policy.params);
+    const theta = await readFlat(this.policy.params);
     const requests = shards.map(([from, to]): EvaluateRequest => ({ seed: options.seed ?? 0, theta, tasks: indexed(tasks, from, to), stages: K, watch: watched.slots }));
     const perTask = (await this.pool.run('evaluate', requests, { onEvent: watched.onEvent, describe: describeShards(shards, 'evaluate') })).flat() as number[][];
     return { stages: stageNames(K), returns: stageNames(K).map((_, j) => perTask.map((r) => r[j])) };
@@ -739,17 +720,12 @@ class MamlLearner implements MetaLearner {
     const hooks = names.map((name, j) => this.watch?.(j, name));
     return {
       slots: hooks.flatMap((h, stage) => (h?.watchSlots ?? []).map((slot) => ({ stage, slot }))),
-      onEvent: (e) => {
-        const h = hooks[e.stage];
-        if (e.kind === 'scene') h?.onScene?.(e.slot, e.scene);
-        else if (e.kind === 'frame') h?.onFrame?.(e);
-        else h?.onEpisodeEnd?.(e.slot, e.episode, e.ret, e.length);
-      },
+      onEvent: routeEvents(hooks),
     };
   }
 
   private setTheta(theta: Float32Array): void {
-    const parts = paramsOf(theta, this.policy);
+    const parts = paramsFromFlat(theta, this.policy.params.map((p) => p.shape));
     this.policy.params.forEach((p, i) => p.assign(parts[i]));
     tf.dispose(parts);
   }

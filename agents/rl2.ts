@@ -22,17 +22,19 @@
  */
 import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';
+import { parseConfig } from '../src/core/parse-config.js';
 import { letEventLoopRun } from '../src/core/event-loop.js';
 import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
 import { Rng, type RngState } from '../src/core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../src/core/types.js';
 import { resetSeed } from '../src/sampling/layout.js';
-import type { Batch, SampleHooks, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
+import type { Batch, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
+import { emittingHooks, routeEvents } from '../src/workers/events.js';
 import type { ShardEvent, ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 import { Adam, clipByGlobalNorm } from '../src/nn/adam.js';
 import { gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
 import { createLstmPolicy, type LstmGaussianPolicy, type LstmState } from '../src/nn/lstm.js';
-import { flattenParams, unflattenParams } from '../src/nn/params.js';
+import { paramsFromFlat, readFlat, unflattenParams } from '../src/nn/params.js';
 import { tf } from '../src/nn/tf.js';
 import { ppoClipLoss, type PpoLoss } from '../src/rl/losses.js';
 import { gae } from '../src/rl/returns.js';
@@ -272,11 +274,7 @@ async function sampleTrials(shard: ShardContext, spec: ShardSpec, params: readon
   // episode index of its events is the stage (0 = 'episode 1').
   const watchSlots = watch.filter((s) => s >= first && s < first + slots).map((s) => s - first);
   if (watchSlots.length > 0) job.watchSlots = watchSlots;
-  const hooks: SampleHooks = {
-    onScene: (slot, scene) => emit({ kind: 'scene', stage: 0, slot: first + slot, scene }),
-    onFrame: (e) => emit({ kind: 'frame', stage: 0, slot: first + e.slot, episode: e.episode, t: e.t, poses: e.poses.slice(), reward: e.reward }),
-    onEpisodeEnd: (slot, episode, ret, length) => emit({ kind: 'episodeEnd', stage: 0, slot: first + slot, episode, ret, length }),
-  };
+  const hooks = emittingHooks(emit, 0, first);
   try {
     return await sampler.sample(job, rollout, watchSlots.length > 0 ? hooks : {});
   } finally {
@@ -458,7 +456,7 @@ export interface EvaluateRequest {
 
 /** Starts the shard side in a task worker (or on the calling thread with `--workers 0`). */
 export async function createRl2Shard(args: ShardWorkerArgs): Promise<ShardWorker> {
-  const config = parseConfig(args.config);
+  const config = parseAgentConfig(args.config);
   const policy = buildPolicy(args.family, config, new Rng(0));
   return new Rl2Shard({ config, family: args.family, sampler: args.sampler, policy });
 }
@@ -493,7 +491,7 @@ class Rl2Shard implements ShardWorker {
   /** Samples each shard's trials, then its old log-probs and values (one BPTT forward) and raw advantages. */
   private async iterate(request: IterateRequest, emit: Emit): Promise<ShardIterateResult[]> {
     this.release();
-    const params = paramsOf(request.theta, this.ctx.policy);
+    const params = paramsFromFlat(request.theta, this.ctx.policy.params.map((p) => p.shape));
     const out: ShardIterateResult[] = [];
     try {
       for (const spec of request.shards) {
@@ -529,7 +527,7 @@ class Rl2Shard implements ShardWorker {
 
   /** Each shard's share of the minibatch loss and its gradient at θ. */
   private async gradient(request: GradientRequest): Promise<ShardGradient[]> {
-    const params = paramsOf(request.theta, this.ctx.policy);
+    const params = paramsFromFlat(request.theta, this.ctx.policy.params.map((p) => p.shape));
     const out: ShardGradient[] = [];
     try {
       for (const { id, columns } of request.shards) {
@@ -544,7 +542,7 @@ class Rl2Shard implements ShardWorker {
           parts = tf.keep(r.parts);
           return r.loss;
         })([...params]);
-        out.push({ id, gradient: await flatOf(grads), parts: Array.from(await parts!.data()) });
+        out.push({ id, gradient: await readFlat(grads), parts: Array.from(await parts!.data()) });
         tf.dispose([picked, value, parts!, ...grads]);
       }
     } finally {
@@ -555,7 +553,7 @@ class Rl2Shard implements ShardWorker {
 
   /** Trials of each shard's tasks, `episodes` long: the mean return of each episode. */
   private async evaluate(request: EvaluateRequest, emit: Emit): Promise<Array<{ id: number; returns: number[][] }>> {
-    const params = paramsOf(request.theta, this.ctx.policy);
+    const params = paramsFromFlat(request.theta, this.ctx.policy.params.map((p) => p.shape));
     try {
       const out: Array<{ id: number; returns: number[][] }> = [];
       for (const spec of request.shards) {
@@ -608,7 +606,7 @@ class Rl2Learner implements MetaLearner {
     const started = performance.now();
     const shards = shardsOf(tasks, config.tasksPerShard);
     const watched = this.watched(config.episodesPerTrial);
-    const theta = await flatOf(this.ctx.policy.params);
+    const theta = await readFlat(this.ctx.policy.params);
     const seed = rng.seed();
     try {
       const results = await this.ask<ShardIterateResult>('iterate', shards, (mine) => ({ seed, theta, shards: mine, watch: watched.slots }), watched.onEvent);
@@ -635,7 +633,7 @@ class Rl2Learner implements MetaLearner {
    * and steps Adam, and the next request carries the new θ. Returns the mean of each figure.
    */
   private async ppoUpdate(shards: ShardSpec[], results: ShardIterateResult[]): Promise<Record<string, number>> {
-    const { config, policy, optimizer, rng } = this.ctx;
+    const { config, policy, rng } = this.ctx;
     const trials = config.trialsPerTask;
     const B = results.reduce((n, r) => n + r.lengths.length, 0);
     const [sum, sumSq, n] = results.reduce((acc, r) => acc.map((x, i) => x + r.advantageSums[i]) as [number, number, number], [0, 0, 0]);
@@ -658,7 +656,7 @@ class Rl2Learner implements MetaLearner {
           const id = shardOfTask[Math.floor(k / trials)];
           columns[id].push(k - firstColumn[id]);
         }
-        const theta = await flatOf(policy.params);
+        const theta = await readFlat(policy.params);
         const parts = await this.ask<ShardGradient>('gradient', shards, (mine) => ({ theta, norm, steps, shards: mine.filter((s) => columns[s.id].length > 0).map((s) => ({ id: s.id, columns: columns[s.id] })) }));
         const figures = await this.step(parts.filter(Boolean));
         figures.forEach((x, i) => (sums[i] += x));
@@ -701,7 +699,7 @@ class Rl2Learner implements MetaLearner {
     const episodes = options.stages ?? this.ctx.config.episodesPerTrial;
     const shards = shardsOf(tasks, this.ctx.config.tasksPerShard);
     const watched = this.watched(episodes);
-    const theta = await flatOf(this.ctx.policy.params);
+    const theta = await readFlat(this.ctx.policy.params);
     const seed = options.seed ?? 0;
     const results = await this.ask<{ id: number; returns: number[][] }>('evaluate', shards, (mine) => ({ seed, theta, shards: mine, episodes, watch: watched.slots }), watched.onEvent);
     return { stages: stageNames(episodes), returns: stageNames(episodes).map((_, e) => results.flatMap((r) => r.returns[e])) };
@@ -725,11 +723,7 @@ class Rl2Learner implements MetaLearner {
     const hooks = this.ctx.watch?.(0, stageNames(episodes)[0]);
     return {
       slots: hooks?.watchSlots ?? [],
-      onEvent: (e) => {
-        if (e.kind === 'scene') hooks?.onScene?.(e.slot, e.scene);
-        else if (e.kind === 'frame') hooks?.onFrame?.(e);
-        else hooks?.onEpisodeEnd?.(e.slot, e.episode, e.ret, e.length);
-      },
+      onEvent: routeEvents([hooks]),
     };
   }
 
@@ -804,24 +798,7 @@ function lanesOf(shards: ShardSpec[], lanes: number): ShardSpec[][] {
   return out;
 }
 
-function parseConfig(config: unknown): Rl2Config {
-  const parsed = rl2ConfigSchema.safeParse(config);
-  if (!parsed.success) throw new MetarlError('METARL_CONFIG_INVALID', `invalid rl2 config:\n${z.prettifyError(parsed.error)}`, { issues: parsed.error.issues });
-  return parsed.data;
-}
-
-/** Tensors of the policy's shapes holding a flat θ. */
-function paramsOf(flat: Float32Array, policy: LstmGaussianPolicy): tf.Tensor[] {
-  return tf.tidy(() => unflattenParams(tf.tensor1d(flat), policy.params.map((p) => p.shape)));
-}
-
-/** The values of a parameter list, flat, in order. */
-async function flatOf(params: readonly tf.Tensor[]): Promise<Float32Array> {
-  const flat = flattenParams(params);
-  const values = (await flat.data()) as Float32Array;
-  flat.dispose();
-  return values;
-}
+const parseAgentConfig = (config: unknown): Rl2Config => parseConfig(rl2ConfigSchema, config, 'rl2 config');
 
 /** A uniformly random ordering of 0..n-1 (Fisher–Yates) from the agent's Rng. */
 function permutation(n: number, rng: Rng): number[] {
@@ -835,7 +812,7 @@ function permutation(n: number, rng: Rng): number[] {
 
 /** Builds the policy and optimiser from the agent's seed; the factory `metarl train --agent rl2` calls. */
 export async function createRl2(args: AgentArgs<Rl2Config>): Promise<Rl2Learner> {
-  const config = parseConfig(args.config);
+  const config = parseAgentConfig(args.config);
   if (!args.pool) throw new MetarlError('METARL_CONFIG_INVALID', 'RL² runs its tasks in task workers: pass `pool` (createTaskPool()) in its AgentArgs');
   const rng = new Rng(args.seed);
   const policy = buildPolicy(args.family, config, rng);

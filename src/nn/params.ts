@@ -29,3 +29,16 @@ export function assignFlat(vars: readonly tf.Variable[], flat: tf.Tensor1D): voi
 export function paramCount(params: readonly { shape: number[] }[]): number {
   return params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 }
+
+/** Tensors of the given shapes holding a flat vector's values (the inverse of `readFlat`). */
+export function paramsFromFlat(flat: Float32Array, shapes: readonly number[][]): tf.Tensor[] {
+  return tf.tidy(() => unflattenParams(tf.tensor1d(flat), shapes));
+}
+
+/** The values of a parameter list, flat, in order (read asynchronously: WebGPU has no sync read). */
+export async function readFlat(params: readonly tf.Tensor[]): Promise<Float32Array> {
+  const flat = flattenParams(params);
+  const values = (await flat.data()) as Float32Array;
+  flat.dispose();
+  return values;
+}

@@ -11,7 +11,8 @@ import { createSampler } from '../sampling/sampler.js';
 import type { Sampler } from '../sampling/types.js';
 import { createTaskPool } from '../workers/pool.js';
 import type { TaskPool } from '../workers/types.js';
-import { parseConfig, type RunConfig } from './config.js';
+import { parseConfig } from '../core/parse-config.js';
+import type { RunConfig } from './config.js';
 import { resolveFamily } from './families.js';
 
 /** The independent random streams of a run, each seeded from the one user seed. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MetarlError } from '../core/errors.js';
+import { parseConfig } from '../core/parse-config.js';
 import { withFileErrors } from './files.js';
 import { assertSaneNumbers } from './flags.js';
 
@@ -25,18 +26,6 @@ export const runConfigSchema = z.strictObject({
 export type RunConfig = z.output<typeof runConfigSchema>;
 export type RunConfigInput = z.input<typeof runConfigSchema>;
 
-/** Parses with a schema; every issue is reported with its dotted path. */
-export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => {
-    const path = issue.path.length ? issue.path.join('.') : '(root)';
-    return `  - ${path}: ${issue.message}`;
-  });
-  throw new MetarlError('METARL_CONFIG_INVALID', `invalid ${what}:\n${issues.join('\n')}`, {
-    issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-  });
-}
 
 /** A `--config` file (run options and an "agentConfig" object), checked before any work. */
 export function readConfigFile(path: string): Partial<RunConfigInput> {

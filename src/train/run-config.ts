@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetarlError } from '../core/errors.js';
-import { parseConfig, runConfigSchema, type RunConfig, type RunConfigInput } from './config.js';
+import { parseConfig } from '../core/parse-config.js';
+import { runConfigSchema, type RunConfig, type RunConfigInput } from './config.js';
 import { assertRunEnvExists, storedEnv } from './families.js';
 import { withFileErrors } from './files.js';
 

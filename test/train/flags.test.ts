@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isMetarlError } from '../../src/core/errors.js';
-import { parseConfig } from '../../src/train/config.js';
+import { parseConfig } from '../../src/core/parse-config.js';
 import { intFlag, parseAgentFlags } from '../../src/train/flags.js';
 
 const schema = z.strictObject({
