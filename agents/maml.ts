@@ -329,7 +329,11 @@ const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
   return { value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
 }) as (x: tf.Tensor) => tf.Tensor;
 
-/** One task's MAML objective as a function of θ: the surrogate of its post-update episodes under θ'(θ). */
+/**
+ * One task's MAML objective as a function of θ: the surrogate of its post-update episodes under
+ * θ'(θ), differentiable through the inner steps on the tape. @internal The definition the
+ * finite-difference tests check; the workers take its gradient in closed form (`metaGradient`).
+ */
 export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], post: StageData, old: OldPolicy, alpha: number, firstOrder: boolean): tf.Scalar {
   return tf.tidy(() => surrogateLoss(policy, adapt(policy, theta, pre, alpha, firstOrder), post, old));
 }
@@ -349,12 +353,34 @@ export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: rea
  */
 export function fisherProduct(run: TaskRun, v: tf.Tensor1D, config: MamlConfig): tf.Tensor1D {
   return tf.tidy(() => {
-    const hessian = (j: number, x: tf.Tensor1D) => vpgHessianProduct(run.params[j], run.fisherPre[j], x);
-    const jacobian = (x: tf.Tensor1D, order: number[]) => order.reduce((acc, j) => tf.sub(acc, tf.mul(hessian(j, acc), config.innerLr)) as tf.Tensor1D, x);
-    const inner = run.pre.map((_, j) => j);
-    const u = config.firstOrder ? v : jacobian(v, inner);
-    const w = klHessianProduct(run.params[run.pre.length], run.fisherPost, u);
-    return config.firstOrder ? w : jacobian(w, inner.reverse());
+    const k = run.pre.length;
+    if (config.firstOrder) return klHessianProduct(run.params[k], run.fisherPost, v);
+    const u = jacobianProduct(run.params, run.fisherPre, v, config.innerLr, false);
+    return jacobianProduct(run.params, run.fisherPre, klHessianProduct(run.params[k], run.fisherPost, u), config.innerLr, true);
+  });
+}
+
+/**
+ * J·x, or Jᵀ·x with `transpose`, for J = dθ'_k/dθ = J_k ⋯ J_1, J_j = I − α H_j, H_j the inner
+ * loss's Hessian at path[j] on stages[j]. `path` is [θ, θ'_1, …, θ'_k].
+ */
+function jacobianProduct(path: readonly Params[], stages: readonly StageData[], x: tf.Tensor1D, alpha: number, transpose: boolean): tf.Tensor1D {
+  const order = stages.map((_, j) => j);
+  if (transpose) order.reverse();
+  return order.reduce((acc, j) => tf.sub(acc, tf.mul(vpgHessianProduct(path[j], stages[j], acc), alpha)) as tf.Tensor1D, x);
+}
+
+/**
+ * A task's meta-gradient ∇θ loss(θ'_k(θ)) = Jᵀ ∇θ' loss(θ'_k): a first-order gradient at the
+ * adapted parameters, carried back through the inner steps by closed-form Hessian-vector
+ * products (the same as differentiating through the inner update on the tape, which the
+ * finite-difference tests check, at a fraction of its cost). `path` is [θ, θ'_1, …, θ'_k].
+ */
+function metaGradient(path: readonly Params[], pre: readonly StageData[], loss: (adapted: tf.Tensor[]) => tf.Scalar, config: MamlConfig): { value: tf.Scalar; gradient: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...path[pre.length]]);
+    const atAdapted = tf.concat(grads.map((g) => tf.reshape(g, [-1])), 0) as tf.Tensor1D;
+    return { value, gradient: config.firstOrder ? atAdapted : jacobianProduct(path, pre, atAdapted, config.innerLr, true) };
   });
 }
 
@@ -484,7 +510,7 @@ class MamlShard implements ShardWorker {
         fisherOld: subsampleOld(old, post, config.fisherSubsample),
       };
       this.runs.push(run);
-      const outer = request.gradient ? await this.gradient(run, (ps) => metaObjective(policy, ps, pre, post, old, config.innerLr, config.firstOrder)) : null;
+      const outer = request.gradient ? await read(metaGradient(params, pre, (ps) => surrogateLoss(policy, ps, post, old), config)) : null;
       results.push({
         index: task.index,
         stageReturns: stages.map((s) => s.meanReturn),
@@ -496,14 +522,6 @@ class MamlShard implements ShardWorker {
       });
     }
     return results;
-  }
-
-  /** ∇θ of a per-task loss at the shard's θ. */
-  private async gradient(run: TaskRun, loss: (theta: tf.Tensor[]) => tf.Scalar, theta: Params = this.theta): Promise<{ loss: number; gradient: Float32Array }> {
-    const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...theta]);
-    const out = { loss: (await value.data())[0], gradient: await readFlat(grads) };
-    tf.dispose([value, ...grads]);
-    return out;
   }
 
   private async fisherProducts(v: Float32Array): Promise<Float32Array[]> {
@@ -535,18 +553,19 @@ class MamlShard implements ShardWorker {
     return out;
   }
 
-  /** PPO: each task's clipped surrogate (a mean over its post-update steps) and its gradient at θ. */
+  /** PPO: each task's clipped surrogate (a mean over its post-update steps) and its meta-gradient at θ. */
   private async clippedGradients(theta: Float32Array): Promise<Array<{ loss: number; gradient: Float32Array }>> {
     const { config, policy } = this.ctx;
     const at = paramsFromFlat(theta, policy.params.map((p) => p.shape));
     const out: Array<{ loss: number; gradient: Float32Array }> = [];
     for (const run of this.runs) {
+      // θ moved since sampling: the inner steps are retaken from it, and J is J at θ.
+      const path: tf.Tensor[][] = [at];
+      for (const stage of run.pre) path.push(innerStep(policy, path[path.length - 1], stage, config.innerLr, false));
       const clipped = (ps: tf.Tensor[]) =>
-        tf.tidy(() => {
-          const adapted = adapt(policy, ps, run.pre, config.innerLr, config.firstOrder);
-          return ppoClipLoss({ logProb: logProb(policy, adapted, run.post), oldLogProb: run.old.logProb, advantages: run.post.advantages, mask: run.post.mask, clip: config.ppoClip }).policyLoss;
-        });
-      out.push(await this.gradient(run, clipped, at));
+        ppoClipLoss({ logProb: logProb(policy, ps, run.post), oldLogProb: run.old.logProb, advantages: run.post.advantages, mask: run.post.mask, clip: config.ppoClip }).policyLoss;
+      out.push(await read(metaGradient(path, run.pre, clipped, config)));
+      tf.dispose(path.slice(1).flat());
     }
     tf.dispose(at);
     return out;
@@ -784,6 +803,13 @@ class MamlLearner implements MetaLearner {
   }
 }
 
+
+/** A loss and its gradient as numbers; the tensors are disposed. */
+async function read(g: { value: tf.Scalar; gradient: tf.Tensor1D }): Promise<{ loss: number; gradient: Float32Array }> {
+  const out = { loss: (await g.value.data())[0], gradient: (await g.gradient.data()) as Float32Array };
+  tf.dispose([g.value, g.gradient]);
+  return out;
+}
 
 /** Tasks [from, to) with their meta-batch indices. */
 function indexed(tasks: Task[], from: number, to: number): IndexedTask[] {
