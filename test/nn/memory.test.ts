@@ -62,12 +62,12 @@ describe('tensor count', () => {
       t.dispose();
       return values;
     };
-    const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...mlp.params]);
+    const outer = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...mlp.params]);
     const shapes = mlp.params.map((p) => p.shape);
     const result = await trpoStep({
       theta: Float32Array.from(await read(flattenParams(mlp.params))),
-      gradient: await read(flattenParams(grads)),
-      lossBefore: (await read(value))[0],
+      gradient: await read(flattenParams(outer.grads)),
+      lossBefore: (await read(outer.value))[0],
       fisherProduct: async (v) => {
         const vt = tf.tensor1d(Float32Array.from(v));
         const fv = fisherVectorProduct(kl, mlp.params, vt, 0);
@@ -83,7 +83,7 @@ describe('tensor count', () => {
       cgIterations: 3,
       maxBacktracks: 3,
     });
-    tf.dispose(grads);
+    tf.dispose(outer.grads);
     tf.tidy(() => assignFlat(mlp.params, tf.tensor1d(result.theta)));
     tf.dispose([oldMean, oldLogStd]);
 
