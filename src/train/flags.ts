@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { MetarlError } from '../core/errors.js';
 
 /**
@@ -59,10 +59,17 @@ export function parseAgentFlags(args: string[], schema: z.ZodObject, agent: stri
       if (next === undefined || next.startsWith('--')) raw = 'true';
       else raw = args[++i];
     }
-    out[key] = coerce(raw);
+    out[key] = isArraySchema(shape[key]) && !raw.trimStart().startsWith('[') ? raw.split(',').map((part) => coerce(part.trim())) : coerce(raw);
     assertSaneNumbers(out[key], `--${flag}`);
   }
   return out;
+}
+
+/** A list hyperparameter (e.g. MAML's `hidden`), which takes `--hidden 64,64` as well as JSON `[64,64]`. */
+function isArraySchema(schema: z.ZodType): boolean {
+  let inner: z.ZodType = schema;
+  while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional || inner instanceof z.ZodNullable) inner = inner.unwrap() as z.ZodType;
+  return inner instanceof z.ZodArray;
 }
 
 function coerce(raw: string): unknown {

@@ -17,6 +17,12 @@ describe('agent flags', () => {
     expect(parseAgentFlags(['--inner-lr', '0.5', '--first-order', '--outer=ppo'], schema, 'maml')).toEqual({ innerLr: 0.5, firstOrder: true, outer: 'ppo' });
   });
 
+  it('takes a list flag as a comma list or a single number, as well as JSON', () => {
+    expect(parseAgentFlags(['--hidden', '32,16', '--meta-batch-size', '4'], schema, 'maml')).toEqual({ hidden: [32, 16], metaBatchSize: 4 });
+    expect(parseAgentFlags(['--hidden', '16'], schema, 'maml')).toEqual({ hidden: [16] });
+    expect(parseAgentFlags(['--hidden=[8, 8]'], schema, 'maml')).toEqual({ hidden: [8, 8] });
+  });
+
   it('rejects an unknown flag and lists the valid ones', () => {
     try {
       parseAgentFlags(['--inner-rate', '0.5'], schema, 'maml');
