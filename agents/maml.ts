@@ -32,10 +32,11 @@ import { MetarlError } from '../src/core/errors.js';
 import { parseConfig } from '../src/core/parse-config.js';
 import { letEventLoopRun } from '../src/core/event-loop.js';
 import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
-import { Rng, type RngState } from '../src/core/rng.js';
-import type { JsonValue, Task } from '../src/core/types.js';
+import { Rng } from '../src/core/rng.js';
+import type { Task } from '../src/core/types.js';
 import { Adam } from '../src/nn/adam.js';
 import { LinearFeatureBaseline } from '../src/nn/baseline.js';
+import { restoreLearnerState, saveLearnerState } from '../src/nn/learner-state.js';
 import { gaussianKl, gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
 import { klHessianProduct, vpgHessianProduct } from '../src/nn/curvature.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../src/nn/mlp.js';
@@ -754,41 +755,12 @@ class MamlLearner implements MetaLearner {
   /** Weights, the PPO optimiser's moments and the agent's Rng: the next iterate() is then exact. */
   async state(): Promise<LearnerState> {
     this.checkAlive('state');
-    const arrays: LearnerState['arrays'] = {};
-    for (const [i, p] of this.policy.params.entries()) {
-      arrays[`policy/${this.policy.names[i]}`] = { shape: [...p.shape], data: new Float32Array(await p.data()) };
-    }
-    const meta: LearnerState['meta'] = { rng: this.rng.state() as unknown as JsonValue, baseline: 'refitted per task and stage: no state' };
-    if (this.adam) {
-      const adam = await this.adam.state();
-      adam.m.forEach((m, i) => (arrays[`adam/m/${i}`] = { shape: [m.length], data: m }));
-      adam.v.forEach((v, i) => (arrays[`adam/v/${i}`] = { shape: [v.length], data: v }));
-      meta.adamStep = adam.step;
-    }
-    return { arrays, meta };
+    return saveLearnerState(this.policy, this.adam, this.rng, { baseline: 'refitted per task and stage: no state' });
   }
 
   async restore(state: LearnerState): Promise<void> {
     this.checkAlive('restore');
-    const corrupt = (why: string): never => {
-      throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `MAML checkpoint does not fit this learner: ${why} (was it saved with another config?)`);
-    };
-    const values = this.policy.params.map((p, i) => {
-      const saved = state.arrays[`policy/${this.policy.names[i]}`];
-      if (!saved) corrupt(`'policy/${this.policy.names[i]}' is missing`);
-      if (saved.shape.join('x') !== p.shape.join('x') || saved.data.length !== p.size) corrupt(`'policy/${this.policy.names[i]}' has shape [${saved.shape}], expected [${p.shape}]`);
-      return saved.data;
-    });
-    const rngState = state.meta.rng as unknown as RngState | undefined;
-    if (!rngState || !Array.isArray(rngState.gen)) corrupt('the agent Rng state is missing');
-    if (this.adam) {
-      const step = state.meta.adamStep;
-      if (typeof step !== 'number') corrupt('the PPO optimiser state is missing');
-      const read = (kind: string) => this.policy.params.map((_, i) => state.arrays[`adam/${kind}/${i}`]?.data ?? corrupt(`'adam/${kind}/${i}' is missing`));
-      this.adam.load({ step: step as number, m: read('m'), v: read('v') });
-    }
-    tf.tidy(() => this.policy.params.forEach((p, i) => p.assign(tf.tensor(values[i], p.shape))));
-    this.rng = Rng.fromState(rngState!);
+    this.rng = restoreLearnerState(state, this.policy, this.adam, 'MAML').rng;
   }
 
   dispose(): void {

@@ -25,13 +25,14 @@ import { MetarlError } from '../src/core/errors.js';
 import { parseConfig } from '../src/core/parse-config.js';
 import { letEventLoopRun } from '../src/core/event-loop.js';
 import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
-import { Rng, type RngState } from '../src/core/rng.js';
-import type { JsonValue, Task, TaskFamily } from '../src/core/types.js';
+import { Rng } from '../src/core/rng.js';
+import type { Task, TaskFamily } from '../src/core/types.js';
 import { resetSeed } from '../src/sampling/layout.js';
 import type { Batch, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
 import { emittingHooks, routeEvents } from '../src/workers/events.js';
 import type { ShardEvent, ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 import { Adam, clipByGlobalNorm } from '../src/nn/adam.js';
+import { restoreLearnerState, saveLearnerState } from '../src/nn/learner-state.js';
 import { gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
 import { createLstmPolicy, type LstmGaussianPolicy, type LstmState } from '../src/nn/lstm.js';
 import { paramsFromFlat, readFlat, unflattenParams } from '../src/nn/params.js';
@@ -731,37 +732,14 @@ class Rl2Learner implements MetaLearner {
 
   async state(): Promise<LearnerState> {
     this.alive();
-    const { policy, optimizer, rng } = this.ctx;
-    const arrays: LearnerState['arrays'] = {};
-    for (let i = 0; i < policy.params.length; i++) {
-      arrays[`policy/${policy.names[i]}`] = { shape: [...policy.params[i].shape], data: new Float32Array((await policy.params[i].data()) as Float32Array) };
-    }
-    const adam = await optimizer.state();
-    adam.m.forEach((m, i) => (arrays[`adam/m/${i}`] = { shape: [...policy.params[i].shape], data: m }));
-    adam.v.forEach((v, i) => (arrays[`adam/v/${i}`] = { shape: [...policy.params[i].shape], data: v }));
-    return { arrays, meta: { adamStep: adam.step, rng: rng.state() as unknown as JsonValue, iterations: this.iterations } };
+    return saveLearnerState(this.ctx.policy, this.ctx.optimizer, this.ctx.rng, { iterations: this.iterations });
   }
 
   async restore(state: LearnerState): Promise<void> {
     this.alive();
-    const { policy, optimizer } = this.ctx;
-    const array = (key: string, shape: readonly number[]): Float32Array => {
-      const saved = state.arrays[key];
-      if (!saved || saved.shape.join('x') !== shape.join('x') || saved.data.length !== shape.reduce((a, b) => a * b, 1)) {
-        throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `RL² checkpoint: '${key}' is missing or not of shape [${shape}] (was it saved with another config, e.g. hidden size?)`, { key });
-      }
-      return saved.data;
-    };
-    const weights = policy.params.map((p, i) => array(`policy/${policy.names[i]}`, p.shape));
-    const m = policy.params.map((p, i) => array(`adam/m/${i}`, p.shape));
-    const v = policy.params.map((p, i) => array(`adam/v/${i}`, p.shape));
-    const { adamStep, rng, iterations } = state.meta;
-    if (typeof adamStep !== 'number' || typeof iterations !== 'number' || !isRngState(rng)) {
-      throw new MetarlError('METARL_CHECKPOINT_CORRUPT', 'RL² checkpoint: meta must hold adamStep, iterations and the Rng state');
-    }
-    tf.tidy(() => policy.params.forEach((p, i) => p.assign(tf.tensor(weights[i], p.shape))));
-    optimizer.load({ step: adamStep, m, v });
-    this.ctx.rng = Rng.fromState(rng);
+    const { iterations } = state.meta;
+    if (typeof iterations !== 'number') throw new MetarlError('METARL_CHECKPOINT_CORRUPT', 'RL² checkpoint does not fit this learner: meta.iterations is missing', { agent: 'RL²' });
+    this.ctx.rng = restoreLearnerState(state, this.ctx.policy, this.ctx.optimizer, 'RL²').rng;
     this.iterations = iterations;
   }
 
@@ -775,11 +753,6 @@ class Rl2Learner implements MetaLearner {
   private alive(): void {
     if (this.disposed) throw new MetarlError('METARL_DISPOSED', 'this RL² learner was disposed: create a new one');
   }
-}
-
-function isRngState(x: unknown): x is RngState {
-  const s = x as RngState | null;
-  return typeof s === 'object' && s !== null && Array.isArray(s.gen) && s.gen.every((n) => typeof n === 'number') && (s.spareNormal === null || typeof s.spareNormal === 'number');
 }
 
 /** Tasks in consecutive groups of `size`: shard k holds tasks [k·size, (k + 1)·size). */

@@ -1,0 +1,66 @@
+/**
+ * The one codec of a learner's checkpointed state (`LearnerState`): a policy's weights as
+ * `policy/<name>`, its Adam moments as `adam/m/<i>` and `adam/v/<i>` with the step in
+ * `meta.adamStep`, and the agent's Rng in `meta.rng`. Both agents save and restore through it,
+ * so a checkpoint that does not fit fails the same way, naming what is wrong.
+ */
+import type { JsonValue } from '../core/types.js';
+import type { LearnerState } from '../core/learner.js';
+import { MetarlError } from '../core/errors.js';
+import { Rng, type RngState } from '../core/rng.js';
+import type { Adam } from './adam.js';
+import { tf } from './tf.js';
+
+export interface SavedPolicy {
+  readonly names: readonly string[];
+  readonly params: readonly tf.Variable[];
+}
+
+/** The state of a policy, its optimiser (if any), its Rng, and any other plain data. */
+export async function saveLearnerState(policy: SavedPolicy, adam: Adam | null, rng: Rng, meta: Record<string, JsonValue> = {}): Promise<LearnerState> {
+  const arrays: LearnerState['arrays'] = {};
+  for (const [i, p] of policy.params.entries()) arrays[`policy/${policy.names[i]}`] = { shape: [...p.shape], data: new Float32Array(await p.data()) };
+  const out: LearnerState = { arrays, meta: { ...meta, rng: rng.state() as unknown as JsonValue } };
+  if (adam) {
+    const moments = await adam.state();
+    moments.m.forEach((m, i) => (arrays[`adam/m/${i}`] = { shape: [...policy.params[i].shape], data: m }));
+    moments.v.forEach((v, i) => (arrays[`adam/v/${i}`] = { shape: [...policy.params[i].shape], data: v }));
+    out.meta.adamStep = moments.step;
+  }
+  return out;
+}
+
+/**
+ * Checks `state` against the policy (and optimiser) first, then loads it into them, and returns
+ * the saved Rng and meta. Throws METARL_CHECKPOINT_CORRUPT naming the first thing that does not
+ * fit, having changed nothing.
+ */
+export function restoreLearnerState(state: LearnerState, policy: SavedPolicy, adam: Adam | null, agent: string): { rng: Rng; meta: LearnerState['meta'] } {
+  const corrupt = (why: string): never => {
+    throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `${agent} checkpoint does not fit this learner: ${why} (was it saved with another config, e.g. another hidden size?)`, { agent });
+  };
+  // Weights must have their exact shape; optimiser moments only their size (older MAML checkpoints store them flat).
+  const array = (key: string, shape: readonly number[], exact: boolean): Float32Array => {
+    const saved = state.arrays[key] ?? corrupt(`'${key}' is missing`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const fits = exact ? saved.shape.join('x') === shape.join('x') : saved.shape.reduce((a, b) => a * b, 1) === size;
+    if (!fits || saved.data.length !== size) corrupt(`'${key}' has shape [${saved.shape}], expected [${shape}]`);
+    return saved.data;
+  };
+  const weights = policy.params.map((p, i) => array(`policy/${policy.names[i]}`, p.shape, true));
+  const rngState = state.meta.rng as unknown as RngState | undefined;
+  if (!isRngState(rngState)) corrupt('the Rng state (meta.rng) is missing or malformed');
+  if (adam) {
+    const step = state.meta.adamStep;
+    if (typeof step !== 'number') corrupt('the optimiser step (meta.adamStep) is missing');
+    const moments = (kind: string) => policy.params.map((p, i) => array(`adam/${kind}/${i}`, p.shape, false));
+    adam.load({ step: step as number, m: moments('m'), v: moments('v') });
+  }
+  tf.tidy(() => policy.params.forEach((p, i) => p.assign(tf.tensor(weights[i], p.shape))));
+  return { rng: Rng.fromState(rngState!), meta: state.meta };
+}
+
+function isRngState(x: unknown): x is RngState {
+  const s = x as RngState | null;
+  return typeof s === 'object' && s !== null && Array.isArray(s.gen) && s.gen.every((n) => typeof n === 'number') && (s.spareNormal === null || typeof s.spareNormal === 'number');
+}
