@@ -81,8 +81,13 @@ class TaskWorkerLink {
     });
   }
 
+  /** Ends the worker; a request still pending rejects (nothing else would ever settle it). */
   async terminate(): Promise<void> {
     this.closing = true;
+    const closed = new MetarlError('METARL_DISPOSED', `task worker ${this.index} was terminated: the task pool is closed`, { worker: this.index });
+    for (const p of [this.ready, ...this.pending.values()]) p?.reject(closed);
+    this.pending.clear();
+    this.ready = null;
     await this.worker.terminate();
   }
 

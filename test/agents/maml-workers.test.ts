@@ -140,3 +140,14 @@ describe('MAML task-worker memory', () => {
     expect(counts[2]).toEqual(counts[0]);
   });
 });
+
+describe('MAML task pool closed mid-iteration', () => {
+  it('rejects the pending iteration with METARL_DISPOSED instead of leaving it unsettled', async () => {
+    const { learner, pool } = await start(POINT_REF, config({ horizon: null }), 2);
+    // Handled from the start: it rejects while close() is awaited.
+    const iteration = failure(learner.iterate([{ goal: 0.3 }, { goal: -0.2, busyMs: 50 }, { goal: 0.1 }]));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await pool.close();
+    expect((await iteration).code).toBe('METARL_DISPOSED');
+  });
+});
