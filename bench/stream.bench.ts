@@ -95,7 +95,7 @@ async function run(server: ViewerServer, viewers: number): Promise<RunResult> {
   const poses = new Float32Array(family.spec.bodyCount * 7);
   const action = new Float32Array(actSize);
   server.reset();
-  server.scene(0, env.scene(), { kind: 'maml-step', k: 0 }, dt);
+  server.scene(0, env.scene(), { index: 0, label: 'pre' }, dt);
   const watchers = await startViewers(server, viewers);
   const before = server.stats();
   env.reset(1);

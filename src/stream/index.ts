@@ -13,7 +13,6 @@ export {
   encodeClientMessage,
   encodeServerMessage,
   isVersionMismatch,
-  stageIndex,
-  stageLabel,
+  ROLLOUT_STAGE,
 } from './protocol.js';
 export type { ClientMessage, MetricsRow, RunInfo, ServerMessage, Stage, ViewMode } from './protocol.js';

@@ -86,16 +86,7 @@ function numbers(v: unknown, what: string, length?: number): number[] {
 
 export function stage(v: unknown): Stage {
   const o = obj(v, 'stage');
-  switch (o.kind) {
-    case 'maml-step':
-      return { kind: 'maml-step', k: id(o, 'k', 'stage') };
-    case 'rl2-episode':
-      return { kind: 'rl2-episode', i: id(o, 'i', 'stage') };
-    case 'rollout':
-      return { kind: 'rollout' };
-    default:
-      throw protocolError(`stage.kind must be 'maml-step', 'rl2-episode' or 'rollout', got ${show(o.kind)}`);
-  }
+  return { index: id(o, 'index', 'stage'), label: str(o, 'label', 'stage') };
 }
 
 export function runInfo(v: unknown): RunInfo {
@@ -116,6 +107,10 @@ export function runInfo(v: unknown): RunInfo {
     config: config as RunInfo['config'],
   };
   if (o.runName !== undefined) info.runName = str(o, 'runName', 'hello.run');
+  if (o.stages !== undefined) {
+    if (!Array.isArray(o.stages) || o.stages.some((x) => typeof x !== 'string')) throw protocolError(`hello.run.stages must be an array of strings, got ${show(o.stages)}`);
+    info.stages = o.stages as string[];
+  }
   return info;
 }
 

@@ -15,12 +15,22 @@ import { POSE_STRIDE } from '../core/scene.js';
 import type { SceneDescription } from '../core/scene.js';
 
 /** Bump on any change to a message's shape or the frame layout. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------- shared pieces
 
-/** Where a rollout sits in the adaptation: MAML before/after step k, RL² episode i, or a plain rollout. */
-export type Stage = { kind: 'maml-step'; k: number } | { kind: 'rl2-episode'; i: number } | { kind: 'rollout' };
+/**
+ * Where a rollout sits in the adaptation, as the learner declares its stages: `index` 0 is before
+ * adaptation, and `label` is the learner's name for it ('pre', 'step 1', 'episode 2'). The
+ * protocol names no agent.
+ */
+export interface Stage {
+  index: number;
+  label: string;
+}
+
+/** A plain rollout (no adaptation). */
+export const ROLLOUT_STAGE: Stage = { index: 0, label: 'rollout' };
 
 /** One env at a time, or all envs (one per stage) in a row. */
 export type ViewMode = 'side-by-side' | 'sequential';
@@ -36,6 +46,8 @@ export interface RunInfo {
   runName?: string;
   /** A few resolved config values worth showing (seed, meta-batch, lr…). */
   config: Record<string, string | number | boolean | null>;
+  /** The learner's adaptation stages, in order ('pre', 'step 1' or 'episode 1', 'episode 2'); absent for plain rollouts. */
+  stages?: string[];
 }
 
 /** One training iteration. `stageReturns[s]` is the mean return at adaptation stage s. */
@@ -336,21 +348,4 @@ export function decodeClientMessage(data: string): ClientMessage {
 /** True for the error a decoder throws when the other end speaks another protocol version. */
 export function isVersionMismatch(err: unknown): boolean {
   return err instanceof MetarlError && err.code === 'METARL_PROTOCOL' && err.details.reason === 'version';
-}
-
-/** 'before adaptation', 'after 2 steps', 'episode 3', 'rollout': for the HUD and chart legends. */
-export function stageLabel(s: Stage): string {
-  switch (s.kind) {
-    case 'maml-step':
-      return s.k === 0 ? 'before adaptation' : `after ${s.k} step${s.k === 1 ? '' : 's'}`;
-    case 'rl2-episode':
-      return `episode ${s.i + 1}`;
-    case 'rollout':
-      return 'rollout';
-  }
-}
-
-/** Position of a stage on the adaptation axis (MAML step k, RL² episode index i, 0 for a rollout). */
-export function stageIndex(s: Stage): number {
-  return s.kind === 'maml-step' ? s.k : s.kind === 'rl2-episode' ? s.i : 0;
 }

@@ -25,7 +25,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SceneDescription } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
-import { PROTOCOL_VERSION, encodeFrame, frameByteLength, shownStepS } from './protocol.js';
+import { PROTOCOL_VERSION, ROLLOUT_STAGE, encodeFrame, frameByteLength, shownStepS } from './protocol.js';
 import type { RunInfo, ServerMessage, Stage } from './protocol.js';
 import type { Publisher } from './publisher.js';
 
@@ -104,7 +104,7 @@ export function createRecorder(path: string, run: RunInfo | null = null): Rollou
   function env(envId: number) {
     let e = envs.get(envId);
     if (e === undefined) {
-      e = { stage: { kind: 'rollout' }, dt: 0.05, frames: 0, ret: 0, baseS: clock };
+      e = { stage: ROLLOUT_STAGE, dt: 0.05, frames: 0, ret: 0, baseS: clock };
       envs.set(envId, e);
     }
     return e;

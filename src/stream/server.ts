@@ -23,6 +23,7 @@ import {
   shownStepS,
 } from './protocol.js';
 import type { ClientMessage, MetricsRow, ReplayStateMessage, RunInfo, ServerMessage, Stage } from './protocol.js';
+import { ROLLOUT_STAGE } from './protocol.js';
 import { POSE_STRIDE } from '../core/scene.js';
 import type { Publisher } from './publisher.js';
 import { MalformedLog } from './malformed-log.js';
@@ -251,7 +252,7 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
   function envState(envId: number): EnvState {
     let s = envs.get(envId);
     if (s === undefined) {
-      s = { stage: { kind: 'rollout' }, ret: 0, stepS: MAX_SHOWN_STEP_S, originMs: performance.now(), sentS: 0, holding: false };
+      s = { stage: ROLLOUT_STAGE, ret: 0, stepS: MAX_SHOWN_STEP_S, originMs: performance.now(), sentS: 0, holding: false };
       envs.set(envId, s);
     }
     return s;

@@ -90,6 +90,7 @@ export async function viewRun(runDir: string, options: ViewOptions = {}): Promis
       mode: 'view',
       runName: basename(runDir),
       config: { iteration: run.iteration, seed: config.seed, stages: learner.stages.length },
+      stages: [...learner.stages],
     };
     server.hello(info);
     const metrics = trainingCurve(runDir, learner.stages.length);

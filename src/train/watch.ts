@@ -13,12 +13,12 @@ import type { TrainObserver } from './train.js';
  * stage of a frame is the watch call's stage plus the episode index.
  */
 export function viewerObserver(publisher: Publisher): TrainObserver {
-  let agent = '';
+  let stages: readonly string[] = [];
   let dt = 0.05;
-  const stageOf = (k: number): Stage => (agent === 'rl2' ? { kind: 'rl2-episode', i: k } : { kind: 'maml-step', k });
+  const stageOf = (index: number): Stage => ({ index, label: stages[index] ?? `stage ${index}` });
   return {
     runInfo(info) {
-      agent = info.agent;
+      stages = info.stages;
       dt = info.dt;
       publisher.reset();
       publisher.hello({
@@ -26,6 +26,7 @@ export function viewerObserver(publisher: Publisher): TrainObserver {
         agent: info.agent,
         backend: info.backend,
         mode: 'train',
+        stages: [...info.stages],
         runName: basename(info.config.out),
         config: { seed: info.config.seed, iterations: info.config.iterations, ...scalarEntries(info.config.agentConfig) },
       });

@@ -105,8 +105,8 @@ describe('viewer camera framing at 1280×800 (headless Chromium)', () => {
   });
 
   const showTask = (poleM: number) => {
-    server.scene(0, cartpole(poleM), { kind: 'maml-step', k: 0 }, 0.02);
-    server.scene(1, cartpole(poleM), { kind: 'maml-step', k: 1 }, 0.02);
+    server.scene(0, cartpole(poleM), { index: 0, label: 'pre' }, 0.02);
+    server.scene(1, cartpole(poleM), { index: 1, label: 'step 1' }, 0.02);
   };
 
   it('keeps 3 m poles whole in view when they follow 0.3 m ones, two lanes side by side', async () => {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { PROTOCOL_VERSION } from '../../src/stream/protocol.js';
 import { serveViewer } from '../../src/stream/static.js';
 import { startCli, type CliProcess } from './cli-process.js';
 
@@ -148,7 +149,8 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium on real meta
     expect(await page.textContent('#hud-mode')).toBe('live');
     expect(await page.textContent('#hud-family')).toBe('cheetah-vel');
     expect(await page.textContent('#hud-agent')).toBe('maml · wasm');
-    expect(await page.textContent('#hud-stage')).toMatch(/^(before adaptation|after \d+ steps?)$/);
+    // The learner's own stage labels (the protocol names no agent).
+    expect(await page.textContent('#hud-stage')).toMatch(/^(pre|step \d+)$/);
     expect(await page.textContent('#hud-return')).toMatch(/^-?\d+\.\d$/);
     expect(await page.textContent('#hud-task')).toMatch(/target velocity/);
     // The training curve: one point per stage (pre, step 1) for each finished iteration.
@@ -178,7 +180,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium on real meta
     // Both stages on screen at once: a lane each, labelled with its stage.
     await page.waitForFunction(() => document.querySelectorAll('#hud-envs li').length >= 2, null, { timeout: 30_000 });
     const lanes = await page.$$eval('#hud-envs li .name', (els) => els.map((e) => e.textContent));
-    expect(lanes).toEqual(expect.arrayContaining(['before adaptation', 'after 1 step']));
+    expect(lanes).toEqual(expect.arrayContaining(['pre', 'step 1']));
     const { first, changed } = await seeMotion(page, 'view');
     expect(variance(first)).toBeGreaterThan(50);
     expect(changed).toBeGreaterThan(20);
@@ -227,7 +229,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium on real meta
     await other.goto(`http://127.0.0.1:${port}/`);
     await other.waitForFunction(() => document.getElementById('banner')!.classList.contains('error'), null, { timeout: 30_000 });
     const text = await other.textContent('#banner');
-    expect(text).toMatch(/version mismatch: the server speaks protocol v99, this viewer v1/);
+    expect(text).toMatch(new RegExp(`version mismatch: the server speaks protocol v99, this viewer v${PROTOCOL_VERSION}`));
     expect(text).toMatch(/npm run build/);
     await other.screenshot({ path: join(outDir, 'version-mismatch.png') });
     await other.close();

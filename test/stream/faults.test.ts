@@ -63,7 +63,7 @@ describe('a crowd of pages', () => {
     const end = Date.now() + 30_000;
     while (crowd.clientCount < 50 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     expect(crowd.clientCount).toBe(50);
-    crowd.scene(0, scene, { kind: 'rollout' }, 0.05);
+    crowd.scene(0, scene, { index: 0, label: 'rollout' }, 0.05);
     for (let t = 0; t < 20; t++) crowd.frame(0, t, new Float32Array([t, 0, 0, 0, 0, 0, 1]));
     await Promise.all(probes.map((p) => p.until(() => p.of('frame').length === 20, 30_000)));
     for (const p of probes) {

@@ -13,7 +13,6 @@ import {
   encodeServerMessage,
   frameByteLength,
   isVersionMismatch,
-  stageLabel,
 } from '../../src/stream/protocol.js';
 import type { ClientMessage, ServerMessage } from '../../src/stream/protocol.js';
 
@@ -36,12 +35,12 @@ const serverMessages: ServerMessage[] = [
   {
     type: 'hello',
     protocol: PROTOCOL_VERSION,
-    run: { family: 'cheetah-vel', agent: 'maml', backend: 'wasm', mode: 'train', runName: 'r1', config: { seed: 1, lr: 0.1, firstOrder: false, note: null } },
+    run: { family: 'cheetah-vel', agent: 'maml', backend: 'wasm', mode: 'train', runName: 'r1', config: { seed: 1, lr: 0.1, firstOrder: false, note: null }, stages: ['pre', 'step 1'] },
   },
   { type: 'hello', protocol: PROTOCOL_VERSION, run: null },
-  { type: 'scene', envId: 3, stage: { kind: 'maml-step', k: 2 }, dt: 0.05, scene },
-  { type: 'episode', phase: 'start', envId: 3, stage: { kind: 'rl2-episode', i: 1 }, ret: 0, length: 0 },
-  { type: 'episode', phase: 'end', envId: 0, stage: { kind: 'rollout' }, ret: -12.5, length: 200 },
+  { type: 'scene', envId: 3, stage: { index: 2, label: 'step 2' }, dt: 0.05, scene },
+  { type: 'episode', phase: 'start', envId: 3, stage: { index: 1, label: 'episode 2' }, ret: 0, length: 0 },
+  { type: 'episode', phase: 'end', envId: 0, stage: { index: 0, label: 'rollout' }, ret: -12.5, length: 200 },
   { type: 'metrics', replace: true, rows: [{ iteration: 4, stageReturns: [-80, -60.5], values: { loss: 0.25, kl: 0.01 } }] },
   { type: 'reset' },
   { type: 'replay-state', file: 'x.mrr', playing: true, timeS: 1.5, durationS: 10, speed: 2 },
@@ -104,12 +103,6 @@ describe('protocol round trips', () => {
     expect(back.rows[0].stageReturns[0]).toBeNaN();
     expect(back.rows[0].stageReturns[1]).toBe(1);
   });
-
-  it('labels stages for the HUD', () => {
-    expect(stageLabel({ kind: 'maml-step', k: 0 })).toBe('before adaptation');
-    expect(stageLabel({ kind: 'maml-step', k: 2 })).toBe('after 2 steps');
-    expect(stageLabel({ kind: 'rl2-episode', i: 0 })).toBe('episode 1');
-  });
 });
 
 describe('protocol rejects malformed input', () => {
@@ -122,7 +115,8 @@ describe('protocol rejects malformed input', () => {
 
   it('bad fields name the field', () => {
     expectProtocolError(() => decodeServerMessage(JSON.stringify({ ...serverMessages[2], envId: -1 })), /scene.envId/);
-    expectProtocolError(() => decodeServerMessage(JSON.stringify({ ...serverMessages[2], stage: { kind: 'maml', k: 1 } })), /stage.kind/);
+    expectProtocolError(() => decodeServerMessage(JSON.stringify({ ...serverMessages[2], stage: { kind: 'maml-step', k: 1 } })), /stage.index/);
+    expectProtocolError(() => decodeServerMessage(JSON.stringify({ ...serverMessages[2], stage: { index: 1 } })), /stage.label must be a string/);
     expectProtocolError(() => decodeServerMessage(JSON.stringify({ ...serverMessages[2], dt: 0 })), /scene.dt must be > 0/);
     const badScene = { ...scene, ground: { ...scene.ground, heights: [1, 2] } };
     expectProtocolError(() => decodeServerMessage(JSON.stringify({ ...serverMessages[2], scene: badScene })), /heights must have 6 numbers/);

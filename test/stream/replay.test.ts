@@ -36,7 +36,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 function writeRecording(path: string): void {
   const rec = createRecorder(path, run);
   for (let env = 0; env < 2; env++) {
-    rec.scene(env, scene, { kind: 'rl2-episode', i: env }, DT);
+    rec.scene(env, scene, { index: env, label: `episode ${env + 1}` }, DT);
     rec.episodeStart(env);
   }
   const poses = new Float32Array(14);
@@ -70,8 +70,8 @@ describe('rollout recordings', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
     const ends = recn.messages.filter((m) => m.type === 'episode' && m.phase === 'end');
     expect(ends.map((e) => (e as { stage: unknown }).stage)).toEqual([
-      { kind: 'rl2-episode', i: 0 },
-      { kind: 'rl2-episode', i: 1 },
+      { index: 0, label: 'episode 1' },
+      { index: 1, label: 'episode 2' },
     ]);
   });
 

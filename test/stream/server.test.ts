@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SceneDescription } from '../../src/core/scene.js';
-import { MAX_CLIENT_MESSAGE_BYTES, encodeClientMessage, frameByteLength } from '../../src/stream/protocol.js';
+import { MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, encodeClientMessage, frameByteLength } from '../../src/stream/protocol.js';
 import type { ClientMessage } from '../../src/stream/protocol.js';
 import { startViewer, type ViewerServer } from '../../src/stream/server.js';
 import { ViewerProbe as Probe } from '../fixtures/viewer-probe.js';
@@ -81,7 +81,7 @@ describe('viewer server: http', () => {
 describe('viewer server: websocket', () => {
   it('publishing with nobody connected is a no-op that still tracks state', () => {
     server.hello(run);
-    server.scene(0, scene, { kind: 'maml-step', k: 0 }, 0.05);
+    server.scene(0, scene, { index: 0, label: 'pre' }, 0.05);
     for (let t = 0; t < 100; t++) server.frame(0, t, new Float32Array(7), 1);
     expect(server.clientCount).toBe(0);
     expect(server.stats().framesDropped).toBe(0);
@@ -92,7 +92,7 @@ describe('viewer server: websocket', () => {
     const b = new Probe(server.url);
     await Promise.all([a.opened(), b.opened()]);
     await waitFor(() => server.clientCount === 2);
-    server.scene(1, scene, { kind: 'rl2-episode', i: 0 }, 0.05);
+    server.scene(1, scene, { index: 0, label: 'episode 1' }, 0.05);
     server.episodeStart(1);
     for (let t = 0; t < 50; t++) server.frame(1, t, new Float32Array([t, 0.1, 0, 0, 0, 0, 1]), 0.5);
     server.episodeEnd(1, 25, 50);
@@ -103,8 +103,8 @@ describe('viewer server: websocket', () => {
     expect(framesA[49].poses[0]).toBe(49);
     expect(framesA[49].ret).toBe(25);
     expect(a.of('episode').map((e) => [e.phase, e.stage])).toEqual([
-      ['start', { kind: 'rl2-episode', i: 0 }],
-      ['end', { kind: 'rl2-episode', i: 0 }],
+      ['start', { index: 0, label: 'episode 1' }],
+      ['end', { index: 0, label: 'episode 1' }],
     ]);
     a.close();
     b.close();
@@ -112,8 +112,8 @@ describe('viewer server: websocket', () => {
 
   it('a late joiner gets hello, the current scenes, their last frame and the metrics history', async () => {
     server.hello(run);
-    server.scene(0, scene, { kind: 'maml-step', k: 0 }, 0.05);
-    server.scene(1, scene, { kind: 'maml-step', k: 1 }, 0.05);
+    server.scene(0, scene, { index: 0, label: 'pre' }, 0.05);
+    server.scene(1, scene, { index: 1, label: 'step 1' }, 0.05);
     for (let i = 0; i < 3; i++) server.metrics({ iteration: i, stageReturns: [-10 + i, -5 + i], values: { loss: i } });
     const early = new Probe(server.url);
     await early.opened();
@@ -124,10 +124,10 @@ describe('viewer server: websocket', () => {
     const late = new Probe(server.url);
     await late.opened();
     await late.until(() => late.of('metrics').length === 1 && late.of('frame').length === 1);
-    expect(late.messages[0]).toEqual({ type: 'hello', protocol: 1, run });
+    expect(late.messages[0]).toEqual({ type: 'hello', protocol: PROTOCOL_VERSION, run });
     expect(late.of('scene').map((s) => s.stage)).toEqual([
-      { kind: 'maml-step', k: 0 },
-      { kind: 'maml-step', k: 1 },
+      { index: 0, label: 'pre' },
+      { index: 1, label: 'step 1' },
     ]);
     expect(late.of('frame')[0].poses[2]).toBe(3);
     const history = late.of('metrics')[0];
@@ -150,7 +150,7 @@ describe('viewer server: websocket', () => {
     await watcher.opened();
     const stalled = await stalledClient(server.port);
     await waitFor(() => server.clientCount === 2);
-    server.scene(0, scene, { kind: 'rollout' }, 0.05);
+    server.scene(0, scene, { index: 0, label: 'rollout' }, 0.05);
     const bodies = 1000; // 28 KB frames fill buffers quickly
     const poses = new Float32Array(bodies * 7);
     const frames = 2000; // 56 MB in all
@@ -181,7 +181,7 @@ describe('viewer server: websocket', () => {
     await waitFor(() => server.clientCount === 1);
     const big: SceneDescription = { ...scene, ground: { kind: 'heightfield', nrows: 200, ncols: 200, sizeX: 10, sizeZ: 10, center: [0, 0, 0], heights: new Array(40000).fill(0.123456), color: '#777' } };
     for (let i = 0; i < 200 && server.clientCount > 0; i++) {
-      server.scene(i % 4, big, { kind: 'rollout' }, 0.05);
+      server.scene(i % 4, big, { index: 0, label: 'rollout' }, 0.05);
       await new Promise((r) => setTimeout(r, 1));
     }
     expect(server.clientCount).toBe(0);
@@ -257,7 +257,7 @@ describe('viewer server: websocket', () => {
 
   it('disconnect and reconnect: a new socket picks up the stream where it is', async () => {
     server.hello(run);
-    server.scene(0, scene, { kind: 'rollout' }, 0.05);
+    server.scene(0, scene, { index: 0, label: 'rollout' }, 0.05);
     const first = new Probe(server.url);
     await first.opened();
     await waitFor(() => server.clientCount === 1);
@@ -281,7 +281,7 @@ describe('viewer server: websocket', () => {
       await p.opened();
       await waitFor(() => paced.clientCount === 1);
       const start = performance.now();
-      paced.scene(0, scene, { kind: 'rollout' }, 0.05);
+      paced.scene(0, scene, { index: 0, label: 'rollout' }, 0.05);
       const poses = new Float32Array(7);
       for (let t = 0; t < 400; t++) paced.frame(0, t, poses); // 20 s of simulation in a few ms (longer on a busy machine)
       const sendingS = (performance.now() - start) / 1000;

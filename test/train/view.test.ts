@@ -125,7 +125,7 @@ const STEPS = 200; // 10 s: long enough to pause in the middle
 
 function writeRecording(path: string): void {
   const rec = createRecorder(path, { family: 'test-family', agent: 'maml', backend: 'cpu', mode: 'view', config: {} });
-  rec.scene(0, scene, { kind: 'maml-step', k: 0 }, DT);
+  rec.scene(0, scene, { index: 0, label: 'pre' }, DT);
   rec.episodeStart(0);
   const poses = new Float32Array(7);
   for (let t = 0; t < STEPS; t++) {

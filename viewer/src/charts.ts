@@ -122,12 +122,6 @@ export class AdaptationChart extends Chart {
   }
 }
 
-/** Axis-sized stage names: 'before', '2 steps', 'ep 3'. */
-export function shortStageLabel(s: Stage): string {
-  if (s.kind === 'maml-step') return s.k === 0 ? 'before' : `${s.k} step${s.k === 1 ? '' : 's'}`;
-  return s.kind === 'rl2-episode' ? `ep ${s.i + 1}` : 'rollout';
-}
-
 function finiteOrNull(v: number | undefined): number | null {
   return v !== undefined && Number.isFinite(v) ? v : null;
 }

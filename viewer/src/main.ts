@@ -8,9 +8,9 @@ import './style.css';
 import { Box3, Timer, Vector3 } from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import type { SceneDescription } from '../../src/core/scene.js';
-import { shownStepS, stageIndex, stageLabel } from '../../src/stream/protocol.js';
+import { shownStepS } from '../../src/stream/protocol.js';
 import type { RunInfo, ServerMessage, Stage, ViewMode } from '../../src/stream/protocol.js';
-import { AdaptationChart, TrainingChart, shortStageLabel, stageColor } from './charts.js';
+import { AdaptationChart, TrainingChart, stageColor } from './charts.js';
 import { Connection } from './connection.js';
 import { FramePlayer } from './frames.js';
 import { Hud, formatTask } from './hud.js';
@@ -197,7 +197,7 @@ function handle(msg: ServerMessage): void {
         }
         if (mode === 'sequential') layout();
       } else {
-        evalReturns.set(`${msg.envId}:${stageIndex(msg.stage)}`, { stage: msg.stage, ret: msg.ret });
+        evalReturns.set(`${msg.envId}:${msg.stage.index}`, { stage: msg.stage, ret: msg.ret });
         showAdaptation();
       }
       return;
@@ -229,7 +229,7 @@ function onScene(envId: number, desc: SceneDescription, stage: Stage, dt: number
   old?.view.dispose();
   const view = buildEnvView(desc);
   world.scene.add(view.root);
-  envs.set(envId, { envId, desc, sceneKey: key, stage, view, player: new FramePlayer(desc.bodies.length, dt), startedMs: performance.now(), label: stageLabel(stage) });
+  envs.set(envId, { envId, desc, sceneKey: key, stage, view, player: new FramePlayer(desc.bodies.length, dt), startedMs: performance.now(), label: stage.label });
   // A new task may bring a bigger robot (a cart-pole's pole grows from 0.3 to 1 m): a
   // framing chosen for the last one would cut it.
   if (envs.size === 1 || follow) needsCameraReset = true;
@@ -247,11 +247,11 @@ function showAdaptation(): void {
   const byStage = new Map<number, number[]>();
   const stages = new Map<number, Stage>();
   for (const { stage, ret } of evalReturns.values()) {
-    const s = stageIndex(stage);
+    const s = stage.index;
     stages.set(s, stage);
     byStage.set(s, [...(byStage.get(s) ?? []), ret]);
   }
-  adaptationChart.show(byStage, (s) => (stages.has(s) ? shortStageLabel(stages.get(s)!) : String(s)));
+  adaptationChart.show(byStage, (s) => (stages.has(s) ? stages.get(s)!.label : String(s)));
 }
 
 // ---------------------------------------------------------------- layout and camera
@@ -381,10 +381,7 @@ function loadMode(): ViewMode {
 // ---------------------------------------------------------------- HUD
 
 function trainingStageName(s: number): string {
-  const agent = run?.agent ?? '';
-  if (agent.includes('rl2')) return stageLabel({ kind: 'rl2-episode', i: s });
-  if (agent.includes('maml')) return stageLabel({ kind: 'maml-step', k: s });
-  return `stage ${s}`;
+  return run?.stages?.[s] ?? `stage ${s}`;
 }
 
 function refreshHud(): void {
@@ -393,7 +390,7 @@ function refreshHud(): void {
   for (const e of envs.values()) {
     frames += e.player.received;
     const ret = e.player.ret;
-    e.label = e.player.step < 0 ? stageLabel(e.stage) : `${stageLabel(e.stage)} · ${ret.toFixed(1)}`;
+    e.label = e.player.step < 0 ? e.stage.label : `${e.stage.label} · ${ret.toFixed(1)}`;
   }
   document.getElementById('app')!.dataset.frames = String(frames);
   hud.setFocus(
@@ -402,7 +399,7 @@ function refreshHud(): void {
       : {
           family: focus.desc.family,
           task: formatTask(focus.desc.taskLabel, focus.desc.markers.flatMap((m) => (m.kind === 'text' ? [m.text] : []))),
-          stage: stageLabel(focus.stage),
+          stage: focus.stage.label,
           step: focus.player.step,
           ret: focus.player.ret,
         },
@@ -410,6 +407,6 @@ function refreshHud(): void {
   hud.setEnvs(
     [...envs.values()]
       .sort((a, b) => a.envId - b.envId)
-      .map((e) => ({ envId: e.envId, color: stageColor(stageIndex(e.stage)), stage: stageLabel(e.stage), step: e.player.step, ret: e.player.ret, focus: e === focus && mode === 'sequential' })),
+      .map((e) => ({ envId: e.envId, color: stageColor(e.stage.index), stage: e.stage.label, step: e.player.step, ret: e.player.ret, focus: e === focus && mode === 'sequential' })),
   );
 }
