@@ -41,7 +41,7 @@ import { gaussianKl, gaussianLogProb, sampleGaussian } from '../src/nn/distribut
 import { klHessianProduct, vpgHessianProduct } from '../src/nn/curvature.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../src/nn/mlp.js';
 import { exp } from '../src/nn/ops.js';
-import { paramsFromFlat, readFlat, unflattenParams } from '../src/nn/params.js';
+import { flattenParams, paramsFromFlat, readFlat, unflattenParams } from '../src/nn/params.js';
 import { tf } from '../src/nn/tf.js';
 import { discountedReturns, gae, normalizeAdvantages, ppoClipLoss, trpoStep, validMask } from '../src/rl/index.js';
 import { resetSeed } from '../src/sampling/layout.js';
@@ -380,7 +380,7 @@ function jacobianProduct(path: readonly Params[], stages: readonly StageData[], 
 function metaGradient(path: readonly Params[], pre: readonly StageData[], loss: (adapted: tf.Tensor[]) => tf.Scalar, config: MamlConfig): { value: tf.Scalar; gradient: tf.Tensor1D } {
   return tf.tidy(() => {
     const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...path[pre.length]]);
-    const atAdapted = tf.concat(grads.map((g) => tf.reshape(g, [-1])), 0) as tf.Tensor1D;
+    const atAdapted = flattenParams(grads);
     return { value, gradient: config.firstOrder ? atAdapted : jacobianProduct(path, pre, atAdapted, config.innerLr, true) };
   });
 }
@@ -680,15 +680,14 @@ class MamlLearner implements MetaLearner {
    */
   private async trpoStep(shards: Array<[number, number]>, results: TaskIterateResult[], theta: Float32Array): Promise<Record<string, number>> {
     const { config } = this;
-    const ask = async <R>(kind: string, request: unknown) => (await this.pool.run(kind, shards.map(() => request), { describe: describeShards(shards, kind) })).flat() as R[];
     const step = await trpoStep({
       theta,
       gradient: meanVector(results.map((r) => r.gradient!)),
       // The surrogate before the step is 0 by construction (ratio 1, advantages normalised to mean 0).
       lossBefore: mean(results.map((r) => r.loss)),
-      fisherProduct: async (v) => meanVector(await ask<Float32Array>('fisherProduct', { v: Float32Array.from(v) })),
+      fisherProduct: async (v) => meanVector(await this.ask<Float32Array>('fisherProduct', shards, { v: Float32Array.from(v) })),
       evaluate: async (candidate) => {
-        const at = await ask<{ loss: number; kl: number }>('lossKl', { theta: candidate });
+        const at = await this.ask<{ loss: number; kl: number }>('lossKl', shards, { theta: candidate });
         return { loss: mean(at.map((r) => r.loss)), kl: mean(at.map((r) => r.kl)) };
       },
       maxKl: config.maxKl,
@@ -703,19 +702,23 @@ class MamlLearner implements MetaLearner {
 
   /** PPO-clip on the meta-objective: `ppoEpochs` Adam steps, each re-adapting from the current θ. */
   private async ppoStep(shards: Array<[number, number]>, results: TaskIterateResult[], adam: Adam): Promise<Record<string, number>> {
-    const ask = async <R>(kind: string, request: unknown) => (await this.pool.run(kind, shards.map(() => request), { describe: describeShards(shards, kind) })).flat() as R[];
     const total = results.reduce((n, r) => n + r.postSteps, 0);
     // Each task's loss is a mean over its steps; weighted by its share of them, the sum is the mean over all steps.
     const weights = results.map((r) => r.postSteps / total);
     for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
-      const at = await ask<{ loss: number; gradient: Float32Array }>('clippedGradient', { theta: await readFlat(this.policy.params) });
+      const at = await this.ask<{ loss: number; gradient: Float32Array }>('clippedGradient', shards, { theta: await readFlat(this.policy.params) });
       const grads = tf.tidy(() => unflattenParams(tf.tensor1d(Float32Array.from(weightedSum(at.map((r) => r.gradient), weights))), this.policy.params.map((p) => p.shape)));
       adam.apply(grads);
       tf.dispose(grads);
       await letEventLoopRun();
     }
-    const after = await ask<{ loss: number; kl: number }>('lossKl', { theta: await readFlat(this.policy.params) });
+    const after = await this.ask<{ loss: number; kl: number }>('lossKl', shards, { theta: await readFlat(this.policy.params) });
     return { surrogate: mean(after.map((r) => r.loss)), kl: mean(after.map((r) => r.kl)) };
+  }
+
+  /** The same request to every shard's lane; the per-task answers in task order. */
+  private async ask<R>(kind: string, shards: Array<[number, number]>, request: unknown): Promise<R[]> {
+    return (await this.pool.run(kind, shards.map(() => request), { describe: describeShards(shards, kind) })).flat() as R[];
   }
 
   /**

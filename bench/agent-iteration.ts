@@ -1,7 +1,6 @@
 // Times meta-iterations of a built-in agent on a built-in family through its task workers: the
 // shared core of the maml and rl2 benches.
-import { builtinAgents } from '../agents/index.js';
-import type { AgentDefinition } from '../agents/types.js';
+import { agentDefinition } from '../agents/index.js';
 import { builtinFamilies } from '../envs/index.js';
 import type { IterationMetrics } from '../src/core/learner.js';
 import { loadFamily } from '../src/core/registry.js';
@@ -19,7 +18,7 @@ export interface TimedIteration {
 
 /** `warmup` untimed iterations, then one timed, with `workers` task workers on `backend`. */
 export async function timeIteration(agent: 'maml' | 'rl2', familyName: string, overrides: Record<string, unknown>, workers: number, backend: BackendName, warmup = 1): Promise<TimedIteration> {
-  const definition = (builtinAgents as Record<string, AgentDefinition>)[agent];
+  const definition = agentDefinition(agent);
   const ref = builtinFamilies.ref(familyName);
   const family = await loadFamily(ref);
   const config = definition.configSchema.parse({ ...definition.familyDefaults[familyName], ...overrides }) as Record<string, unknown>;

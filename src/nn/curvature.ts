@@ -10,7 +10,7 @@
  * agents/maml.ts's losses take. Every function returns the product as one flat vector in the
  * policy's parameter order.
  */
-import { unflattenParams } from './params.js';
+import { flattenParams, unflattenParams } from './params.js';
 import { tf } from './tf.js';
 
 /** The rows a product is taken over: obs [N, O], mask [N] (1 real, 0 padding), `steps` the divisor of the mean. */
@@ -34,7 +34,7 @@ export function klHessianProduct(params: readonly tf.Tensor[], rows: CurvatureRo
     const weight = tf.expandDims(tf.div(rows.mask, rows.steps), 1);
     const netPart = backward(params, net, tf.mul(tf.mul(rMean, invVar), weight));
     const logStdPart = tf.mul(dir[dir.length - 1], tf.div(tf.mul(tf.sum(rows.mask), 2), rows.steps));
-    return flat([...netPart, logStdPart]);
+    return flattenParams([...netPart, logStdPart]);
   });
 }
 
@@ -60,7 +60,7 @@ export function vpgHessianProduct(params: readonly tf.Tensor[], rows: CurvatureR
     const netPart = rBackward(params, dir, net, gMean, rgMean);
     // ∂L/∂logσ_d = Σ_t c (e_d²/σ_d² − 1), along v.
     const logStdPart = tf.sum(tf.mul(c, tf.mul(tf.add(tf.mul(rMean, eInvVar), tf.mul(tf.mul(e, eInvVar), vLogStd)), -2)), 0);
-    return flat([...netPart, logStdPart]);
+    return flattenParams([...netPart, logStdPart]);
   });
 }
 
@@ -136,8 +136,4 @@ function rBackward(params: readonly tf.Tensor[], dir: readonly tf.Tensor[], net:
     dz = tf.mul(dh, slope) as tf.Tensor2D;
   }
   return out;
-}
-
-function flat(parts: readonly tf.Tensor[]): tf.Tensor1D {
-  return tf.concat(parts.map((p) => tf.reshape(p, [-1])), 0) as tf.Tensor1D;
 }

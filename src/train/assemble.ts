@@ -1,7 +1,6 @@
-import { builtinAgents } from '../../agents/index.js';
+import { agentDefinition } from '../../agents/index.js';
 import type { AgentDefinition, WatchHooks } from '../../agents/types.js';
 import { assertFamilyValid } from '../core/check.js';
-import { MetarlError, listChoices } from '../core/errors.js';
 import type { MetaLearner } from '../core/learner.js';
 import type { FamilyRef } from '../core/registry.js';
 import { Rng } from '../core/rng.js';
@@ -60,14 +59,6 @@ export async function assembleRun(
     await sampler.close();
     throw err;
   }
-}
-
-export function agentDefinition(name: string): AgentDefinition {
-  const definition = (builtinAgents as Record<string, AgentDefinition>)[name];
-  if (!definition) {
-    throw new MetarlError('METARL_UNKNOWN_AGENT', `unknown agent '${name}': choose ${listChoices(Object.keys(builtinAgents))}`, { agent: name });
-  }
-  return definition;
 }
 
 export function resolveAgentConfig(definition: AgentDefinition, familyName: string, given: Record<string, unknown>): Record<string, unknown> {

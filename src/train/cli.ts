@@ -17,7 +17,8 @@ import { viewerObserver } from './watch.js';
 import { replayFile, viewRun } from './view.js';
 import { VIEW_MODES, type ViewMode } from '../stream/protocol.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
-import { agentDefinition, resolveAgentConfig } from './assemble.js';
+import { agentDefinition } from '../../agents/index.js';
+import { resolveAgentConfig } from './assemble.js';
 import { RESUMABLE_OPTIONS } from './run-config.js';
 import { train } from './train.js';
 

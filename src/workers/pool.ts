@@ -1,7 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { builtinAgents } from '../../agents/index.js';
-import type { AgentDefinition } from '../../agents/types.js';
-import { MetarlError } from '../core/errors.js';
+import { shardWorkerFactory } from '../../agents/index.js';
 import { loadFamily } from '../core/registry.js';
 import { defaultWorkerMemoryMb } from '../sampling/limits.js';
 import { createSampler } from '../sampling/sampler.js';
@@ -23,13 +21,12 @@ export interface TaskPoolOptions extends PoolSpec {
 export async function createTaskPool(options: TaskPoolOptions): Promise<TaskPool> {
   const { workers = availableParallelism(), workerMemoryMb, ...spec } = options;
   if (workers > 0) return ThreadPool.create(spec, workers, workerMemoryMb ?? defaultWorkerMemoryMb(workers));
-  const definition = (builtinAgents as Record<string, AgentDefinition>)[spec.agent];
-  if (!definition?.createShardWorker) throw new MetarlError('METARL_UNKNOWN_AGENT', `agent '${spec.agent}' has no shard side to run in a task pool`);
+  const createShardWorker = shardWorkerFactory(spec.agent);
   const family = await loadFamily(spec.family);
   // The inline sampler's own watchdog: a stuck env call holds this thread, so it ends the process.
   const sampler = await createSampler({ family: spec.family, workers: 0, stepTimeoutMs: spec.stepTimeoutMs });
   try {
-    return new InProcessPool(await definition.createShardWorker({ config: spec.config, family, familyRef: spec.family, sampler }), sampler);
+    return new InProcessPool(await createShardWorker({ config: spec.config, family, familyRef: spec.family, sampler }), sampler);
   } catch (err) {
     await sampler.close();
     throw err;

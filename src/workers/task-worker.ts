@@ -6,8 +6,7 @@
  * @internal
  */
 import { parentPort } from 'node:worker_threads';
-import { builtinAgents } from '../../agents/index.js';
-import type { AgentDefinition } from '../../agents/types.js';
+import { shardWorkerFactory } from '../../agents/index.js';
 import { MetarlError } from '../core/errors.js';
 import { loadFamily } from '../core/registry.js';
 import { initBackend } from '../nn/backend.js';
@@ -35,15 +34,14 @@ async function init(message: Extract<PoolToWorker, { type: 'init' }>): Promise<v
   try {
     const { spec } = message;
     await initBackend(spec.backend);
-    const definition = (builtinAgents as Record<string, AgentDefinition>)[spec.agent];
-    if (!definition?.createShardWorker) throw new MetarlError('METARL_UNKNOWN_AGENT', `agent '${spec.agent}' has no shard side to run in a task worker`);
+    const createShardWorker = shardWorkerFactory(spec.agent);
     const family = await loadFamily(spec.family);
     const calls = message.calls;
     // The pool watches this thread's env calls and stops the thread on one that never returns.
     const sampler = calls
       ? createWatchedInlineSampler(family, { calls: new Int32Array(calls), row: message.index, announce: (job) => post({ type: 'job', job }) })
       : await createSampler({ family: spec.family, workers: 0, stepTimeoutMs: 0 });
-    shard = await definition.createShardWorker({ config: spec.config, family, familyRef: spec.family, sampler });
+    shard = await createShardWorker({ config: spec.config, family, familyRef: spec.family, sampler });
     post({ type: 'ready' });
   } catch (err) {
     post({ type: 'initFailed', error: serializeError(err) });

@@ -63,10 +63,11 @@ class TaskWorkerLink {
     return this.pending.size > 0;
   }
 
-  /** Stops the worker, even mid-call in an env; its request and every later one reject with `reason`. */
+  /** Stops the worker, even mid-call in an env; its pending request and every later one reject with `reason`. */
   async kill(reason: MetarlError): Promise<void> {
-    for (const p of this.pending.values()) p.reject(reason);
+    for (const p of [this.ready, ...this.pending.values()]) p?.reject(reason);
     this.pending.clear();
+    this.ready = null;
     this.death ??= reason;
     this.closing = true;
     await this.worker.terminate();
@@ -82,13 +83,8 @@ class TaskWorkerLink {
   }
 
   /** Ends the worker; a request still pending rejects (nothing else would ever settle it). */
-  async terminate(): Promise<void> {
-    this.closing = true;
-    const closed = new MetarlError('METARL_DISPOSED', `task worker ${this.index} was terminated: the task pool is closed`, { worker: this.index });
-    for (const p of [this.ready, ...this.pending.values()]) p?.reject(closed);
-    this.pending.clear();
-    this.ready = null;
-    await this.worker.terminate();
+  terminate(): Promise<void> {
+    return this.kill(new MetarlError('METARL_DISPOSED', `task worker ${this.index} was terminated: the task pool is closed`, { worker: this.index }));
   }
 
   private post(message: PoolToWorker): void {
