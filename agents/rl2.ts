@@ -125,8 +125,6 @@ export interface Trials {
   rewards: Float32Array;
   /** [T, B]: 1 on real steps, 0 on the padding past a trial's end. */
   mask: Float32Array;
-  /** [T, B]: 1 where the recurrent state resets (t = 0: each column is one whole trial). */
-  reset: Float32Array;
 }
 
 /** Rebuilds per-trial sequences from a padded batch, with the same augmentation as sampling. */
@@ -140,9 +138,7 @@ export function packTrials(batch: Batch): Trials {
   const actions = new Float32Array(T * B * A);
   const rewards = new Float32Array(T * B);
   const mask = new Float32Array(T * B);
-  const reset = new Float32Array(T * B);
   for (let s = 0; s < B; s++) {
-    reset[s] = 1;
     let j = 0;
     for (let e = 0; e < E; e++) {
       const len = batch.lengths[s * E + e];
@@ -164,7 +160,7 @@ export function packTrials(batch: Batch): Trials {
       }
     }
   }
-  return { count: B, steps: T, inputSize: I, actSize: A, lengths, inputs, actions, rewards, mask, reset };
+  return { count: B, steps: T, inputSize: I, actSize: A, lengths, inputs, actions, rewards, mask };
 }
 
 // ───────────────────────── policy construction ─────────────────────────
@@ -347,18 +343,20 @@ interface DeviceTrials {
   inputs: tf.Tensor3D;
   actions: tf.Tensor3D;
   mask: tf.Tensor2D;
-  reset: tf.Tensor2D;
   oldLogProb: tf.Tensor2D;
   /** Raw (unnormalised) advantages. */
   advantages: tf.Tensor2D;
   returns: tf.Tensor2D;
 }
 
-/** log π(a) of every step under `params`, by BPTT over whole trials: [T, B] logProb and value. */
-function sequenceLogProb(policy: LstmGaussianPolicy, params: readonly tf.Tensor[], inputs: tf.Tensor3D, reset: tf.Tensor2D, actions: tf.Tensor3D) {
+/**
+ * log π(a) of every step under `params`, by BPTT over whole trials: [T, B] logProb and value.
+ * A column is one trial from its first step, so the state starts at zero and never resets.
+ */
+function sequenceLogProb(policy: LstmGaussianPolicy, params: readonly tf.Tensor[], inputs: tf.Tensor3D, actions: tf.Tensor3D) {
   return tf.tidy(() => {
     const [T, B, A] = actions.shape;
-    const out = policy.sequence(params, inputs, reset);
+    const out = policy.sequence(params, inputs);
     const flatMean = tf.reshape(out.mean, [T * B, A]) as tf.Tensor2D;
     const flatActions = tf.reshape(actions, [T * B, A]) as tf.Tensor2D;
     const logProb = tf.reshape(gaussianLogProb(flatMean, out.logStd, flatActions), [T, B]) as tf.Tensor2D;
@@ -380,7 +378,7 @@ function shardLoss(shard: ShardContext, params: readonly tf.Tensor[], d: DeviceT
   const { config, policy } = shard;
   const take = <R extends tf.Rank>(x: tf.Tensor<R>) => tf.slice(tf.gather(x, columns, 1), 0, steps) as tf.Tensor<R>;
   const flat = (x: tf.Tensor2D) => tf.reshape(take(x), [-1]) as tf.Tensor1D;
-  const { logProb, value } = sequenceLogProb(policy, params, take(d.inputs), take(d.reset), take(d.actions));
+  const { logProb, value } = sequenceLogProb(policy, params, take(d.inputs), take(d.actions));
   const advantages = norm.enabled ? tf.div(tf.sub(flat(d.advantages), norm.mean), norm.std + 1e-8) : flat(d.advantages);
   const out = ppoClipLoss({
     logProb: tf.reshape(logProb, [-1]) as tf.Tensor1D,
@@ -503,8 +501,7 @@ class Rl2Shard implements ShardWorker {
         const { count: B, steps: T, inputSize: I, actSize: A } = trials;
         const inputs = tf.tensor3d(trials.inputs, [T, B, I]);
         const actions = tf.tensor3d(trials.actions, [T, B, A]);
-        const reset = tf.tensor2d(trials.reset, [T, B]);
-        const { logProb, value, logStd } = sequenceLogProb(this.ctx.policy, params, inputs, reset, actions);
+        const { logProb, value, logStd } = sequenceLogProb(this.ctx.policy, params, inputs, actions);
         const values = (await value.data()) as Float32Array;
         tf.dispose([value, logStd]);
         const { advantages, returns } = trialAdvantages(trials, values, this.ctx.config);
@@ -512,7 +509,6 @@ class Rl2Shard implements ShardWorker {
           inputs,
           actions,
           mask: tf.tensor2d(trials.mask, [T, B]),
-          reset,
           oldLogProb: logProb,
           advantages: tf.tensor2d(advantages, [T, B]),
           returns: tf.tensor2d(returns, [T, B]),

@@ -74,7 +74,6 @@ describe('RL² trial bookkeeping', () => {
           expect(packed.every((x) => x === 0)).toBe(true);
           expect(trials.mask[cell]).toBe(0);
         }
-        expect(trials.reset[cell]).toBe(j === 0 ? 1 : 0);
       }
     }
     // The done flag marks each episode's first step: exactly `episodes` of them per trial.
@@ -133,7 +132,7 @@ describe('RL² recurrent state', () => {
     run.dispose();
     const trials = packTrials(batch);
     const out = tf.tidy(() =>
-      policy.sequence(policy.params, tf.tensor3d(trials.inputs, [trials.steps, trials.count, I]), tf.tensor2d(trials.reset, [trials.steps, trials.count])).mean,
+      policy.sequence(policy.params, tf.tensor3d(trials.inputs, [trials.steps, trials.count, I])).mean,
     );
     const seq = (await out.data()) as Float32Array;
     out.dispose();
