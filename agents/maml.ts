@@ -33,7 +33,7 @@ import { parseConfig } from '../src/core/parse-config.js';
 import { letEventLoopRun } from '../src/core/event-loop.js';
 import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
 import { Rng } from '../src/core/rng.js';
-import type { Task } from '../src/core/types.js';
+import type { Task, TaskFamily } from '../src/core/types.js';
 import { Adam } from '../src/nn/adam.js';
 import { LinearFeatureBaseline } from '../src/nn/baseline.js';
 import { restoreLearnerState, saveLearnerState } from '../src/nn/learner-state.js';
@@ -44,6 +44,7 @@ import { exp } from '../src/nn/ops.js';
 import { flattenParams, paramsFromFlat, readFlat, unflattenParams } from '../src/nn/params.js';
 import { tf } from '../src/nn/tf.js';
 import { discountedReturns, gae, normalizeAdvantages, ppoClipLoss, trpoStep, validMask } from '../src/rl/index.js';
+import { batchWithFeatures, featureCount, taskFeatures, withFeatures } from '../src/rl/task-features.js';
 import { resetSeed } from '../src/sampling/layout.js';
 import type { Batch, Sampler, VectorPolicy } from '../src/sampling/types.js';
 import { shardRanges } from '../src/workers/shards.js';
@@ -55,7 +56,7 @@ import type { AgentArgs, AgentDefinition } from './types.js';
 
 export const mamlConfigSchema = z.strictObject({
   innerLr: z.number().positive().default(0.1).describe('inner-loop step size α of the VPG adaptation step'),
-  innerSteps: z.number().int().min(1).default(1).describe('inner gradient steps k; each samples its own episodes'),
+  innerSteps: z.number().int().min(0).default(1).describe('inner gradient steps k; each samples its own episodes. 0 = no meta-learning: one policy trained on all tasks by the same outer step (the pretrained baseline of `metarl eval --baselines`)'),
   episodesPerTask: z.number().int().min(1).default(20).describe('episodes n sampled per task at each adaptation stage'),
   metaBatchSize: z.number().int().min(1).default(20).describe('tasks per meta-iteration (the meta-batch)'),
   horizon: z.number().int().positive().nullable().default(null).describe('steps per episode at most; null = the family horizon'),
@@ -65,6 +66,7 @@ export const mamlConfigSchema = z.strictObject({
   gaeLambda: z.number().min(0).max(1).default(1).describe('GAE λ; 1 = discounted return minus the linear baseline, as the original MAML'),
   baselineReg: z.number().positive().default(1e-5).describe('ridge coefficient of the linear feature baseline (raised ×10 until the fit is finite)'),
   firstOrder: z.boolean().default(false).describe('first-order MAML: treat the inner gradient as a constant in the meta-gradient'),
+  oracle: z.boolean().default(false).describe("the policy also observes the task's numbers (goal, velocity, masses…): with innerSteps 0, the oracle baseline of `metarl eval --baselines`, an upper bound rather than meta-learning"),
   outer: z.enum(['trpo', 'ppo']).default('trpo').describe("outer optimiser: 'trpo' (the paper) or 'ppo' (clipped surrogate + Adam)"),
   maxKl: z.number().positive().default(0.01).describe('TRPO: mean KL bound δ between the old and new adapted policies'),
   cgIters: z.number().int().min(1).default(10).describe('TRPO: conjugate-gradient iterations'),
@@ -120,8 +122,11 @@ function stageNames(steps: number): string[] {
   return ['pre', ...Array.from({ length: steps }, (_, i) => `step ${i + 1}`)];
 }
 
-function buildPolicy(spec: { obsSize: number; actSize: number }, config: MamlConfig, rng: Rng): GaussianMlpPolicy {
-  return createGaussianMlp({ obsSize: spec.obsSize, actSize: spec.actSize, hidden: config.hidden, initStd: config.initStd }, rng);
+/** The MLP policy; an oracle's input is the observation followed by the task's features. */
+function buildPolicy(family: TaskFamily, config: MamlConfig, rng: Rng): GaussianMlpPolicy {
+  const { obsSize, actSize } = family.spec;
+  const extra = config.oracle ? featureCount(family.sampleTasks(new Rng(0), 1)[0]) : 0;
+  return createGaussianMlp({ obsSize: obsSize + extra, actSize, hidden: config.hidden, initStd: config.initStd }, rng);
 }
 
 // ─────────────────────────────── rollout ───────────────────────────────
@@ -148,6 +153,10 @@ async function rollout(shard: ShardContext, task: IndexedTask, params: Params, s
   const first = task.index * n;
   const watchSlots = watch.filter((w) => w.stage === stage && w.slot >= first && w.slot < first + n).map((w) => w.slot - first);
   const hooks = emittingHooks(emit, stage, first);
+  const features = shard.config.oracle ? taskFeatures(task.task) : null;
+  if (features && features.length !== shard.policy.obsSize - shard.obsSize) {
+    throw new MetarlError('METARL_SPEC_MISMATCH', `oracle: task ${task.index} has ${features.length} numbers, the family's first task ${shard.policy.obsSize - shard.obsSize}; an oracle needs tasks of one shape`);
+  }
   const job = {
     tasks: [task.task],
     slotsPerTask: n,
@@ -156,15 +165,18 @@ async function rollout(shard: ShardContext, task: IndexedTask, params: Params, s
     ...(shard.config.horizon !== null ? { horizon: shard.config.horizon } : {}),
     ...(watchSlots.length > 0 ? { watchSlots } : {}),
   };
-  return shard.sampler.sample(job, await actor(shard.policy, params, rng), watchSlots.length > 0 ? hooks : {});
+  const batch = await shard.sampler.sample(job, await actor(shard.policy, params, rng, features), watchSlots.length > 0 ? hooks : {});
+  return features ? batchWithFeatures(batch, features) : batch;
 }
 
 /** The VectorPolicy the sampler calls each step: one forward over the task's slots, plus Gaussian noise. */
-async function actor(policy: GaussianMlpPolicy, params: Params, rng: Rng): Promise<VectorPolicy> {
+async function actor(policy: GaussianMlpPolicy, params: Params, rng: Rng, features: Float32Array | null): Promise<VectorPolicy> {
   const logStd = (await params[params.length - 1].data()) as Float32Array;
   return {
     act: async (input) => {
-      const mean = tf.tidy(() => policy.forward(params, tf.tensor2d(input.obs, [input.active.length, policy.obsSize])).mean);
+      const rows = input.active.length;
+      const obs = features ? withFeatures(input.obs, rows, policy.obsSize - features.length, features) : input.obs;
+      const mean = tf.tidy(() => policy.forward(params, tf.tensor2d(obs, [rows, policy.obsSize])).mean);
       const values = (await mean.data()) as Float32Array;
       mean.dispose();
       return sampleGaussian(values, logStd, rng);
@@ -393,6 +405,8 @@ interface ShardContext {
   config: MamlConfig;
   policy: GaussianMlpPolicy;
   sampler: Sampler;
+  /** The family's observation size (the policy's input is larger for an oracle). */
+  obsSize: number;
 }
 
 /** What a worker keeps of one task between the requests of an iteration. */
@@ -444,8 +458,8 @@ export interface EvaluateRequest {
 export async function createMamlShard(args: ShardWorkerArgs): Promise<ShardWorker> {
   const config = parseAgentConfig(args.config);
   // Only `forward` and the shapes are used: θ comes with every request.
-  const policy = buildPolicy(args.family.spec, config, new Rng(0));
-  return new MamlShard({ config, policy, sampler: args.sampler });
+  const policy = buildPolicy(args.family, config, new Rng(0));
+  return new MamlShard({ config, policy, sampler: args.sampler, obsSize: args.family.spec.obsSize });
 }
 
 class MamlShard implements ShardWorker {
@@ -621,7 +635,7 @@ export async function createMaml(args: AgentArgs<MamlConfig>): Promise<MetaLearn
   if (!args.pool) throw new MetarlError('METARL_CONFIG_INVALID', 'MAML runs its tasks in task workers: pass `pool` (createTaskPool()) in its AgentArgs');
   const rng = new Rng(args.seed);
   // The initial weights take the first draw of the agent's stream; everything after is seeds.
-  const policy = buildPolicy(args.family.spec, config, rng.fork());
+  const policy = buildPolicy(args.family, config, rng.fork());
   return new MamlLearner(config, args.pool, policy, rng, args.watch);
 }
 

@@ -7,7 +7,7 @@ import { loadFamily } from '../core/registry.js';
 import { Rng } from '../core/rng.js';
 import { releaseBackend } from '../nn/backend.js';
 import { createSampler } from '../sampling/sampler.js';
-import { formatAdaptationTable } from './adaptation-table.js';
+import { formatAdaptationTable, formatComparisonTable } from './adaptation-table.js';
 import { BACKENDS, readConfigFile } from './config.js';
 import { resolveFamily } from './families.js';
 import { fileError, isSystemError } from './files.js';
@@ -159,13 +159,23 @@ program
 
 program
   .command('eval')
-  .description('evaluate a trained run: mean ± stderr of the return at each adaptation stage on held-out tasks')
+  .description('evaluate a trained run: mean ± stderr of the return at each adaptation stage on held-out tasks, with transfer-learning baselines beside it')
   .argument('<run>', 'run directory')
   .option('--tasks <n>', 'held-out tasks', intFlag('--tasks', 1), 40)
+  .option('--seed <n>', "seed of the held-out tasks and their rollouts (default: the run's, so tables reproduce)", intFlag('--seed'))
+  .option('--baselines', 'add the baselines: random init + fine-tune, and the runs given by --pretrained and --oracle')
+  .option('--pretrained <run>', 'a run of `train --agent maml --inner-steps 0` on the same family: the pretrained + fine-tune row (implies --baselines)')
+  .option('--oracle <run>', 'a run of `train --agent maml --inner-steps 0 --oracle` on the same family: the oracle row (implies --baselines)')
   .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json)')
-  .action(async (runDir: string, opts: { tasks: number; out?: string }) => {
-    const result = await evaluate(runDir, { tasks: opts.tasks, out: opts.out });
-    console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks:\n${formatAdaptationTable(result.adaptation)}\nwritten to ${opts.out ?? join(runDir, 'eval.json')}`);
+  .action(async (runDir: string, opts: { tasks: number; seed?: number; baselines?: boolean; pretrained?: string; oracle?: string; out?: string }) => {
+    const wantBaselines = Boolean(opts.baselines || opts.pretrained || opts.oracle);
+    const baselines = wantBaselines ? { ...(opts.pretrained ? { pretrained: opts.pretrained } : {}), ...(opts.oracle ? { oracle: opts.oracle } : {}) } : undefined;
+    const result = await evaluate(runDir, { tasks: opts.tasks, seed: opts.seed, out: opts.out, baselines });
+    const rows = [{ label: result.agent, adaptation: result.adaptation }, ...(result.baselines ?? [])];
+    const table = result.baselines ? formatComparisonTable(rows) : formatAdaptationTable(result.adaptation);
+    const missing = wantBaselines ? [!opts.pretrained && 'pretrained (--pretrained <run>)', !opts.oracle && 'oracle (--oracle <run>)'].filter(Boolean) : [];
+    const note = missing.length > 0 ? `\nnot compared: ${missing.join(', ')}` : '';
+    console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks (seed ${result.seed}):\n${table}${note}\nwritten to ${opts.out ?? join(runDir, 'eval.json')}`);
   });
 
 program

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageSummary } from './adaptation-table.js';
+import { assertBaselineRuns, evaluateBaselines, type BaselineRow, type BaselineRuns } from './baselines.js';
 import type { RunConfig } from './config.js';
 import { assertWritableFile, writeFileAtomic } from './files.js';
 import { openRun } from './open-run.js';
+import { readRunConfig } from './run-config.js';
 import { evaluateLearner } from './train.js';
 
 export interface EvaluateRunOptions {
@@ -12,28 +14,40 @@ export interface EvaluateRunOptions {
   /** Where to write the table as JSON (default `<run>/eval.json`; false: nowhere). */
   out?: string | false;
   backend?: RunConfig['backend'];
+  /** Seed of the held-out tasks and their rollouts (default the run's own, so tables reproduce). */
+  seed?: number;
+  /** Add the transfer-learning baselines: random init always, pretrained and oracle from these runs. */
+  baselines?: BaselineRuns;
 }
 
 export interface EvaluateRunResult {
   agent: string;
   family: string;
   iteration: number;
+  seed: number;
+  tasks: number;
   adaptation: StageSummary[];
+  baselines?: BaselineRow[];
 }
 
-/** Loads a run's latest checkpoint and measures its return at each adaptation stage on held-out tasks. */
+/** Loads a run's latest checkpoint and measures its return at each adaptation stage on held-out tasks, and the baselines' beside it. */
 export async function evaluate(runDir: string, options: EvaluateRunOptions = {}): Promise<EvaluateRunResult> {
   const tasks = options.tasks ?? 40;
   const out = options.out === false ? null : (options.out ?? join(runDir, 'eval.json'));
   // Checked before the work, which can take minutes; openRun names a missing run directory better.
   if (out && (options.out || existsSync(runDir))) assertWritableFile(out);
+  if (options.baselines) assertBaselineRuns(options.baselines, readRunConfig(runDir));
   const run = await openRun(runDir, { backend: options.backend });
+  const seed = options.seed ?? run.config.seed;
+  let adaptation: StageSummary[];
   try {
-    const adaptation = await evaluateLearner(run.learner, run.family, run.config.seed, tasks);
-    const result = { agent: run.config.agent, family: run.family.name, iteration: run.iteration, adaptation };
-    if (out) writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
-    return result;
+    adaptation = await evaluateLearner(run.learner, run.family, seed, tasks);
   } finally {
     await run.close();
   }
+  // After the run's own workers are gone: a baseline opens its own.
+  const baselines = options.baselines ? await evaluateBaselines(runDir, run.config, adaptation.length - 1, seed, tasks, options.baselines, options.backend) : undefined;
+  const result: EvaluateRunResult = { agent: run.config.agent, family: run.family.name, iteration: run.iteration, seed, tasks, adaptation, ...(baselines ? { baselines } : {}) };
+  if (out) writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
+  return result;
 }

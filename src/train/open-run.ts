@@ -18,23 +18,31 @@ export interface OpenRun {
   close(): Promise<void>;
 }
 
+export interface OpenRunOptions {
+  backend?: RunConfig['backend'];
+  workers?: number;
+  watch?: (stage: number, label: string) => WatchHooks | undefined;
+  /** Fresh weights from the run's seed instead of its checkpoint: the random-init baseline. */
+  fresh?: boolean;
+  /** Agent hyperparameters to change, e.g. a baseline's fine-tuning step size. */
+  agentConfig?: Record<string, unknown>;
+}
+
 /** A trained run, loaded from its latest checkpoint, ready to evaluate or watch. */
-export async function openRun(
-  runDir: string,
-  options: { backend?: RunConfig['backend']; workers?: number; watch?: (stage: number, label: string) => WatchHooks | undefined } = {},
-): Promise<OpenRun> {
-  const config = readRunConfig(runDir, options.backend ? { backend: options.backend } : {});
-  const checkpoint = readLatestCheckpoint(runDir);
+export async function openRun(runDir: string, options: OpenRunOptions = {}): Promise<OpenRun> {
+  const saved = readRunConfig(runDir, options.backend ? { backend: options.backend } : {});
+  const config = { ...saved, agentConfig: { ...saved.agentConfig, ...options.agentConfig } };
+  const checkpoint = options.fresh ? null : readLatestCheckpoint(runDir);
   const { family, ref, backend, workers, learner } = await assembleRun({ ...config, workers: options.workers ?? config.workers }, { watch: options.watch });
   const close = async () => {
     learner.dispose();
     await workers.close();
   };
   try {
-    await learner.restore(checkpoint.learner);
+    if (checkpoint) await learner.restore(checkpoint.learner);
   } catch (err) {
     await close();
     throw err;
   }
-  return { config, family, ref, learner, iteration: checkpoint.iteration, backend: backend.name, close };
+  return { config, family, ref, learner, iteration: checkpoint?.iteration ?? 0, backend: backend.name, close };
 }

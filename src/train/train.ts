@@ -165,10 +165,14 @@ function withCheckpointNote(err: MetarlError, lastSaved: number, out: string): M
   return new MetarlError(err.code, `${err.message}; ${kept}`, { ...err.details, lastCheckpoint: lastSaved }, { cause: err });
 }
 
-/** Held-out tasks come from their own seed, so every evaluation of a run sees the same ones. */
-export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number): Promise<StageSummary[]> {
+/**
+ * Mean ± stderr per stage on `nTasks` held-out tasks, with `stages` adaptation stages past the
+ * first (default the learner's). The tasks and rollouts come from their own streams of `seed`, so
+ * every evaluation with one seed, of any learner, sees the same tasks and reset states.
+ */
+export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number, stages?: number): Promise<StageSummary[]> {
   const tasks: Task[] = family.sampleTasks(new Rng(seedFor(seed, SEEDS.evalTasks)), nTasks);
-  const result: AdaptationResult = await learner.evaluate(tasks, { seed: seedFor(seed, SEEDS.evalRollouts) });
+  const result: AdaptationResult = await learner.evaluate(tasks, { seed: seedFor(seed, SEEDS.evalRollouts), ...(stages !== undefined ? { stages } : {}) });
   return summarizeAdaptation(result);
 }
 

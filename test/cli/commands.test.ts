@@ -185,10 +185,10 @@ describe('metarl train and eval on a tiny MAML run', () => {
     const run = await runCli(['eval', runDir, '--tasks', String(EVAL_TASKS)]);
     expectSuccess(run);
     const path = join(runDir, 'eval.json');
-    expect(run.stdout).toMatch(new RegExp(`^maml on point-nav, iteration 2, ${EVAL_TASKS} held-out tasks:$`, 'm'));
+    expect(run.stdout).toMatch(new RegExp(`^maml on point-nav, iteration 2, ${EVAL_TASKS} held-out tasks \\(seed \\d+\\):$`, 'm'));
     expect(run.stdout).toContain(`written to ${path}`);
     const written = JSON.parse(readFileSync(path, 'utf8')) as { agent: string; family: string; iteration: number; adaptation: StageSummary[] };
-    expect(written).toMatchObject({ agent: 'maml', family: 'point-nav', iteration: 2 });
+    expect(written).toMatchObject({ agent: 'maml', family: 'point-nav', iteration: 2, tasks: EVAL_TASKS });
     expect(asPrinted(written.adaptation)).toEqual(printedTable(run.stdout));
     expect(written.adaptation.map((r) => [r.stage, r.tasks])).toEqual([['pre', EVAL_TASKS], ['step 1', EVAL_TASKS]]);
     // The checkpoint of the last iteration on the same held-out tasks and seeds: train's table again.

@@ -1,0 +1,77 @@
+/** `metarl eval --baselines` and `--seed` (issue 10, items 2 and 3), on the tiny line-goal family. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetarlError } from '../../src/core/errors.js';
+import { taskFeatures, withFeatures } from '../../src/rl/task-features.js';
+import { evaluate } from '../../src/train/evaluate.js';
+import { train } from '../../src/train/train.js';
+import { expectOneLineError, metarl } from './run-cli.js';
+
+const env = new URL('../fixtures/envs/line-goal.ts', import.meta.url).pathname;
+const SMALL = { metaBatchSize: 4, episodesPerTask: 4, hidden: [8], innerLr: 0.5 };
+
+describe('metarl eval --baselines', () => {
+  let dir: string;
+  const run = (name: string) => join(dir, name);
+  const trainRun = (name: string, agentConfig: Record<string, unknown>) =>
+    train({ env, agent: 'maml', seed: 3, iterations: 3, out: run(name), workers: 0, backend: 'cpu', quiet: true, log: () => {}, skipFinalEval: true, agentConfig: { ...SMALL, ...agentConfig } });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'metarl-baselines-'));
+    await trainRun('maml', {});
+    await trainRun('pretrained', { innerSteps: 0 });
+    await trainRun('oracle', { innerSteps: 0, oracle: true });
+  }, 240_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('adds random-init, pretrained and oracle rows on the same tasks, each fine-tuned by the run\'s inner step', async () => {
+    const result = await evaluate(run('maml'), { tasks: 6, baselines: { pretrained: run('pretrained'), oracle: run('oracle') } });
+    expect(result.baselines!.map((b) => b.name)).toEqual(['random-init', 'pretrained', 'oracle']);
+    for (const row of result.baselines!) {
+      expect(row.adaptation.map((s) => s.stage)).toEqual(['pre', 'step 1']);
+      expect(row.adaptation.every((s) => s.tasks === 6 && Number.isFinite(s.mean))).toBe(true);
+      // The fine-tune step moved the policy: its return is not a copy of pre's.
+      expect(row.adaptation[1].mean).not.toBe(row.adaptation[0].mean);
+    }
+    expect(JSON.parse(readFileSync(join(run('maml'), 'eval.json'), 'utf8')).baselines).toHaveLength(3);
+
+    // Same held-out tasks and reset seeds: the pretrained policy evaluated on its own with the
+    // run's seed gives exactly its row's 'pre'.
+    const alone = await evaluate(run('pretrained'), { tasks: 6, seed: 3, out: false });
+    expect(alone.adaptation.map((s) => s.stage)).toEqual(['pre']);
+    expect(alone.adaptation[0].mean).toBe(result.baselines![1].adaptation[0].mean);
+  }, 240_000);
+
+  it('--seed draws other held-out tasks; the default draws the same ones every time', async () => {
+    const a = await evaluate(run('maml'), { tasks: 5, out: false });
+    const b = await evaluate(run('maml'), { tasks: 5, out: false });
+    const c = await evaluate(run('maml'), { tasks: 5, out: false, seed: 99 });
+    expect(a.seed).toBe(3);
+    expect(b.adaptation).toEqual(a.adaptation);
+    expect(c.seed).toBe(99);
+    expect(c.adaptation[0].mean).not.toBe(a.adaptation[0].mean);
+  }, 120_000);
+
+  it('refuses a baseline run of the wrong kind before any work, naming it and how to train the right one', () => {
+    const wrong = metarl(['eval', run('maml'), '--tasks', '2', '--oracle', run('pretrained')]);
+    expectOneLineError(wrong, 'METARL_CONFIG_INVALID', /--oracle .*pretrained: its policy does not observe the task; train one with `metarl train --env .* --agent maml --inner-steps 0 --oracle`/);
+    const meta = metarl(['eval', run('maml'), '--tasks', '2', '--pretrained', run('maml')]);
+    expectOneLineError(meta, 'METARL_CONFIG_INVALID', /--pretrained .*maml: it adapts by 1 inner step/);
+  }, 120_000);
+});
+
+describe('what an oracle observes', () => {
+  it('reads the numbers of a task in key order, booleans as 0/1, and appends them to every observation row', () => {
+    expect(Array.from(taskFeatures({ goal: [0.5, -1], mass: 2, flipped: true }))).toEqual([0.5, -1, 2, 1]);
+    const obs = Float32Array.from([1, 2, 3, 4]);
+    expect(Array.from(withFeatures(obs, 2, 2, Float32Array.from([9])))).toEqual([1, 2, 9, 3, 4, 9]);
+  });
+
+  it('refuses a task field that is not a number, naming it', () => {
+    expect(() => taskFeatures({ terrain: { name: 'hills' } })).toThrow(MetarlError);
+    expect(() => taskFeatures({ terrain: { name: 'hills' } })).toThrow(/task field 'terrain.name' is a string/);
+    expect(() => taskFeatures({ goal: [0, Number.NaN] })).toThrow(/'goal\[1\]' is NaN/);
+  });
+});
