@@ -5,7 +5,7 @@
  */
 import { MetarlError } from '../core/errors.js';
 import type { SceneDescription } from '../core/scene.js';
-import type { MetricsRow, RunInfo, Stage } from './protocol.js';
+import type { MetricsRow, ReferenceCurve, RunInfo, Stage } from './protocol.js';
 
 
 export type Obj = Record<string, unknown>;
@@ -111,7 +111,23 @@ export function runInfo(v: unknown): RunInfo {
     if (!Array.isArray(o.stages) || o.stages.some((x) => typeof x !== 'string')) throw protocolError(`hello.run.stages must be an array of strings, got ${show(o.stages)}`);
     info.stages = o.stages as string[];
   }
+  if (o.reference !== undefined) info.reference = referenceCurves(o.reference, info.stages);
   return info;
+}
+
+/** Each curve needs a value and a standard error (≥ 0) at every one of the run's stages. */
+function referenceCurves(v: unknown, stages: string[] | undefined): ReferenceCurve[] {
+  if (!Array.isArray(v)) throw protocolError(`hello.run.reference must be an array, got ${show(v)}`);
+  if (stages === undefined) throw protocolError('hello.run.reference needs hello.run.stages: its values are per stage');
+  return v.map((c, i) => {
+    const what = `hello.run.reference[${i}]`;
+    const o = obj(c, what);
+    const label = str(o, 'label', what);
+    const returns = numbers(o.returns, `${what}.returns`, stages.length);
+    const stderr = numbers(o.stderr, `${what}.stderr`, stages.length);
+    if (stderr.some((x) => x < 0)) throw protocolError(`${what}.stderr must be ≥ 0, got ${show(stderr)}`);
+    return { label, returns, stderr };
+  });
 }
 
 export function metricsRow(v: unknown): MetricsRow {

@@ -15,7 +15,7 @@ import { POSE_STRIDE } from '../core/scene.js';
 import type { SceneDescription } from '../core/scene.js';
 
 /** Bump on any change to a message's shape or the frame layout. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 // ---------------------------------------------------------------- shared pieces
 
@@ -48,6 +48,19 @@ export interface RunInfo {
   config: Record<string, string | number | boolean | null>;
   /** The learner's adaptation stages, in order ('pre', 'step 1' or 'episode 1', 'episode 2'); absent for plain rollouts. */
   stages?: string[];
+  /**
+   * Fixed adaptation curves to draw beside the one on screen (`metarl view` reads them from
+   * the run's eval.json: its held-out evaluation first, then each fine-tuning baseline).
+   * Each has one entry per stage of `stages`.
+   */
+  reference?: ReferenceCurve[];
+}
+
+/** Mean return ± its standard error over held-out tasks at each adaptation stage. */
+export interface ReferenceCurve {
+  label: string;
+  returns: number[];
+  stderr: number[];
 }
 
 /** One training iteration. `stageReturns[s]` is the mean return at adaptation stage s. */

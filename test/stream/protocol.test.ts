@@ -44,6 +44,22 @@ const serverMessages: ServerMessage[] = [
   { type: 'metrics', replace: true, rows: [{ iteration: 4, stageReturns: [-80, -60.5], values: { loss: 0.25, kl: 0.01 } }] },
   { type: 'reset' },
   { type: 'replay-state', file: 'x.mrr', playing: true, timeS: 1.5, durationS: 10, speed: 2 },
+  {
+    type: 'hello',
+    protocol: PROTOCOL_VERSION,
+    run: {
+      family: 'point-nav',
+      agent: 'maml',
+      backend: 'cpu',
+      mode: 'view',
+      config: {},
+      stages: ['pre', 'step 1'],
+      reference: [
+        { label: 'maml (held-out eval)', returns: [-40.1, -20.3], stderr: [1.2, 0.9] },
+        { label: 'random init + fine-tune', returns: [-45, -44.5], stderr: [0, 1.5] },
+      ],
+    },
+  },
 ];
 
 const clientMessages: ClientMessage[] = [
@@ -125,6 +141,22 @@ describe('protocol rejects malformed input', () => {
     expectProtocolError(() => decodeClientMessage('{"type":"seek","timeS":-1}'), /timeS must be ≥ 0/);
     expectProtocolError(() => decodeClientMessage('{"type":"speed","speed":1000}'), /at most 16/);
     expectProtocolError(() => decodeClientMessage('{"type":"view-mode","mode":"grid"}'), /view-mode.mode/);
+  });
+
+  it('reference curves (issue 10): one finite value and stderr ≥ 0 per stage, and a label', () => {
+    const run = { family: 'f', agent: 'maml', backend: 'cpu', mode: 'view', config: {}, stages: ['pre', 'step 1'] };
+    const hello = (reference: unknown, r: object = run) => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, run: { ...r, reference } });
+    const curve = { label: 'pretrained + fine-tune', returns: [-3, -2], stderr: [0.5, 0.25] };
+    expect(decodeServerMessage(hello([curve]))).toMatchObject({ run: { reference: [curve] } });
+    expect(decodeServerMessage(hello([]))).toMatchObject({ run: { reference: [] } });
+    expectProtocolError(() => decodeServerMessage(hello({ label: 'x' })), /hello.run.reference must be an array/);
+    expectProtocolError(() => decodeServerMessage(hello([curve], { ...run, stages: undefined })), /hello.run.reference needs hello.run.stages/);
+    expectProtocolError(() => decodeServerMessage(hello([curve, 'x'])), /hello.run.reference\[1\] must be an object/);
+    expectProtocolError(() => decodeServerMessage(hello([{ ...curve, label: undefined }])), /hello.run.reference\[0\].label must be a string/);
+    expectProtocolError(() => decodeServerMessage(hello([{ ...curve, returns: [-3] }])), /hello.run.reference\[0\].returns must have 2 numbers, got 1/);
+    expectProtocolError(() => decodeServerMessage(hello([{ ...curve, returns: [-3, null] }])), /hello.run.reference\[0\].returns must be an array of finite numbers/);
+    expectProtocolError(() => decodeServerMessage(hello([{ ...curve, stderr: [0.5, 0.5, 0.5] }])), /hello.run.reference\[0\].stderr must have 2 numbers, got 3/);
+    expectProtocolError(() => decodeServerMessage(hello([{ ...curve, stderr: [0.5, -1] }])), /hello.run.reference\[0\].stderr must be ≥ 0/);
   });
 
   it('truncated, mis-sized or unknown binary messages', () => {
