@@ -10,14 +10,19 @@
  * Why capture first and write after: the agent samples its stages one after another, but
  * side by side the stages should start together. Writing the captured tracks interleaved
  * (side by side) or in turn (sequential) puts them on the recording's clock either way.
+ *
+ * When the run has an eval.json (`metarl eval`), its rows go to the page with hello and are
+ * drawn in the adaptation chart beside the task on screen: the held-out mean of this agent
+ * and of the fine-tuning baselines, so one task's curve can be read against them.
  */
-import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
 import type { WatchHooks } from '../../agents/types.js';
 import { MetarlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { SceneDescription } from '../core/scene.js';
-import { type MetricsRow as WireMetricsRow, type RunInfo, type Stage, type ViewMode } from '../stream/protocol.js';
+import { type MetricsRow as WireMetricsRow, type ReferenceCurve, type RunInfo, type Stage, type ViewMode } from '../stream/protocol.js';
 import type { Publisher } from '../stream/publisher.js';
 import { createRecorder, rolloutPath } from '../stream/recorder.js';
 import { loadRecording, startReplay, type Replay } from '../stream/replay.js';
@@ -92,6 +97,8 @@ export async function viewRun(runDir: string, options: ViewOptions = {}): Promis
       config: { iteration: run.iteration, seed: config.seed, stages: learner.stages.length },
       stages: [...learner.stages],
     };
+    const reference = referenceCurves(runDir, config.agent, learner.stages, run.iteration, log);
+    if (reference !== undefined) info.reference = reference;
     server.hello(info);
     const metrics = trainingCurve(runDir, learner.stages.length);
     const seed = options.seed ?? config.seed;
@@ -230,6 +237,46 @@ function trainingCurve(runDir: string, stages: number): WireMetricsRow[] {
       stageReturns: Array.from({ length: stages }, (_, s) => row[`return${s}`]),
       values: Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'iteration' && !/^return\d+$/.test(k))),
     }));
+}
+
+// ---------------------------------------------------------------- reference curves
+
+const stageSummary = z.object({ stage: z.string(), mean: z.number(), stderr: z.number().nonnegative() });
+/** What the chart needs of `metarl eval`'s eval.json; its other fields are not read. */
+const evalFile = z.object({
+  iteration: z.number().int().optional(),
+  adaptation: z.array(stageSummary),
+  baselines: z.array(z.object({ label: z.string(), adaptation: z.array(stageSummary) })).optional(),
+});
+
+/**
+ * The run's eval.json as reference curves: the agent's held-out evaluation, then each
+ * baseline. No file means none; a file that cannot be read or does not fit is a one-line
+ * warning, never a reason to stop the viewer.
+ */
+function referenceCurves(runDir: string, agent: string, stages: readonly string[], iteration: number, log: (line: string) => void): ReferenceCurve[] | undefined {
+  const path = join(runDir, 'eval.json');
+  if (!existsSync(path)) return undefined;
+  const ignore = (why: string): undefined => {
+    log(`warning: ${path} is not drawn in the adaptation chart: ${why}`);
+    return undefined;
+  };
+  let parsed: ReturnType<typeof evalFile.safeParse>;
+  try {
+    parsed = evalFile.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  } catch (err) {
+    return ignore((err as Error).message);
+  }
+  if (!parsed.success) return ignore(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  const { data } = parsed;
+  // An eval.json older than the checkpoint on screen says so in its label.
+  const own = data.iteration === undefined || data.iteration === iteration ? `${agent} (held-out eval)` : `${agent} (held-out eval, iteration ${data.iteration})`;
+  const rows = [{ label: own, adaptation: data.adaptation }, ...(data.baselines ?? [])];
+  for (const row of rows) {
+    const got = row.adaptation.map((s) => s.stage);
+    if (got.join('\n') !== stages.join('\n')) return ignore(`${row.label} has stages [${got.join(', ')}], the run has [${stages.join(', ')}]; run \`metarl eval\` again`);
+  }
+  return rows.map((row) => ({ label: row.label, returns: row.adaptation.map((s) => s.mean), stderr: row.adaptation.map((s) => s.stderr) }));
 }
 
 // ---------------------------------------------------------------- waiting

@@ -6,16 +6,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { isMetarlError } from '../../src/core/errors.js';
 import type { SceneDescription } from '../../src/core/scene.js';
-import { decodeServerMessage, encodeClientMessage, type ServerMessage } from '../../src/stream/protocol.js';
+import { decodeServerMessage, encodeClientMessage, type RunInfo, type ServerMessage } from '../../src/stream/protocol.js';
 import { createRecorder } from '../../src/stream/recorder.js';
 import { loadRecording } from '../../src/stream/replay.js';
 import type { ViewerServer } from '../../src/stream/server.js';
 import { train } from '../../src/train/train.js';
 import { replayFile, viewRun } from '../../src/train/view.js';
+import { ViewerProbe } from '../fixtures/viewer-probe.js';
 
 async function expectCode(promise: Promise<unknown>, code: string, text: RegExp): Promise<void> {
   const err = await promise.then(
@@ -108,6 +109,71 @@ describe('metarl view <run>', () => {
     const stop = new AbortController();
     stop.abort();
     expect(await viewRun(join(dir, 'rl2-run'), { signal: stop.signal, workers: 0, log: () => {} })).toEqual([]);
+  }, 30_000);
+});
+
+describe('metarl view <run> draws the run\'s eval.json beside the task on screen (issue 10)', () => {
+  const evalPath = () => join(dir, 'rl2-run', 'eval.json');
+  afterEach(() => rmSync(evalPath(), { force: true }));
+  const row = (stage: string, mean: number, stderr: number) => ({ stage, mean, stderr, tasks: 40 });
+  const evalJson = {
+    agent: 'rl2',
+    family: 'cheetah-vel',
+    iteration: 1,
+    seed: 2,
+    tasks: 40,
+    adaptation: [row('episode 1', -40.1, 1.2), row('episode 2', -20.3, 0.9)],
+    baselines: [
+      { name: 'random-init', label: 'random init + fine-tune', adaptation: [row('episode 1', -45, 1), row('episode 2', -44, 1.1)] },
+      { name: 'pretrained', label: 'pretrained + fine-tune', adaptation: [row('episode 1', -30, 0.5), row('episode 2', -29, 0.6)] },
+    ],
+  };
+
+  /** Views one task of the RL² run with a page connected: the hello it got, the recording's run info and the log. */
+  async function view(): Promise<{ hello: RunInfo | null; recorded: RunInfo | null; lines: string[] }> {
+    const lines: string[] = [];
+    let probe: ViewerProbe | null = null;
+    const results = await viewRun(join(dir, 'rl2-run'), { tasks: 1, speed: 16, workers: 0, log: (l) => lines.push(l), onListening: (s) => (probe = new ViewerProbe(s.url)) });
+    const page = probe as ViewerProbe | null;
+    page?.close();
+    expect(results).toHaveLength(1); // the task was shown whatever eval.json held
+    const hello = page?.of('hello')[0];
+    expect(hello).toBeDefined();
+    return { hello: hello!.run, recorded: loadRecording(results[0].path).run, lines };
+  }
+
+  it('sends the held-out eval first, then each baseline, one value and stderr per stage', async () => {
+    writeFileSync(evalPath(), JSON.stringify(evalJson));
+    const { hello, recorded, lines } = await view();
+    const reference = [
+      { label: 'rl2 (held-out eval)', returns: [-40.1, -20.3], stderr: [1.2, 0.9] },
+      { label: 'random init + fine-tune', returns: [-45, -44], stderr: [1, 1.1] },
+      { label: 'pretrained + fine-tune', returns: [-30, -29], stderr: [0.5, 0.6] },
+    ];
+    expect(hello?.reference).toEqual(reference);
+    expect(hello?.stages).toEqual(['episode 1', 'episode 2']);
+    expect(recorded?.reference).toEqual(reference); // a replay of the recording shows them too
+    expect(lines.filter((l) => l.startsWith('warning'))).toEqual([]);
+
+    // Without baselines (an older eval.json), of an earlier checkpoint: the label says which.
+    writeFileSync(evalPath(), JSON.stringify({ ...evalJson, iteration: 0, baselines: undefined }));
+    expect((await view()).hello?.reference).toEqual([{ label: 'rl2 (held-out eval, iteration 0)', returns: [-40.1, -20.3], stderr: [1.2, 0.9] }]);
+  }, 30_000);
+
+  it.each([
+    ['not JSON', '{"agent": "rl2", "adaptation": [', /eval\.json is not drawn in the adaptation chart: .*JSON/],
+    ['a negative stderr', JSON.stringify({ ...evalJson, adaptation: [row('episode 1', 1, -1), row('episode 2', 1, 1)] }), /adaptation\.0\.stderr: /],
+    ['a baseline without a label', JSON.stringify({ ...evalJson, baselines: [{ name: 'x', adaptation: evalJson.adaptation }] }), /baselines\.0\.label: /],
+    ['other stages', JSON.stringify({ ...evalJson, adaptation: [row('pre', 1, 1), row('step 1', 2, 1)] }), /rl2 \(held-out eval\) has stages \[pre, step 1\], the run has \[episode 1, episode 2\]/],
+  ])('a malformed eval.json (%s) is one warning line, and the viewer runs without it', async (_what, text, warning) => {
+    writeFileSync(evalPath(), text);
+    const { hello, lines } = await view();
+    expect(hello).toMatchObject({ family: 'cheetah-vel', mode: 'view' });
+    expect(hello?.reference).toBeUndefined();
+    const warnings = lines.filter((l) => l.startsWith('warning'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(warning);
+    expect(warnings[0]).not.toMatch(/\n/);
   }, 30_000);
 });
 
