@@ -1,26 +1,49 @@
 /**
  * The two return curves, drawn with uPlot: the training curve (mean return at each
  * adaptation stage vs iteration, one series per stage) and the adaptation curve of the
- * evaluation on screen (return vs stage). Each container carries `data-points`, the
- * number of points drawn, for tests and for anyone inspecting the page.
+ * evaluation on screen (return vs stage), beside the run's reference curves when it has
+ * them (its held-out mean and the fine-tuning baselines, each mean ± stderr). Each
+ * container carries `data-points`, the number of live points drawn, and the adaptation
+ * chart `data-reference-points` too, for tests and for anyone inspecting the page.
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { MetricsRow, Stage } from '../../src/stream/protocol.js';
+import type { MetricsRow, ReferenceCurve, Stage } from '../../src/stream/protocol.js';
 
 /** One colour per adaptation stage, shared with the lane labels. */
 export const STAGE_COLORS = ['#8c8c8c', '#e8803a', '#2f8fd8', '#3aa55c', '#b05cc8', '#d8b52f', '#d84a6a', '#2fb8b0'];
 export const stageColor = (s: number): string => STAGE_COLORS[s % STAGE_COLORS.length];
 
+/** The live adaptation curve's gold, and lighter colours for the reference curves that it is read against. */
+const LIVE_COLOR = '#f0c24a';
+const REFERENCE_COLORS = ['#7fd3ff', '#ff8a80', '#c5a3ff', '#9be7a0', '#ffd180'];
+const referenceColor = (i: number): string => REFERENCE_COLORS[i % REFERENCE_COLORS.length];
+
 /** Small enough that both charts and the toolbar fit a 540 px tall window. */
 const HEIGHT = 150;
+/** Half-width of a whisker's caps, CSS pixels. */
+const CAP_PX = 4;
+
+const AXIS_STYLE = { stroke: '#c8d0da', grid: { stroke: 'rgba(255,255,255,0.08)' }, ticks: { stroke: 'rgba(255,255,255,0.15)' } };
+
+interface DrawOptions {
+  xLabel: string;
+  xValues?: uPlot.Axis['values'];
+  xSplits?: uPlot.Axis['splits'];
+  legend: boolean;
+  yRange?: uPlot.Range.Function;
+  plugins?: uPlot.Plugin[];
+}
 
 abstract class Chart {
   protected plot: uPlot | null = null;
-  protected seriesCount = -1;
+  /** The series labels the plot was made with: uPlot cannot relabel series, so other labels need a new plot. */
+  private seriesKey = '';
+  private readonly placeholder: Element | null;
 
   constructor(protected readonly el: HTMLElement) {
     el.dataset.points = '0';
+    this.placeholder = el.querySelector('.empty');
   }
 
   resize(): void {
@@ -31,40 +54,41 @@ abstract class Chart {
     return Math.max(200, this.el.clientWidth);
   }
 
-  protected draw(
-    data: uPlot.AlignedData,
-    series: uPlot.Series[],
-    xLabel: string,
-    xValues?: uPlot.Axis['values'],
-    xSplits?: uPlot.Axis['splits'],
-    legend = true,
-  ): void {
-    if (this.plot === null || series.length !== this.seriesCount) {
-      this.el.querySelector('.empty')?.remove();
-      this.plot?.destroy();
-      this.seriesCount = series.length;
-      this.plot = new uPlot(
-        {
-          width: this.width(),
-          height: HEIGHT,
-          series,
-          legend: { show: legend, live: false },
-          cursor: { drag: { x: false, y: false } },
-          scales: { x: { time: false } },
-          axes: [
-            { label: xLabel, values: xValues, splits: xSplits, stroke: '#c8d0da', grid: { stroke: 'rgba(255,255,255,0.08)' }, ticks: { stroke: 'rgba(255,255,255,0.15)' } },
-            { label: 'return', stroke: '#c8d0da', grid: { stroke: 'rgba(255,255,255,0.08)' }, ticks: { stroke: 'rgba(255,255,255,0.15)' }, size: 56 },
-          ],
-        },
-        data,
-        this.el,
-      );
-    } else {
+  protected draw(data: uPlot.AlignedData, series: uPlot.Series[], o: DrawOptions): void {
+    const key = series.map((s) => s.label).join('\n');
+    if (this.plot !== null && key === this.seriesKey) {
       this.plot.setData(data);
+      return;
     }
-    let points = 0;
-    for (let s = 1; s < data.length; s++) for (const y of data[s]) if (y !== null && y !== undefined && Number.isFinite(y)) points++;
-    this.el.dataset.points = String(points);
+    this.placeholder?.remove();
+    this.plot?.destroy();
+    this.seriesKey = key;
+    this.plot = new uPlot(
+      {
+        width: this.width(),
+        height: HEIGHT,
+        series,
+        legend: { show: o.legend, live: false },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: false }, y: o.yRange === undefined ? {} : { range: o.yRange } },
+        axes: [
+          { label: o.xLabel, values: o.xValues, splits: o.xSplits, ...AXIS_STYLE },
+          { label: 'return', ...AXIS_STYLE, size: 56 },
+        ],
+        plugins: o.plugins ?? [],
+      },
+      data,
+      this.el,
+    );
+  }
+
+  /** Nothing to draw: back to the placeholder text. */
+  protected clear(): void {
+    this.plot?.destroy();
+    this.plot = null;
+    this.seriesKey = '';
+    if (this.placeholder !== null) this.el.append(this.placeholder);
+    this.el.dataset.points = '0';
   }
 }
 
@@ -94,32 +118,137 @@ export class TrainingChart extends Chart {
     const ys = Array.from({ length: stages }, (_, s) => this.rows.map((r) => finiteOrNull(r.stageReturns[s])));
     const series: uPlot.Series[] = [{ label: 'iteration' }];
     for (let s = 0; s < stages; s++) series.push({ label: this.label(s), stroke: stageColor(s), width: 2, points: { show: this.rows.length < 40 } });
-    this.draw([xs, ...ys], series, 'iteration');
+    this.draw([xs, ...ys], series, { xLabel: 'iteration', legend: true });
+    this.el.dataset.points = String(countPoints(ys));
   }
 }
 
 export class AdaptationChart extends Chart {
-  // The axis callbacks are made once with the plot; they read these, which change with each evaluation.
+  /** Latest episode return per env and stage index (an RL² env runs every stage of a trial). */
+  private readonly live = new Map<string, { stage: Stage; ret: number }>();
+  private reference: ReferenceCurve[] = [];
+  // The axis and plugin callbacks are made once with the plot; they read these, which change with each evaluation.
   private stages: number[] = [];
-  private label: (s: number) => string = String;
+  private liveLabels = new Map<number, string>();
 
-  /** Return at each stage index of the current evaluation (the mean where several envs share a stage). */
-  show(returnsByStage: Map<number, number[]>, label: (s: number) => string): void {
-    const stages = [...returnsByStage.keys()].sort((a, b) => a - b);
-    if (stages.length === 0) return;
-    this.stages = stages;
-    this.label = label;
-    const ys = stages.map((s) => {
-      const r = returnsByStage.get(s)!;
-      return r.reduce((a, b) => a + b, 0) / r.length;
+  /** `stageName(s)` names stage s where no episode of the evaluation on screen has (the run's stage list). */
+  constructor(
+    el: HTMLElement,
+    private readonly stageName: (s: number) => string,
+  ) {
+    super(el);
+    el.dataset.referencePoints = '0';
+  }
+
+  /** The run's reference curves (none: `[]`), drawn until the next run's hello. */
+  setReference(curves: readonly ReferenceCurve[]): void {
+    this.reference = [...curves];
+    this.redraw();
+  }
+
+  episodeEnd(envId: number, stage: Stage, ret: number): void {
+    this.live.set(`${envId}:${stage.index}`, { stage, ret });
+    this.redraw();
+  }
+
+  /** A new evaluation: the curve on screen stays until its first episode ends. */
+  forgetEvaluation(): void {
+    this.live.clear();
+  }
+
+  private redraw(): void {
+    const byStage = new Map<number, number[]>();
+    this.liveLabels = new Map();
+    for (const { stage, ret } of this.live.values()) {
+      this.liveLabels.set(stage.index, stage.label);
+      byStage.set(stage.index, [...(byStage.get(stage.index) ?? []), ret]);
+    }
+    const referenceStages = Math.max(0, ...this.reference.map((c) => c.returns.length));
+    const xs = [...new Set([...byStage.keys(), ...Array.from({ length: referenceStages }, (_, s) => s)])].sort((a, b) => a - b);
+    if (xs.length === 0) {
+      this.el.dataset.referencePoints = '0';
+      return this.clear();
+    }
+    this.stages = xs;
+    // The mean where several envs share a stage.
+    const liveYs = xs.map((s) => {
+      const r = byStage.get(s);
+      return r === undefined ? null : r.reduce((a, b) => a + b, 0) / r.length;
     });
+    const referenceYs = this.reference.map((c) => xs.map((s) => finiteOrNull(c.returns[s])));
+    const withReference = this.reference.length > 0;
     const series: uPlot.Series[] = [
       { label: 'stage', value: (_u, v) => (v === null ? '' : this.label(v)) },
-      { label: 'return', stroke: '#f0c24a', width: 2, points: { show: true, size: 9, fill: '#f0c24a' } },
+      { label: withReference ? 'task on screen' : 'return', stroke: LIVE_COLOR, width: 2, points: { show: true, size: 9, fill: LIVE_COLOR } },
+      ...this.reference.map((c, i): uPlot.Series => ({ label: c.label, stroke: referenceColor(i), width: 1.5, dash: [6, 4], points: { show: true, size: 7, fill: referenceColor(i) } })),
     ];
-    // One tick per stage, named like the axis has room for.
-    this.draw([stages, ys], series, 'adaptation stage', (_u, splits) => splits.map((v) => this.label(v)), () => this.stages, false);
+    this.draw([xs, liveYs, ...referenceYs], series, {
+      xLabel: 'adaptation stage',
+      // One tick per stage, named like the axis has room for.
+      xValues: (_u, splits) => splits.map((v) => this.label(v)),
+      xSplits: () => this.stages,
+      legend: withReference,
+      yRange: (_u, min, max) => this.yRange(min, max),
+      plugins: [{ hooks: { draw: [(u) => this.drawWhiskers(u)] } }],
+    });
+    this.el.dataset.points = String(countPoints([liveYs]));
+    this.el.dataset.referencePoints = String(countPoints(referenceYs));
   }
+
+  private label(s: number): string {
+    return this.liveLabels.get(s) ?? this.stageName(s);
+  }
+
+  /** The data's range widened to every whisker, so none is cut at the chart's edge. */
+  private yRange(min: number, max: number): uPlot.Range.MinMax {
+    let lo = min;
+    let hi = max;
+    for (const c of this.reference) {
+      for (const s of this.stages) {
+        const y = c.returns[s];
+        const e = c.stderr[s];
+        if (!Number.isFinite(y) || !Number.isFinite(e)) continue;
+        lo = Math.min(lo, y - e);
+        hi = Math.max(hi, y + e);
+      }
+    }
+    return Number.isFinite(lo) && Number.isFinite(hi) ? uPlot.rangeNum(lo, hi, 0.1, true) : [min, max];
+  }
+
+  /** Mean ± stderr of each shown reference point: a vertical bar with caps, in its curve's colour. */
+  private drawWhiskers(u: uPlot): void {
+    const { ctx } = u;
+    const cap = CAP_PX * uPlot.pxRatio;
+    ctx.save();
+    ctx.lineWidth = 1.5 * uPlot.pxRatio;
+    this.reference.forEach((c, i) => {
+      if (u.series[i + 2]?.show !== true) return; // hidden from its legend entry
+      ctx.strokeStyle = referenceColor(i);
+      ctx.beginPath();
+      for (const s of this.stages) {
+        const y = c.returns[s];
+        const e = c.stderr[s];
+        if (!Number.isFinite(y) || !(e > 0)) continue;
+        const x = u.valToPos(s, 'x', true);
+        const top = u.valToPos(y + e, 'y', true);
+        const bottom = u.valToPos(y - e, 'y', true);
+        ctx.moveTo(x, top);
+        ctx.lineTo(x, bottom);
+        ctx.moveTo(x - cap, top);
+        ctx.lineTo(x + cap, top);
+        ctx.moveTo(x - cap, bottom);
+        ctx.lineTo(x + cap, bottom);
+      }
+      ctx.stroke();
+    });
+    ctx.restore();
+  }
+}
+
+function countPoints(ys: ReadonlyArray<ReadonlyArray<number | null>>): number {
+  let points = 0;
+  for (const line of ys) for (const y of line) if (y !== null && Number.isFinite(y)) points++;
+  return points;
 }
 
 function finiteOrNull(v: number | undefined): number | null {

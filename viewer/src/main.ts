@@ -46,8 +46,6 @@ let trainingChart: TrainingChart;
 let adaptationChart: AdaptationChart;
 const timer = new Timer();
 const envs = new Map<number, EnvEntry>();
-/** Latest episode return per (env, stage index) of the evaluation on screen. */
-const evalReturns = new Map<string, { stage: Stage; ret: number }>();
 let run: RunInfo | null = null;
 let mode: ViewMode = loadMode();
 let follow = true;
@@ -81,7 +79,7 @@ function init(): void {
   resetCamera();
 
   trainingChart = new TrainingChart(document.getElementById('chart-train')!, trainingStageName);
-  adaptationChart = new AdaptationChart(document.getElementById('chart-adapt')!);
+  adaptationChart = new AdaptationChart(document.getElementById('chart-adapt')!, trainingStageName);
   hud = new Hud({
     toggleLayout: () => setMode(mode === 'side-by-side' ? 'sequential' : 'side-by-side'),
     toggleFollow: () => setFollow(!follow),
@@ -181,6 +179,7 @@ function handle(msg: ServerMessage): void {
       run = msg.run;
       hud.setRun(run);
       trainingChart.redraw();
+      adaptationChart.setReference(run?.reference ?? []);
       return;
     case 'scene':
       return onScene(msg.envId, msg.scene, msg.stage, msg.dt);
@@ -197,8 +196,7 @@ function handle(msg: ServerMessage): void {
         }
         if (mode === 'sequential') layout();
       } else {
-        evalReturns.set(`${msg.envId}:${msg.stage.index}`, { stage: msg.stage, ret: msg.ret });
-        showAdaptation();
+        adaptationChart.episodeEnd(msg.envId, msg.stage, msg.ret);
       }
       return;
     }
@@ -239,19 +237,8 @@ function onScene(envId: number, desc: SceneDescription, stage: Stage, dt: number
 function clearEnvs(): void {
   for (const e of envs.values()) e.view.dispose();
   envs.clear();
-  evalReturns.clear();
+  adaptationChart.forgetEvaluation();
   needsCameraReset = true;
-}
-
-function showAdaptation(): void {
-  const byStage = new Map<number, number[]>();
-  const stages = new Map<number, Stage>();
-  for (const { stage, ret } of evalReturns.values()) {
-    const s = stage.index;
-    stages.set(s, stage);
-    byStage.set(s, [...(byStage.get(s) ?? []), ret]);
-  }
-  adaptationChart.show(byStage, (s) => (stages.has(s) ? stages.get(s)!.label : String(s)));
 }
 
 // ---------------------------------------------------------------- layout and camera
