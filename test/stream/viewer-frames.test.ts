@@ -59,4 +59,30 @@ describe('viewer frame player', () => {
     p.push(frame(0, 1));
     expect(p.update(0)).toBe(false);
   });
+
+  it('visits each played frame once, in order, however seldom the page draws (the trails read them)', () => {
+    const p = new FramePlayer(1, 0.05);
+    const seen: Array<[number, number]> = [];
+    const visit = (poses: Float32Array, step: number) => seen.push([step, poses[0]]);
+    for (let t = 0; t < 10; t++) p.push(frame(t, t * 10));
+    p.visitPlayed(visit); // nothing played yet
+    expect(seen).toEqual([]);
+    p.update(0);
+    p.update(0.1); // one draw, two steps on: steps 0, 1 and 2 are passed
+    p.visitPlayed(visit);
+    p.visitPlayed(visit); // nothing new
+    p.update(0.05);
+    p.visitPlayed(visit);
+    expect(seen).toEqual([
+      [0, 0],
+      [1, 10],
+      [2, 20],
+      [3, 30],
+    ]);
+    p.clear(); // a seek: the next frames are visited afresh
+    p.push(frame(50, 500));
+    p.update(0);
+    p.visitPlayed(visit);
+    expect(seen.at(-1)).toEqual([50, 500]);
+  });
 });

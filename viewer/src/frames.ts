@@ -38,6 +38,8 @@ export class FramePlayer {
   private clock = 0;
   private shown = -1; // ring index of the frame before the clock
   private alpha = 0;
+  /** Time of the newest frame `visitPlayed` has passed on. */
+  private visitedTime = -Infinity;
   /** Frames received and dropped (overwritten before being shown). */
   received = 0;
   skipped = 0;
@@ -86,6 +88,7 @@ export class FramePlayer {
     this.count = 0;
     this.head = 0;
     this.shown = -1;
+    this.visitedTime = -Infinity;
   }
 
   /** Advances the playback clock by `wallS` seconds × `speed`; false while there is nothing to show. */
@@ -132,6 +135,23 @@ export class FramePlayer {
       bodies[i].position.copy(_pA);
       bodies[i].quaternion.copy(_qA);
     }
+  }
+
+  /**
+   * Calls `visit` once with each frame the playback clock has reached since the last call,
+   * oldest first: a trail gets every played step, however seldom the page draws. Frames
+   * dropped unshown are not visited (the gap in their steps shows the cut).
+   */
+  visitPlayed(visit: (poses: Float32Array, step: number) => void): void {
+    if (this.shown < 0) return;
+    const shownTime = this.times[this.shown];
+    for (let k = 0; k < this.count; k++) {
+      const i = this.index(k);
+      if (this.times[i] <= this.visitedTime) continue;
+      if (this.times[i] > shownTime) break;
+      visit(this.poses[i], this.steps[i]);
+    }
+    this.visitedTime = shownTime;
   }
 
   /** Step of the frame on screen (-1 before any). */

@@ -15,6 +15,7 @@ import { Connection } from './connection.js';
 import { FramePlayer } from './frames.js';
 import { Hud, formatTask } from './hud.js';
 import { buildEnvView, type EnvView } from './scene.js';
+import { Trail } from './trails.js';
 import { createWorld, type World } from './world.js';
 
 interface EnvEntry {
@@ -24,6 +25,8 @@ interface EnvEntry {
   stage: Stage;
   view: EnvView;
   player: FramePlayer;
+  /** Child of `view.root`, so it moves and hides with the lane. */
+  trail: Trail;
   /** performance.now() of the last episode start: "one at a time" shows the latest. */
   startedMs: number;
   label: string;
@@ -141,6 +144,7 @@ function animate(timestampMs: number): void {
   for (const e of envs.values()) {
     // Hidden envs keep their clocks running, so the HUD rows stay live and a switch shows the present.
     const ready = e.player.update(dtS, playbackSpeed);
+    e.player.visitPlayed(e.trail.push);
     if (!e.view.root.visible) continue;
     if (!ready) {
       allShown = false;
@@ -193,6 +197,7 @@ function handle(msg: ServerMessage): void {
           e.startedMs = performance.now();
           // RL² runs its episodes one after another in one env: the stage moves with them.
           e.stage = msg.stage;
+          e.trail.setColor(stageColor(msg.stage.index));
         }
         if (mode === 'sequential') layout();
       } else {
@@ -208,7 +213,7 @@ function handle(msg: ServerMessage): void {
       return;
     case 'replay-state':
       // A seek: start every player afresh instead of rushing through the gap.
-      if (Math.abs(msg.timeS - lastReplayTimeS) > 1 + msg.speed) for (const e of envs.values()) e.player.clear();
+      if (Math.abs(msg.timeS - lastReplayTimeS) > 1 + msg.speed) for (const e of envs.values()) restart(e);
       lastReplayTimeS = msg.timeS;
       playbackSpeed = msg.speed;
       hud.setReplay(msg);
@@ -221,13 +226,17 @@ function onScene(envId: number, desc: SceneDescription, stage: Stage, dt: number
   const old = envs.get(envId);
   if (old !== undefined && old.sceneKey === key && old.player.stepS === shownStepS(dt)) {
     old.stage = stage;
-    old.player.clear();
+    old.trail.setColor(stageColor(stage.index));
+    restart(old);
     return;
   }
-  old?.view.dispose();
+  if (old !== undefined) disposeEnv(old);
   const view = buildEnvView(desc);
   world.scene.add(view.root);
-  envs.set(envId, { envId, desc, sceneKey: key, stage, view, player: new FramePlayer(desc.bodies.length, dt), startedMs: performance.now(), label: stage.label });
+  const trail = new Trail(shownStepS(dt));
+  trail.setColor(stageColor(stage.index));
+  view.root.add(trail.line);
+  envs.set(envId, { envId, desc, sceneKey: key, stage, view, player: new FramePlayer(desc.bodies.length, dt), trail, startedMs: performance.now(), label: stage.label });
   // A new task may bring a bigger robot (a cart-pole's pole grows from 0.3 to 1 m): a
   // framing chosen for the last one would cut it.
   if (envs.size === 1 || follow) needsCameraReset = true;
@@ -235,10 +244,21 @@ function onScene(envId: number, desc: SceneDescription, stage: Stage, dt: number
 }
 
 function clearEnvs(): void {
-  for (const e of envs.values()) e.view.dispose();
+  for (const e of envs.values()) disposeEnv(e);
   envs.clear();
   adaptationChart.forgetEvaluation();
   needsCameraReset = true;
+}
+
+/** Its frames start over (a new task in the same scene, a seek): so does its trail. */
+function restart(e: EnvEntry): void {
+  e.player.clear();
+  e.trail.clear();
+}
+
+function disposeEnv(e: EnvEntry): void {
+  e.trail.dispose();
+  e.view.dispose();
 }
 
 // ---------------------------------------------------------------- layout and camera
@@ -379,7 +399,12 @@ function refreshHud(): void {
     const ret = e.player.ret;
     e.label = e.player.step < 0 ? e.stage.label : `${e.stage.label} · ${ret.toFixed(1)}`;
   }
-  document.getElementById('app')!.dataset.frames = String(frames);
+  const app = document.getElementById('app')!;
+  app.dataset.frames = String(frames);
+  // Per env, in id order: the trail's points and the most it keeps, for tests and for anyone inspecting the page.
+  const sorted = [...envs.values()].sort((a, b) => a.envId - b.envId);
+  app.dataset.trailPoints = sorted.map((e) => e.trail.count).join(' ');
+  app.dataset.trailCapacity = sorted.map((e) => e.trail.capacity).join(' ');
   hud.setFocus(
     focus === undefined
       ? null
@@ -392,8 +417,6 @@ function refreshHud(): void {
         },
   );
   hud.setEnvs(
-    [...envs.values()]
-      .sort((a, b) => a.envId - b.envId)
-      .map((e) => ({ envId: e.envId, color: stageColor(e.stage.index), stage: e.stage.label, step: e.player.step, ret: e.player.ret, focus: e === focus && mode === 'sequential' })),
+    sorted.map((e) => ({ envId: e.envId, color: stageColor(e.stage.index), stage: e.stage.label, step: e.player.step, ret: e.player.ret, focus: e === focus && mode === 'sequential' })),
   );
 }
