@@ -272,9 +272,11 @@ function referenceCurves(runDir: string, agent: string, stages: readonly string[
   // An eval.json older than the checkpoint on screen says so in its label.
   const own = data.iteration === undefined || data.iteration === iteration ? `${agent} (held-out eval)` : `${agent} (held-out eval, iteration ${data.iteration})`;
   const rows = [{ label: own, adaptation: data.adaptation }, ...(data.baselines ?? [])];
+  // Rows line up by position, not by name: a baseline fine-tuned by policy-gradient steps names
+  // its stages 'pre', 'step 1' even beside RL²'s 'episode 1', 'episode 2'; stage k is k adaptation steps either way.
   for (const row of rows) {
     const got = row.adaptation.map((s) => s.stage);
-    if (got.join('\n') !== stages.join('\n')) return ignore(`${row.label} has stages [${got.join(', ')}], the run has [${stages.join(', ')}]; run \`metarl eval\` again`);
+    if (got.length !== stages.length) return ignore(`${row.label} has ${got.length} stages [${got.join(', ')}], the run has ${stages.length} [${stages.join(', ')}]; run \`metarl eval\` again`);
   }
   return rows.map((row) => ({ label: row.label, returns: row.adaptation.map((s) => s.mean), stderr: row.adaptation.map((s) => s.stderr) }));
 }
