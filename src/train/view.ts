@@ -251,33 +251,42 @@ const evalFile = z.object({
 
 /**
  * The run's eval.json as reference curves: the agent's held-out evaluation, then each
- * baseline. No file means none; a file that cannot be read or does not fit is a one-line
- * warning, never a reason to stop the viewer.
+ * baseline. No file means none; a file or row that cannot be read or does not fit is a
+ * one-line warning, never a reason to stop the viewer.
  */
 function referenceCurves(runDir: string, agent: string, stages: readonly string[], iteration: number, log: (line: string) => void): ReferenceCurve[] | undefined {
   const path = join(runDir, 'eval.json');
   if (!existsSync(path)) return undefined;
-  const ignore = (why: string): undefined => {
-    log(`warning: ${path} is not drawn in the adaptation chart: ${why}`);
+  const warn = (line: string): undefined => {
+    log(`warning: ${path}: ${line}`);
     return undefined;
   };
   let parsed: ReturnType<typeof evalFile.safeParse>;
   try {
     parsed = evalFile.safeParse(JSON.parse(readFileSync(path, 'utf8')));
   } catch (err) {
-    return ignore((err as Error).message);
+    return warn(`not drawn in the adaptation chart: ${(err as Error).message}`);
   }
-  if (!parsed.success) return ignore(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  if (!parsed.success) return warn(`not drawn in the adaptation chart: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   const { data } = parsed;
-  // An eval.json older than the checkpoint on screen says so in its label.
-  const own = data.iteration === undefined || data.iteration === iteration ? `${agent} (held-out eval)` : `${agent} (held-out eval, iteration ${data.iteration})`;
-  const rows = [{ label: own, adaptation: data.adaptation }, ...(data.baselines ?? [])];
   // Rows line up by position, not by name: a baseline fine-tuned by policy-gradient steps names
   // its stages 'pre', 'step 1' even beside RL²'s 'episode 1', 'episode 2'; stage k is k adaptation steps either way.
-  for (const row of rows) {
+  const misfit = (row: { label: string; adaptation: Array<{ stage: string }> }): string | null => {
     const got = row.adaptation.map((s) => s.stage);
-    if (got.length !== stages.length) return ignore(`${row.label} has ${got.length} stages [${got.join(', ')}], the run has ${stages.length} [${stages.join(', ')}]; run \`metarl eval\` again`);
-  }
+    return got.length === stages.length ? null : `"${row.label}" has ${got.length} stage(s) [${got.join(', ')}], the run has ${stages.length} [${stages.join(', ')}]; run \`metarl eval\` again`;
+  };
+  // An eval.json older than the checkpoint on screen says so in its label.
+  const label = data.iteration === undefined || data.iteration === iteration ? `${agent} (held-out eval)` : `${agent} (held-out eval, iteration ${data.iteration})`;
+  const own = { label, adaptation: data.adaptation };
+  // Without the agent's own row the baselines have nothing to be read against.
+  const ownMisfit = misfit(own);
+  if (ownMisfit !== null) return warn(`not drawn in the adaptation chart: ${ownMisfit}`);
+  const baselines = (data.baselines ?? []).filter((row) => {
+    const why = misfit(row);
+    if (why !== null) warn(`a baseline left out of the adaptation chart: ${why}`);
+    return why === null;
+  });
+  const rows = [own, ...baselines];
   return rows.map((row) => ({ label: row.label, returns: row.adaptation.map((s) => s.mean), stderr: row.adaptation.map((s) => s.stderr) }));
 }
 

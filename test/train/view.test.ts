@@ -156,16 +156,23 @@ describe('metarl view <run> draws the run\'s eval.json beside the task on screen
     expect(recorded?.reference).toEqual(reference); // a replay of the recording shows them too
     expect(lines.filter((l) => l.startsWith('warning'))).toEqual([]);
 
+    // A baseline with another number of stages is left out, with a warning; the other rows are drawn.
+    const short = { name: 'oracle', label: 'oracle (observes the task)', adaptation: [row('pre', -10, 1)] };
+    writeFileSync(evalPath(), JSON.stringify({ ...evalJson, baselines: [...evalJson.baselines, short] }));
+    const skipped = await view();
+    expect(skipped.hello?.reference).toEqual(reference);
+    expect(skipped.lines.filter((l) => l.startsWith('warning'))).toEqual([expect.stringMatching(/a baseline left out of the adaptation chart: "oracle \(observes the task\)" has 1 stage\(s\) \[pre\]/)]);
+
     // Without baselines (an older eval.json), of an earlier checkpoint: the label says which.
     writeFileSync(evalPath(), JSON.stringify({ ...evalJson, iteration: 0, baselines: undefined }));
     expect((await view()).hello?.reference).toEqual([{ label: 'rl2 (held-out eval, iteration 0)', returns: [-40.1, -20.3], stderr: [1.2, 0.9] }]);
   }, 30_000);
 
   it.each([
-    ['not JSON', '{"agent": "rl2", "adaptation": [', /eval\.json is not drawn in the adaptation chart: .*JSON/],
+    ['not JSON', '{"agent": "rl2", "adaptation": [', /eval\.json: not drawn in the adaptation chart: .*JSON/],
     ['a negative stderr', JSON.stringify({ ...evalJson, adaptation: [row('episode 1', 1, -1), row('episode 2', 1, 1)] }), /adaptation\.0\.stderr: /],
     ['a baseline without a label', JSON.stringify({ ...evalJson, baselines: [{ name: 'x', adaptation: evalJson.adaptation }] }), /baselines\.0\.label: /],
-    ['another number of stages', JSON.stringify({ ...evalJson, adaptation: [row('episode 1', 1, 1)] }), /rl2 \(held-out eval\) has 1 stages \[episode 1\], the run has 2 \[episode 1, episode 2\]/],
+    ['another number of stages', JSON.stringify({ ...evalJson, adaptation: [row('episode 1', 1, 1)] }), /not drawn in the adaptation chart: "rl2 \(held-out eval\)" has 1 stage\(s\) \[episode 1\], the run has 2 \[episode 1, episode 2\]/],
   ])('a malformed eval.json (%s) is one warning line, and the viewer runs without it', async (_what, text, warning) => {
     writeFileSync(evalPath(), text);
     const { hello, lines } = await view();
