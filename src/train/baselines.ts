@@ -45,7 +45,9 @@ export async function evaluateBaselines(runDir: string, config: RunConfig, steps
   const measure = async (name: BaselineName, dir: string, options: { fresh?: boolean; agentConfig?: Record<string, unknown> }) => {
     const opened = await openRun(dir, { backend, ...options });
     try {
-      rows.push({ name, label: LABELS[name], ...(options.fresh ? {} : { run: dir }), adaptation: await evaluateLearner(opened.learner, opened.family, seed, tasks, steps) });
+      // The run's own agent and config (random init) adapts over the run's stages by default; a MAML baseline takes `steps` inner steps.
+      const stages = options.fresh ? undefined : steps;
+      rows.push({ name, label: LABELS[name], ...(options.fresh ? {} : { run: dir }), adaptation: await evaluateLearner(opened.learner, opened.family, seed, tasks, stages) });
     } finally {
       await opened.close();
     }

@@ -8,9 +8,10 @@ import { Rng } from '../core/rng.js';
 import { releaseBackend } from '../nn/backend.js';
 import { createSampler } from '../sampling/sampler.js';
 import { formatAdaptationTable, formatComparisonTable } from './adaptation-table.js';
+import { outputDir, resolveRunDir } from './zoo.js';
 import { BACKENDS, readConfigFile } from './config.js';
 import { resolveFamily } from './families.js';
-import { fileError, isSystemError } from './files.js';
+import { fileError, isSystemError, makeDirectory } from './files.js';
 import { intFlag, parseAgentFlags, describeSchema } from './flags.js';
 import { evaluate } from './evaluate.js';
 import { viewerObserver } from './watch.js';
@@ -169,13 +170,17 @@ program
   .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json)')
   .action(async (runDir: string, opts: { tasks: number; seed?: number; baselines?: boolean; pretrained?: string; oracle?: string; out?: string }) => {
     const wantBaselines = Boolean(opts.baselines || opts.pretrained || opts.oracle);
-    const baselines = wantBaselines ? { ...(opts.pretrained ? { pretrained: opts.pretrained } : {}), ...(opts.oracle ? { oracle: opts.oracle } : {}) } : undefined;
-    const result = await evaluate(runDir, { tasks: opts.tasks, seed: opts.seed, out: opts.out, baselines });
+    const baselines = wantBaselines ? { ...(opts.pretrained ? { pretrained: resolveRunDir(opts.pretrained) } : {}), ...(opts.oracle ? { oracle: resolveRunDir(opts.oracle) } : {}) } : undefined;
+    const dir = resolveRunDir(runDir);
+    const out = opts.out ?? join(outputDir(dir), 'eval.json');
+    // A shipped run's table goes to runs/zoo/<name>/, made on first use.
+    if (!opts.out && outputDir(dir) !== dir) makeDirectory(outputDir(dir), 'the output folder of a zoo run');
+    const result = await evaluate(dir, { tasks: opts.tasks, seed: opts.seed, out, baselines });
     const rows = [{ label: result.agent, adaptation: result.adaptation }, ...(result.baselines ?? [])];
     const table = result.baselines ? formatComparisonTable(rows) : formatAdaptationTable(result.adaptation);
     const missing = wantBaselines ? [!opts.pretrained && 'pretrained (--pretrained <run>)', !opts.oracle && 'oracle (--oracle <run>)'].filter(Boolean) : [];
     const note = missing.length > 0 ? `\nnot compared: ${missing.join(', ')}` : '';
-    console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks (seed ${result.seed}):\n${table}${note}\nwritten to ${opts.out ?? join(runDir, 'eval.json')}`);
+    console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks (seed ${result.seed}):\n${table}${note}\nwritten to ${out}`);
   });
 
 program
@@ -202,7 +207,7 @@ program
       await replayFile(opts.replay, { port: opts.port, host: opts.host, signal: stop.signal, onListening });
       return;
     }
-    await viewRun(runDir!, { port: opts.port, host: opts.host, tasks: opts.tasks, mode: opts.mode, seed: opts.seed, workers: opts.workers, signal: stop.signal, onListening });
+    await viewRun(resolveRunDir(runDir!), { port: opts.port, host: opts.host, tasks: opts.tasks, mode: opts.mode, seed: opts.seed, workers: opts.workers, signal: stop.signal, onListening });
   });
 
 /** The train flags a resumed run takes: besides RESUMABLE_OPTIONS, only how it shows its progress. */

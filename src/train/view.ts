@@ -4,7 +4,8 @@
  * For each fresh held-out task the learner's `evaluate([task])` runs with a watch observer
  * that captures slot 0 at every adaptation stage (MAML: before adaptation and after each
  * inner step; RL²: episode 1, 2, … of a trial). The capture is written to
- * `runs/<name>/rollouts/<label>.mrr` and then played through the viewer server at
+ * `runs/<name>/rollouts/<label>.mrr` (a shipped zoo run's to `runs/zoo/<name>/rollouts/`, so the
+ * package is never written) and then played through the viewer server at
  * simulation speed, so what a person watches is exactly the file they can replay later.
  *
  * Why capture first and write after: the agent samples its stages one after another, but
@@ -25,6 +26,7 @@ import type { SceneDescription } from '../core/scene.js';
 import { type MetricsRow as WireMetricsRow, type ReferenceCurve, type RunInfo, type Stage, type ViewMode } from '../stream/protocol.js';
 import type { Publisher } from '../stream/publisher.js';
 import { createRecorder, rolloutPath } from '../stream/recorder.js';
+import { outputDir } from './zoo.js';
 import { loadRecording, startReplay, type Replay } from '../stream/replay.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
 import { readMetrics } from './metrics.js';
@@ -116,7 +118,7 @@ export async function viewRun(runDir: string, options: ViewOptions = {}): Promis
       const returns = adaptation.returns.map((perTask) => perTask[0]);
       log(`task ${i} ${JSON.stringify(task)}: ${adaptation.stages.map((s, k) => `${s} ${returns[k].toFixed(1)}`).join(', ')}`);
 
-      const path = rolloutPath(runDir, `view-it${run.iteration}-seed${seed}-task${i}`);
+      const path = rolloutPath(outputDir(runDir), `view-it${run.iteration}-seed${seed}-task${i}`);
       const recorder = createRecorder(path, info);
       for (const row of metrics) recorder.metrics(row);
       writeTracks(recorder, capture.tracks, mode);

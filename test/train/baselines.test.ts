@@ -44,6 +44,16 @@ describe('metarl eval --baselines', () => {
     expect(alone.adaptation[0].mean).toBe(result.baselines![1].adaptation[0].mean);
   }, 240_000);
 
+  it("an RL² run's random-init row adapts over the run's own episodes", async () => {
+    await train({ env, agent: 'rl2', seed: 3, iterations: 1, out: run('rl2'), workers: 0, backend: 'cpu', quiet: true, log: () => {}, skipFinalEval: true, agentConfig: { metaBatchSize: 2, trialsPerTask: 2, hidden: 8, episodesPerTrial: 3 } });
+    const result = await evaluate(run('rl2'), { tasks: 3, out: false, baselines: { pretrained: run('pretrained') } });
+    const stages = (name: string) => result.baselines!.find((b) => b.name === name)!.adaptation.map((s) => s.stage);
+    expect(result.adaptation.map((s) => s.stage)).toEqual(['episode 1', 'episode 2', 'episode 3']);
+    expect(stages('random-init')).toEqual(['episode 1', 'episode 2', 'episode 3']);
+    // Fine-tuning takes one step per episode after the first.
+    expect(stages('pretrained')).toEqual(['pre', 'step 1', 'step 2']);
+  }, 120_000);
+
   it('--seed draws other held-out tasks; the default draws the same ones every time', async () => {
     const a = await evaluate(run('maml'), { tasks: 5, out: false });
     const b = await evaluate(run('maml'), { tasks: 5, out: false });

@@ -1,0 +1,33 @@
+/**
+ * The trained runs shipped with the package under zoo/: `metarl view zoo/maml-cheetah-vel` works
+ * from any directory, in a checkout or an installed package alike.
+ */
+import { existsSync } from 'node:fs';
+import { basename, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package's zoo/. This file runs from src/train (tsx, tests) or dist/src/train (the compiled package). */
+export function zooDir(): string {
+  const candidates = ['../../zoo', '../../../zoo'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  return candidates.find((dir) => existsSync(dir)) ?? candidates[0];
+}
+
+/** `runDir` as given where it exists; else `zoo/<name>` names the package's shipped run. */
+export function resolveRunDir(runDir: string): string {
+  if (existsSync(runDir)) return runDir;
+  const parts = runDir.split(/[\\/]+/).filter(Boolean);
+  if (parts.length === 2 && parts[0] === 'zoo') {
+    const shipped = join(zooDir(), parts[1]);
+    if (existsSync(shipped)) return shipped;
+  }
+  return runDir;
+}
+
+/**
+ * Where commands write what they make of a run (`view`'s recordings, `eval`'s table): the run's
+ * own directory, except for a shipped run, whose outputs go to `runs/zoo/<name>/` under the
+ * working directory, so the package's own folder is never written.
+ */
+export function outputDir(runDir: string): string {
+  return resolve(runDir).startsWith(resolve(zooDir()) + sep) ? join('runs', 'zoo', basename(resolve(runDir))) : runDir;
+}
