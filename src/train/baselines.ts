@@ -75,8 +75,12 @@ function assertBaselineRun(dir: string, name: 'pretrained' | 'oracle', of: RunCo
     : agent.innerSteps !== 0 ? `it adapts by ${String(agent.innerSteps)} inner step(s)`
     : Boolean(agent.oracle) !== (name === 'oracle') ? (name === 'oracle' ? 'its policy does not observe the task' : 'its policy observes the task (that is the oracle)')
     : config.env !== of.env ? `it was trained on ${config.env}, not ${of.env}`
+    : (agent.horizon ?? null) !== (of.agentConfig.horizon ?? null) ? `its episodes are ${horizon(agent.horizon)} long, the run's ${horizon(of.agentConfig.horizon)}, so their returns are not comparable`
     : null;
   if (wrong) {
-    throw new MetarlError('METARL_CONFIG_INVALID', `--${name} ${dir}: ${wrong}; train one with \`metarl train --env ${of.env} --agent maml ${flag}\``, { dir });
+    const h = of.agentConfig.horizon == null ? '' : ` --horizon ${String(of.agentConfig.horizon)}`;
+    throw new MetarlError('METARL_CONFIG_INVALID', `--${name} ${dir}: ${wrong}; train one with \`metarl train --env ${of.env} --agent maml ${flag}${h}\``, { dir });
   }
 }
+
+const horizon = (h: unknown): string => (h == null ? "the family's horizon" : `${String(h)} steps`);

@@ -23,6 +23,7 @@ describe('metarl eval --baselines', () => {
     await trainRun('maml', {});
     await trainRun('pretrained', { innerSteps: 0 });
     await trainRun('oracle', { innerSteps: 0, oracle: true });
+    await train({ env, agent: 'maml', seed: 3, iterations: 1, out: run('pretrained-h5'), workers: 0, backend: 'cpu', quiet: true, log: () => {}, skipFinalEval: true, agentConfig: { ...SMALL, innerSteps: 0, horizon: 5 } });
   }, 240_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -69,6 +70,8 @@ describe('metarl eval --baselines', () => {
     expectOneLineError(wrong, 'METARL_CONFIG_INVALID', /--oracle .*pretrained: its policy does not observe the task; train one with `metarl train --env .* --agent maml --inner-steps 0 --oracle`/);
     const meta = metarl(['eval', run('maml'), '--tasks', '2', '--pretrained', run('maml')]);
     expectOneLineError(meta, 'METARL_CONFIG_INVALID', /--pretrained .*maml: it adapts by 1 inner step/);
+    const short = metarl(['eval', run('maml'), '--tasks', '2', '--pretrained', run('pretrained-h5')]);
+    expectOneLineError(short, 'METARL_CONFIG_INVALID', /--pretrained .*pretrained-h5: its episodes are 5 steps long, the run's the family's horizon, so their returns are not comparable/);
   }, 120_000);
 });
 
