@@ -5,17 +5,43 @@ export interface StageSummary {
   mean: number;
   stderr: number;
   tasks: number;
+  /**
+   * After the first stage: the per-task gain over the first stage (this stage's return minus the
+   * first's on the same task), mean ± stderr. Paired, so it is the figure that says whether
+   * adaptation helped: the tasks' own spread cancels out of it.
+   */
+  gain?: { mean: number; stderr: number };
 }
 
-/** Mean ± standard error over tasks, per adaptation stage. */
+/** Mean ± standard error over tasks, per adaptation stage, and each later stage's paired gain over the first. */
 export function summarizeAdaptation(result: AdaptationResult): StageSummary[] {
+  const first = result.returns[0];
   return result.stages.map((stage, i) => {
     const xs = result.returns[i];
-    const n = xs.length;
-    const mean = xs.reduce((a, b) => a + b, 0) / n;
-    const variance = n > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
-    return { stage, mean, stderr: Math.sqrt(variance / n), tasks: n };
+    const row: StageSummary = { stage, ...meanStderr(xs), tasks: xs.length };
+    if (i > 0) row.gain = meanStderr(xs.map((x, t) => x - first[t]));
+    return row;
   });
+}
+
+function meanStderr(xs: readonly number[]): { mean: number; stderr: number } {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const variance = n > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
+  return { mean, stderr: Math.sqrt(variance / n) };
+}
+
+/** "step 1 − pre: +26.8 ± 3.1 (8.6 standard errors)", one line per later stage. */
+export function formatGains(rows: StageSummary[]): string {
+  return rows
+    .filter((r) => r.gain)
+    .map((r) => {
+      const { mean, stderr } = r.gain!;
+      const sign = mean >= 0 ? '+' : '−';
+      const z = stderr > 0 ? ` (${(mean / stderr).toFixed(1)} standard errors)` : '';
+      return `${r.stage} − ${rows[0].stage}: ${sign}${Math.abs(mean).toFixed(2)} ± ${stderr.toFixed(2)} per task${z}`;
+    })
+    .join('\n');
 }
 
 export function formatAdaptationTable(rows: StageSummary[]): string {

@@ -7,7 +7,7 @@ import { loadFamily } from '../core/registry.js';
 import { Rng } from '../core/rng.js';
 import { releaseBackend } from '../nn/backend.js';
 import { createSampler } from '../sampling/sampler.js';
-import { formatAdaptationTable, formatComparisonTable } from './adaptation-table.js';
+import { formatAdaptationTable, formatComparisonTable, formatGains } from './adaptation-table.js';
 import { outputDir, resolveRunDir } from './zoo.js';
 import { BACKENDS, readConfigFile } from './config.js';
 import { resolveFamily } from './families.js';
@@ -177,7 +177,7 @@ program
     if (!opts.out && outputDir(dir) !== dir) makeDirectory(outputDir(dir), 'the output folder of a zoo run');
     const result = await evaluate(dir, { tasks: opts.tasks, seed: opts.seed, out, baselines });
     const rows = [{ label: result.agent, adaptation: result.adaptation }, ...(result.baselines ?? [])];
-    const table = result.baselines ? formatComparisonTable(rows) : formatAdaptationTable(result.adaptation);
+    const table = `${result.baselines ? formatComparisonTable(rows) : formatAdaptationTable(result.adaptation)}\n${formatGains(result.adaptation)}`;
     const missing = wantBaselines ? [!opts.pretrained && 'pretrained (--pretrained <run>)', !opts.oracle && 'oracle (--oracle <run>)'].filter(Boolean) : [];
     const note = missing.length > 0 ? `\nnot compared: ${missing.join(', ')}` : '';
     console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks (seed ${result.seed}):\n${table}${note}\nwritten to ${out}`);

@@ -4,7 +4,7 @@ import { MetarlError, isMetarlError, type MetarlErrorCode } from '../core/errors
 import type { AdaptationResult, MetaLearner } from '../core/learner.js';
 import { Rng, type RngState } from '../core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../core/types.js';
-import { formatAdaptationTable, summarizeAdaptation, type StageSummary } from './adaptation-table.js';
+import { formatAdaptationTable, formatGains, summarizeAdaptation, type StageSummary } from './adaptation-table.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { RunConfig, RunConfigInput } from './config.js';
 import { SEEDS, assembleRun, seedFor } from './assemble.js';
@@ -138,7 +138,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       adaptation = await evaluateLearner(learner, family, config.seed, config.evalTasks);
       // The same shape as `metarl eval` writes, so either may be read by the same code.
       writeFileAtomic(join(config.out, 'eval.json'), `${JSON.stringify({ agent: config.agent, family: family.name, iteration, adaptation }, null, 2)}\n`);
-      log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}`);
+      log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}\n${formatGains(adaptation)}`);
     }
     return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };
   } finally {
