@@ -36,6 +36,7 @@ export { train } from './train/train.js';
 export type { TrainObserver, TrainOptions, TrainResult } from './train/train.js';
 export { evaluate } from './train/evaluate.js';
 export type { EvaluateRunOptions, EvaluateRunResult } from './train/evaluate.js';
+export type { BaselineRow, BaselineRuns } from './train/baselines.js';
 export type { StageSummary } from './train/adaptation-table.js';
 export type { RunConfig, RunConfigInput } from './train/config.js';
 export { createSampler } from './sampling/sampler.js';
