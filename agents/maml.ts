@@ -172,10 +172,11 @@ async function rollout(shard: ShardContext, task: IndexedTask, params: Params, s
 /** The VectorPolicy the sampler calls each step: one forward over the task's slots, plus Gaussian noise. */
 async function actor(policy: GaussianMlpPolicy, params: Params, rng: Rng, features: Float32Array | null): Promise<VectorPolicy> {
   const logStd = (await params[params.length - 1].data()) as Float32Array;
+  let widened: Float32Array | null = null;
   return {
     act: async (input) => {
       const rows = input.active.length;
-      const obs = features ? withFeatures(input.obs, rows, policy.obsSize - features.length, features) : input.obs;
+      const obs = features ? withFeatures(input.obs, rows, policy.obsSize - features.length, features, (widened ??= new Float32Array(rows * policy.obsSize))) : input.obs;
       const mean = tf.tidy(() => policy.forward(params, tf.tensor2d(obs, [rows, policy.obsSize])).mean);
       const values = (await mean.data()) as Float32Array;
       mean.dispose();

@@ -30,10 +30,9 @@ export function featureCount(sample: Task): number {
   return n;
 }
 
-/** `rows` observations of `obsSize` [rows, O], each followed by `features`: [rows, O + F]. */
-export function withFeatures(obs: Float32Array, rows: number, obsSize: number, features: Float32Array): Float32Array {
+/** `rows` observations of `obsSize` [rows, O], each followed by `features`: [rows, O + F], into `out` when given (a step's buffer, reused). */
+export function withFeatures(obs: Float32Array, rows: number, obsSize: number, features: Float32Array, out: Float32Array = new Float32Array(rows * (obsSize + features.length))): Float32Array {
   const F = features.length;
-  const out = new Float32Array(rows * (obsSize + F));
   for (let r = 0; r < rows; r++) {
     out.set(obs.subarray(r * obsSize, (r + 1) * obsSize), r * (obsSize + F));
     out.set(features, r * (obsSize + F) + obsSize);

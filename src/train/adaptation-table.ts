@@ -52,11 +52,17 @@ export function formatAdaptationTable(rows: StageSummary[]): string {
 
 /**
  * One row per policy (the run, then its baselines), one column per adaptation stage, headed by
- * the run's stage names: a baseline's k-th fine-tuning step sits under the run's k-th stage.
+ * the run's stage names (a baseline's k-th fine-tuning step sits under the run's k-th stage),
+ * then each row's paired gain of its last stage over its first.
  */
 export function formatComparisonTable(rows: Array<{ label: string; adaptation: StageSummary[] }>): string {
   const stages = rows[0]?.adaptation.map((s) => s.stage) ?? [];
-  const lines = [`| policy | ${stages.join(' | ')} |`, `|---|${stages.map(() => '---').join('|')}|`];
-  for (const row of rows) lines.push(`| ${row.label} | ${row.adaptation.map((s) => `${s.mean.toFixed(2)} ± ${s.stderr.toFixed(2)}`).join(' | ')} |`);
+  const cell = (x: { mean: number; stderr: number }) => `${x.mean.toFixed(2)} ± ${x.stderr.toFixed(2)}`;
+  const gain = (row: StageSummary[]) => {
+    const last = row[row.length - 1]?.gain;
+    return last ? `${last.mean >= 0 ? '+' : ''}${cell(last)}` : '—';
+  };
+  const lines = [`| policy | ${stages.join(' | ')} | gain |`, `|---|${stages.map(() => '---').join('|')}|---|`];
+  for (const row of rows) lines.push(`| ${row.label} | ${row.adaptation.map(cell).join(' | ')} | ${gain(row.adaptation)} |`);
   return lines.join('\n');
 }

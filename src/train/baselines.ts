@@ -1,86 +1,100 @@
 /**
  * The transfer-learning baselines the MAML paper sets meta-learning against, measured on the
- * same held-out tasks and reset seeds as the run itself:
- *   random-init: the run's own agent and config with fresh weights, adapted the same way;
+ * same held-out tasks as the run itself:
+ *   random-init: the run's own agent and config with fresh weights, adapted the same way (for
+ *                MAML, fine-tuned by its inner steps; for RL², an untrained LSTM played over
+ *                its episodes);
  *   pretrained:  one policy trained on all tasks by the same outer step, no meta-learning
  *                (`metarl train --agent maml --inner-steps 0`), fine-tuned by VPG steps;
  *   oracle:      the same, but observing the task (`--inner-steps 0 --oracle`): the upper bound.
  * Fine-tuning takes as many steps as the run adapts over (MAML's inner steps; RL²'s episodes
- * after the first), with the run's inner step size where it has one.
+ * after the first). Beside a MAML run, a baseline takes the run's inner step size and episodes
+ * per step, and its rollouts the run's reset seeds (both are seeded by task index and stage).
  */
-import { MetarlError } from '../core/errors.js';
+import { agentDefinition } from '../../agents/index.js';
+import { isMetarlError, MetarlError } from '../core/errors.js';
 import type { StageSummary } from './adaptation-table.js';
+import { resolveAgentConfig } from './assemble.js';
+import { readLatestCheckpoint } from './checkpoint.js';
 import type { RunConfig } from './config.js';
 import { openRun } from './open-run.js';
 import { readRunConfig } from './run-config.js';
 import { evaluateLearner } from './train.js';
+import { resolveRunDir } from './zoo.js';
 
 export type BaselineName = 'random-init' | 'pretrained' | 'oracle';
 
 export interface BaselineRow {
   name: BaselineName;
   label: string;
-  /** The run directory the row's policy came from (none for random-init). */
+  /** The run directory the row's policy came from, as given (none for random-init). */
   run?: string;
   adaptation: StageSummary[];
 }
 
 export interface BaselineRuns {
-  /** A run of `--agent maml --inner-steps 0` on the same family. */
+  /** A run of `--agent maml --inner-steps 0` on the same family; `zoo/<name>` names a shipped one. */
   pretrained?: string;
   /** A run of `--agent maml --inner-steps 0 --oracle` on the same family. */
   oracle?: string;
 }
 
-const LABELS: Record<BaselineName, string> = {
-  'random-init': 'random init + fine-tune',
+const LABELS: Record<Exclude<BaselineName, 'random-init'>, string> = {
   pretrained: 'pretrained + fine-tune',
   oracle: 'oracle (observes the task)',
 };
 
 /** The baseline rows of the run in `runDir` (its `config`, adapting over `steps` stages past the first), on the held-out tasks of `seed`. */
 export async function evaluateBaselines(runDir: string, config: RunConfig, steps: number, seed: number, tasks: number, runs: BaselineRuns, backend?: RunConfig['backend']): Promise<BaselineRow[]> {
-  const innerLr = config.agent === 'maml' ? { innerLr: config.agentConfig.innerLr } : {};
+  const asTheRun = config.agent === 'maml' ? { innerLr: config.agentConfig.innerLr, episodesPerTask: config.agentConfig.episodesPerTask } : {};
   const rows: BaselineRow[] = [];
-  const measure = async (name: BaselineName, dir: string, options: { fresh?: boolean; agentConfig?: Record<string, unknown> }) => {
+  const measure = async (dir: string, options: { fresh?: boolean; agentConfig?: Record<string, unknown> }, stages?: number) => {
     const opened = await openRun(dir, { backend, ...options });
     try {
-      // The run's own agent and config (random init) adapts over the run's stages by default; a MAML baseline takes `steps` inner steps.
-      const stages = options.fresh ? undefined : steps;
-      rows.push({ name, label: LABELS[name], ...(options.fresh ? {} : { run: dir }), adaptation: await evaluateLearner(opened.learner, opened.family, seed, tasks, stages) });
+      return await evaluateLearner(opened.learner, opened.family, seed, tasks, stages);
     } finally {
       await opened.close();
     }
   };
-  await measure('random-init', runDir, { fresh: true });
+  // The run's own agent and config adapt over the run's stages by default.
+  const label = config.agent === 'maml' ? 'random init + fine-tune' : `random init (untrained ${config.agent})`;
+  rows.push({ name: 'random-init', label, adaptation: await measure(runDir, { fresh: true }) });
   for (const name of ['pretrained', 'oracle'] as const) {
-    const dir = runs[name];
-    if (dir) await measure(name, dir, { agentConfig: innerLr });
+    const given = runs[name];
+    if (given) rows.push({ name, label: LABELS[name], run: given, adaptation: await measure(resolveRunDir(given), { agentConfig: asTheRun }, steps) });
   }
   return rows;
 }
 
-/** Checks the baseline runs before any work: each must exist and be the baseline it is given as, on the run's family. */
+/** Checks the baseline runs before any work: each must be the baseline it is given as, on the run's family, with a checkpoint to load. */
 export function assertBaselineRuns(runs: BaselineRuns, of: RunConfig): void {
-  for (const name of ['pretrained', 'oracle'] as const) if (runs[name]) assertBaselineRun(runs[name], name, of);
-}
-
-/** A pretrained or oracle run must be MAML without inner steps, on the run's family, observing the task only if it is the oracle. */
-function assertBaselineRun(dir: string, name: 'pretrained' | 'oracle', of: RunConfig): void {
-  const config = readRunConfig(dir);
-  const agent = config.agentConfig;
-  const flag = name === 'oracle' ? '--inner-steps 0 --oracle' : '--inner-steps 0';
-  const wrong =
-    config.agent !== 'maml' ? `it is a ${config.agent} run`
-    : agent.innerSteps !== 0 ? `it adapts by ${String(agent.innerSteps)} inner step(s)`
-    : Boolean(agent.oracle) !== (name === 'oracle') ? (name === 'oracle' ? 'its policy does not observe the task' : 'its policy observes the task (that is the oracle)')
-    : config.env !== of.env ? `it was trained on ${config.env}, not ${of.env}`
-    : (agent.horizon ?? null) !== (of.agentConfig.horizon ?? null) ? `its episodes are ${horizon(agent.horizon)} long, the run's ${horizon(of.agentConfig.horizon)}, so their returns are not comparable`
-    : null;
-  if (wrong) {
-    const h = of.agentConfig.horizon == null ? '' : ` --horizon ${String(of.agentConfig.horizon)}`;
-    throw new MetarlError('METARL_CONFIG_INVALID', `--${name} ${dir}: ${wrong}; train one with \`metarl train --env ${of.env} --agent maml ${flag}${h}\``, { dir });
+  for (const name of ['pretrained', 'oracle'] as const) {
+    const given = runs[name];
+    if (!given) continue;
+    try {
+      assertBaselineRun(resolveRunDir(given), name, of);
+    } catch (err) {
+      if (!isMetarlError(err) || err.message.startsWith(`--${name} `)) throw err;
+      throw new MetarlError(err.code, `--${name} ${given}: ${err.message}`, err.details, { cause: err });
+    }
   }
 }
 
-const horizon = (h: unknown): string => (h == null ? "the family's horizon" : `${String(h)} steps`);
+/** A pretrained or oracle run must be MAML without inner steps, on the run's family and horizon, observing the task only if it is the oracle. */
+function assertBaselineRun(dir: string, name: 'pretrained' | 'oracle', of: RunConfig): void {
+  const config = readRunConfig(dir);
+  readLatestCheckpoint(dir);
+  const agent = config.agent === 'maml' ? resolveAgentConfig(agentDefinition('maml'), config.env, config.agentConfig) : config.agentConfig;
+  const horizon = (h: unknown): string => (h == null ? "the family's" : String(h));
+  const wrong =
+    config.agent !== 'maml' ? `it is a ${config.agent} run`
+    : agent.innerSteps !== 0 ? `it adapts by ${String(agent.innerSteps)} inner step(s)`
+    : agent.oracle !== (name === 'oracle') ? (name === 'oracle' ? 'its policy does not observe the task' : 'its policy observes the task (that is the oracle)')
+    : config.env !== of.env ? `it was trained on ${config.env}, not ${of.env}`
+    : (agent.horizon ?? null) !== (of.agentConfig.horizon ?? null) ? `its horizon is ${horizon(agent.horizon)}, the run's ${horizon(of.agentConfig.horizon)}, so their returns are not comparable`
+    : null;
+  if (wrong) {
+    const flags = `--inner-steps 0${name === 'oracle' ? ' --oracle' : ''}${of.agentConfig.horizon == null ? '' : ` --horizon ${String(of.agentConfig.horizon)}`}`;
+    throw new MetarlError('METARL_CONFIG_INVALID', `--${name} ${dir}: ${wrong}; train one with \`metarl train --env ${of.env} --agent maml ${flags}\``, { dir });
+  }
+}

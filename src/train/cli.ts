@@ -11,7 +11,7 @@ import { formatAdaptationTable, formatComparisonTable, formatGains } from './ada
 import { outputDir, resolveRunDir } from './zoo.js';
 import { BACKENDS, readConfigFile } from './config.js';
 import { resolveFamily } from './families.js';
-import { fileError, isSystemError, makeDirectory } from './files.js';
+import { fileError, isSystemError } from './files.js';
 import { intFlag, parseAgentFlags, describeSchema } from './flags.js';
 import { evaluate } from './evaluate.js';
 import { viewerObserver } from './watch.js';
@@ -167,15 +167,12 @@ program
   .option('--baselines', 'add the baselines: random init + fine-tune, and the runs given by --pretrained and --oracle')
   .option('--pretrained <run>', 'a run of `train --agent maml --inner-steps 0` on the same family: the pretrained + fine-tune row (implies --baselines)')
   .option('--oracle <run>', 'a run of `train --agent maml --inner-steps 0 --oracle` on the same family: the oracle row (implies --baselines)')
-  .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json)')
+  .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json; for a shipped zoo/<name>, runs/zoo/<name>/eval.json)')
   .action(async (runDir: string, opts: { tasks: number; seed?: number; baselines?: boolean; pretrained?: string; oracle?: string; out?: string }) => {
     const wantBaselines = Boolean(opts.baselines || opts.pretrained || opts.oracle);
-    const baselines = wantBaselines ? { ...(opts.pretrained ? { pretrained: resolveRunDir(opts.pretrained) } : {}), ...(opts.oracle ? { oracle: resolveRunDir(opts.oracle) } : {}) } : undefined;
-    const dir = resolveRunDir(runDir);
-    const out = opts.out ?? join(outputDir(dir), 'eval.json');
-    // A shipped run's table goes to runs/zoo/<name>/, made on first use.
-    if (!opts.out && outputDir(dir) !== dir) makeDirectory(outputDir(dir), 'the output folder of a zoo run');
-    const result = await evaluate(dir, { tasks: opts.tasks, seed: opts.seed, out, baselines });
+    const baselines = wantBaselines ? { ...(opts.pretrained ? { pretrained: opts.pretrained } : {}), ...(opts.oracle ? { oracle: opts.oracle } : {}) } : undefined;
+    const out = opts.out ?? join(outputDir(resolveRunDir(runDir)), 'eval.json');
+    const result = await evaluate(runDir, { tasks: opts.tasks, seed: opts.seed, out: opts.out, baselines });
     const rows = [{ label: result.agent, adaptation: result.adaptation }, ...(result.baselines ?? [])];
     const table = `${result.baselines ? formatComparisonTable(rows) : formatAdaptationTable(result.adaptation)}\n${formatGains(result.adaptation)}`;
     const missing = wantBaselines ? [!opts.pretrained && 'pretrained (--pretrained <run>)', !opts.oracle && 'oracle (--oracle <run>)'].filter(Boolean) : [];
@@ -185,7 +182,7 @@ program
 
 program
   .command('view')
-  .description('watch a trained run adapt on fresh held-out tasks (recorded under <run>/rollouts/), or replay a recording')
+  .description('watch a trained run adapt on fresh held-out tasks (recorded under <run>/rollouts/; for a shipped zoo/<name>, under runs/zoo/<name>/rollouts/), or replay a recording')
   .argument('[run]', 'run directory')
   .option('--replay <file>', 'replay a recorded .mrr file with play / pause / scrub / speed')
   .option('--tasks <n>', 'tasks to show (default: until Ctrl-C)', intFlag('--tasks', 1))
@@ -207,7 +204,7 @@ program
       await replayFile(opts.replay, { port: opts.port, host: opts.host, signal: stop.signal, onListening });
       return;
     }
-    await viewRun(resolveRunDir(runDir!), { port: opts.port, host: opts.host, tasks: opts.tasks, mode: opts.mode, seed: opts.seed, workers: opts.workers, signal: stop.signal, onListening });
+    await viewRun(runDir!, { port: opts.port, host: opts.host, tasks: opts.tasks, mode: opts.mode, seed: opts.seed, workers: opts.workers, signal: stop.signal, onListening });
   });
 
 /** The train flags a resumed run takes: besides RESUMABLE_OPTIONS, only how it shows its progress. */

@@ -1,22 +1,22 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageSummary } from './adaptation-table.js';
 import { assertBaselineRuns, evaluateBaselines, type BaselineRow, type BaselineRuns } from './baselines.js';
 import type { RunConfig } from './config.js';
-import { assertWritableFile, writeFileAtomic } from './files.js';
+import { assertWritableFile, makeDirectory, writeFileAtomic } from './files.js';
 import { openRun } from './open-run.js';
 import { readRunConfig } from './run-config.js';
 import { evaluateLearner } from './train.js';
+import { outputDir, resolveRunDir } from './zoo.js';
 
 export interface EvaluateRunOptions {
   /** Held-out tasks (default 40). */
   tasks?: number;
-  /** Where to write the table as JSON (default `<run>/eval.json`; false: nowhere). */
+  /** Where to write the table as JSON (default `<run>/eval.json`, or `runs/zoo/<name>/eval.json` for a shipped run; false: nowhere). */
   out?: string | false;
   backend?: RunConfig['backend'];
   /** Seed of the held-out tasks and their rollouts (default the run's own, so tables reproduce). */
   seed?: number;
-  /** Add the transfer-learning baselines: random init always, pretrained and oracle from these runs. */
+  /** Add the transfer-learning baselines: random init always, pretrained and oracle from these runs (`zoo/<name>` names a shipped one). */
   baselines?: BaselineRuns;
 }
 
@@ -32,12 +32,18 @@ export interface EvaluateRunResult {
 
 /** Loads a run's latest checkpoint and measures its return at each adaptation stage on held-out tasks, and the baselines' beside it. */
 export async function evaluate(runDir: string, options: EvaluateRunOptions = {}): Promise<EvaluateRunResult> {
+  const dir = resolveRunDir(runDir);
   const tasks = options.tasks ?? 40;
-  const out = options.out === false ? null : (options.out ?? join(runDir, 'eval.json'));
-  // Checked before the work, which can take minutes; openRun names a missing run directory better.
-  if (out && (options.out || existsSync(runDir))) assertWritableFile(out);
-  if (options.baselines) assertBaselineRuns(options.baselines, readRunConfig(runDir));
-  const run = await openRun(runDir, { backend: options.backend });
+  const out = options.out === false ? null : (options.out ?? join(outputDir(dir), 'eval.json'));
+  // Everything that can be checked is checked before the work, which can take minutes: the run
+  // first (naming a mistyped directory as such), then the baselines, then where the table goes.
+  const config = readRunConfig(dir);
+  if (options.baselines) assertBaselineRuns(options.baselines, config);
+  if (out) {
+    if (!options.out && outputDir(dir) !== dir) makeDirectory(outputDir(dir), 'the output folder of a shipped run');
+    assertWritableFile(out);
+  }
+  const run = await openRun(dir, { backend: options.backend });
   const seed = options.seed ?? run.config.seed;
   let adaptation: StageSummary[];
   try {
@@ -45,8 +51,9 @@ export async function evaluate(runDir: string, options: EvaluateRunOptions = {})
   } finally {
     await run.close();
   }
-  // After the run's own workers are gone: a baseline opens its own.
-  const baselines = options.baselines ? await evaluateBaselines(runDir, run.config, adaptation.length - 1, seed, tasks, options.baselines, options.backend) : undefined;
+  // After the run's own workers are gone (a baseline opens its own), on the run's backend.
+  const backend = options.backend ?? (run.backend as RunConfig['backend']);
+  const baselines = options.baselines ? await evaluateBaselines(dir, run.config, adaptation.length - 1, seed, tasks, options.baselines, backend) : undefined;
   const result: EvaluateRunResult = { agent: run.config.agent, family: run.family.name, iteration: run.iteration, seed, tasks, adaptation, ...(baselines ? { baselines } : {}) };
   if (out) writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
   return result;

@@ -137,7 +137,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!options.skipFinalEval) {
       adaptation = await evaluateLearner(learner, family, config.seed, config.evalTasks);
       // The same shape as `metarl eval` writes, so either may be read by the same code.
-      writeFileAtomic(join(config.out, 'eval.json'), `${JSON.stringify({ agent: config.agent, family: family.name, iteration, adaptation }, null, 2)}\n`);
+      writeFileAtomic(join(config.out, 'eval.json'), `${JSON.stringify({ agent: config.agent, family: family.name, iteration, seed: config.seed, tasks: config.evalTasks, adaptation }, null, 2)}\n`);
       log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}\n${formatGains(adaptation)}`);
     }
     return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };
@@ -166,9 +166,11 @@ function withCheckpointNote(err: MetarlError, lastSaved: number, out: string): M
 }
 
 /**
- * Mean ± stderr per stage on `nTasks` held-out tasks, with `stages` adaptation stages past the
- * first (default the learner's). The tasks and rollouts come from their own streams of `seed`, so
- * every evaluation with one seed, of any learner, sees the same tasks and reset states.
+ * Mean ± stderr per stage on `nTasks` held-out tasks; `stages` is passed to the learner's
+ * `evaluate` as is (EvaluateOptions: MAML's inner steps, RL²'s episodes; default the learner's).
+ * The tasks and the rollouts' seed come from their own streams of `seed`, so every evaluation
+ * with one seed, of any learner, sees the same tasks (and learners that seed resets the same
+ * way, such as two MAML policies, the same reset states).
  */
 export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number, stages?: number): Promise<StageSummary[]> {
   const tasks: Task[] = family.sampleTasks(new Rng(seedFor(seed, SEEDS.evalTasks)), nTasks);

@@ -26,7 +26,7 @@ import type { SceneDescription } from '../core/scene.js';
 import { type MetricsRow as WireMetricsRow, type ReferenceCurve, type RunInfo, type Stage, type ViewMode } from '../stream/protocol.js';
 import type { Publisher } from '../stream/publisher.js';
 import { createRecorder, rolloutPath } from '../stream/recorder.js';
-import { outputDir } from './zoo.js';
+import { outputDir, resolveRunDir } from './zoo.js';
 import { loadRecording, startReplay, type Replay } from '../stream/replay.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
 import { readMetrics } from './metrics.js';
@@ -73,7 +73,8 @@ const HOLD_S = 1.5;
 const METRICS_KEPT = 2000;
 
 /** Loads the run's latest checkpoint and shows its adaptation on fresh tasks, recorded and replayed. */
-export async function viewRun(runDir: string, options: ViewOptions = {}): Promise<ViewTaskResult[]> {
+export async function viewRun(given: string, options: ViewOptions = {}): Promise<ViewTaskResult[]> {
+  const runDir = resolveRunDir(given);
   const log = options.log ?? ((line: string) => console.log(line));
   let current: TrainObserver | null = null;
   const run = await openRun(runDir, {
@@ -257,8 +258,9 @@ const evalFile = z.object({
  * one-line warning, never a reason to stop the viewer.
  */
 function referenceCurves(runDir: string, agent: string, stages: readonly string[], iteration: number, log: (line: string) => void): ReferenceCurve[] | undefined {
-  const path = join(runDir, 'eval.json');
-  if (!existsSync(path)) return undefined;
+  // A shipped run evaluated again (`metarl eval zoo/<name>`) has its newer table under runs/zoo/<name>/.
+  const path = [join(outputDir(runDir), 'eval.json'), join(runDir, 'eval.json')].find((p) => existsSync(p));
+  if (!path) return undefined;
   const warn = (line: string): undefined => {
     log(`warning: ${path}: ${line}`);
     return undefined;

@@ -2,7 +2,8 @@
  * The trained runs shipped with the package under zoo/: `metarl view zoo/maml-cheetah-vel` works
  * from any directory, in a checkout or an installed package alike.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { MetarlError } from '../core/errors.js';
 import { basename, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,15 +13,18 @@ export function zooDir(): string {
   return candidates.find((dir) => existsSync(dir)) ?? candidates[0];
 }
 
-/** `runDir` as given where it exists; else `zoo/<name>` names the package's shipped run. */
+/**
+ * `runDir` as given where it exists; else `zoo/<name>` names the package's shipped run, and a
+ * name the zoo does not have is refused with the names it has.
+ */
 export function resolveRunDir(runDir: string): string {
   if (existsSync(runDir)) return runDir;
-  const parts = runDir.split(/[\\/]+/).filter(Boolean);
-  if (parts.length === 2 && parts[0] === 'zoo') {
-    const shipped = join(zooDir(), parts[1]);
-    if (existsSync(shipped)) return shipped;
-  }
-  return runDir;
+  const parts = runDir.split(/[\\/]+/).filter((p) => p && p !== '.');
+  if (parts.length !== 2 || parts[0] !== 'zoo') return runDir;
+  const shipped = join(zooDir(), parts[1]);
+  if (existsSync(shipped)) return shipped;
+  const names = existsSync(zooDir()) ? readdirSync(zooDir()).sort() : [];
+  throw new MetarlError('METARL_CHECKPOINT_MISSING', `${runDir} is not a shipped run: zoo/ has ${names.map((n) => `zoo/${n}`).join(', ') || 'none'}`, { runDir });
 }
 
 /**

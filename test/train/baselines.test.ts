@@ -1,10 +1,8 @@
 /** `metarl eval --baselines` and `--seed` (issue 10, items 2 and 3), on the tiny line-goal family. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MetarlError } from '../../src/core/errors.js';
-import { taskFeatures, withFeatures } from '../../src/rl/task-features.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import { train } from '../../src/train/train.js';
 import { expectOneLineError, metarl } from './run-cli.js';
@@ -51,6 +49,8 @@ describe('metarl eval --baselines', () => {
     const stages = (name: string) => result.baselines!.find((b) => b.name === name)!.adaptation.map((s) => s.stage);
     expect(result.adaptation.map((s) => s.stage)).toEqual(['episode 1', 'episode 2', 'episode 3']);
     expect(stages('random-init')).toEqual(['episode 1', 'episode 2', 'episode 3']);
+    // Nothing fine-tunes an untrained LSTM: its row says what it is.
+    expect(result.baselines![0].label).toBe('random init (untrained rl2)');
     // Fine-tuning takes one step per episode after the first.
     expect(stages('pretrained')).toEqual(['pre', 'step 1', 'step 2']);
   }, 120_000);
@@ -70,21 +70,13 @@ describe('metarl eval --baselines', () => {
     expectOneLineError(wrong, 'METARL_CONFIG_INVALID', /--oracle .*pretrained: its policy does not observe the task; train one with `metarl train --env .* --agent maml --inner-steps 0 --oracle`/);
     const meta = metarl(['eval', run('maml'), '--tasks', '2', '--pretrained', run('maml')]);
     expectOneLineError(meta, 'METARL_CONFIG_INVALID', /--pretrained .*maml: it adapts by 1 inner step/);
+    mkdirSync(run('untrained'));
+    copyFileSync(join(run('pretrained'), 'config.json'), join(run('untrained'), 'config.json'));
+    const noCheckpoint = metarl(['eval', run('maml'), '--tasks', '2', '--pretrained', run('untrained')]);
+    expectOneLineError(noCheckpoint, 'METARL_CHECKPOINT_MISSING', /: --pretrained .*untrained: no checkpoint in/);
+    expectOneLineError(metarl(['eval', run('nope'), '--tasks', '2']), 'METARL_CHECKPOINT_MISSING', /nope is not a run directory/);
+    expectOneLineError(metarl(['eval', 'zoo/no-such-run', '--tasks', '2']), 'METARL_CHECKPOINT_MISSING', /zoo\/no-such-run is not a shipped run: zoo\/ has zoo\/maml-point-nav/);
     const short = metarl(['eval', run('maml'), '--tasks', '2', '--pretrained', run('pretrained-h5')]);
-    expectOneLineError(short, 'METARL_CONFIG_INVALID', /--pretrained .*pretrained-h5: its episodes are 5 steps long, the run's the family's horizon, so their returns are not comparable/);
+    expectOneLineError(short, 'METARL_CONFIG_INVALID', /--pretrained .*pretrained-h5: its horizon is 5, the run's the family's, so their returns are not comparable/);
   }, 120_000);
-});
-
-describe('what an oracle observes', () => {
-  it('reads the numbers of a task in key order, booleans as 0/1, and appends them to every observation row', () => {
-    expect(Array.from(taskFeatures({ goal: [0.5, -1], mass: 2, flipped: true }))).toEqual([0.5, -1, 2, 1]);
-    const obs = Float32Array.from([1, 2, 3, 4]);
-    expect(Array.from(withFeatures(obs, 2, 2, Float32Array.from([9])))).toEqual([1, 2, 9, 3, 4, 9]);
-  });
-
-  it('refuses a task field that is not a number, naming it', () => {
-    expect(() => taskFeatures({ terrain: { name: 'hills' } })).toThrow(MetarlError);
-    expect(() => taskFeatures({ terrain: { name: 'hills' } })).toThrow(/task field 'terrain.name' is a string/);
-    expect(() => taskFeatures({ goal: [0, Number.NaN] })).toThrow(/'goal\[1\]' is NaN/);
-  });
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate, type EvaluateRunResult } from '../../src/train/evaluate.js';
 import { viewRun } from '../../src/train/view.js';
-import { outputDir, zooDir } from '../../src/train/zoo.js';
+import { zooDir } from '../../src/train/zoo.js';
 import { metarl } from './run-cli.js';
 
 const runs = readdirSync(zooDir()).filter((name) => statSync(join(zooDir(), name)).isDirectory());
@@ -39,14 +39,19 @@ describe('zoo/', () => {
       expect(result.iteration).toBe(shipped.iteration);
       expect(result.adaptation.every((s) => Number.isFinite(s.mean))).toBe(true);
 
-      const viewed = await viewRun(dir, { tasks: 1, speed: 64, workers: 0, log: () => {} });
+      // In a scratch working directory: a shipped run's recordings go to ./runs/zoo/<name>.
+      const home = process.cwd();
+      const cwd = mkdtempSync(join(tmpdir(), 'metarl-zoo-view-'));
+      process.chdir(cwd);
       try {
+        const viewed = await viewRun(dir, { tasks: 1, speed: 64, workers: 0, log: () => {} });
         expect(viewed).toHaveLength(1);
-        expect(viewed[0].path.startsWith(join(outputDir(dir), 'rollouts'))).toBe(true);
+        expect(viewed[0].path.startsWith(join('runs', 'zoo', name, 'rollouts'))).toBe(true);
         expect(existsSync(viewed[0].path)).toBe(true);
         expect(existsSync(join(dir, 'rollouts'))).toBe(false);
       } finally {
-        rmSync(join('runs', 'zoo', name), { recursive: true, force: true });
+        process.chdir(home);
+        rmSync(cwd, { recursive: true, force: true });
       }
     }, 180_000);
   });
