@@ -1,7 +1,8 @@
 /**
  * LSTM Gaussian policy with a value head, for RL²: batched over B envs, state carried between
- * steps, reset where a mask says so (trial starts). Like the MLP it is a function of an explicit
- * parameter list, in this order (the contract for checkpoints):
+ * steps (RL²'s sampler zeroes a row's state where a trial starts; in `sequence` a column is one
+ * whole trial, so the state starts at `initial` and never resets). Like the MLP it is a function
+ * of an explicit parameter list, in this order (the contract for checkpoints):
  *   lstm.wx [in, 4H], lstm.wh [H, 4H], lstm.b [4H], mean.w [H, A], mean.b [A], value.w [H, 1], value.b [1], logStd [A]
  * Gate order in the 4H axis: input, forget, cell, output (forget bias starts at 1).
  *
@@ -61,11 +62,8 @@ export interface LstmGaussianPolicy {
   initialState(batch: number): LstmState;
   /** One step for sampling: input [B, in], state → outputs and the next state (the caller disposes the old one). */
   step(params: readonly tf.Tensor[], input: tf.Tensor2D, state: LstmState): LstmStepOutput;
-  /**
-   * Full sequence for BPTT: inputs [T, B, in]. `resets` [T, B]: 1 where the state is zeroed
-   * before step t (a trial start), else 0. `initial` defaults to zeros.
-   */
-  sequence(params: readonly tf.Tensor[], inputs: tf.Tensor3D, resets?: tf.Tensor2D, initial?: LstmState): LstmSequenceOutput;
+  /** Full sequence for BPTT: inputs [T, B, in] from state `initial` (default zeros). */
+  sequence(params: readonly tf.Tensor[], inputs: tf.Tensor3D, initial?: LstmState): LstmSequenceOutput;
   dispose(): void;
 }
 
@@ -113,15 +111,14 @@ export function createLstmPolicy(spec: LstmPolicySpec, rng: Rng): LstmGaussianPo
         const { mean, value } = heads(p, next.h);
         return { mean, value, logStd: tf.clone(p[7]) as tf.Tensor1D, state: { h: next.h, c: next.c } };
       }),
-    sequence: (p, inputs, resets, initial) =>
+    sequence: (p, inputs, initial) =>
       tf.tidy(() => {
         const [T, B] = inputs.shape;
         // Project every step's input at once: one big matmul instead of T small ones.
         const xw = tf.reshape(tf.add(tf.matMul(tf.reshape(inputs, [T * B, I]), p[0] as tf.Tensor2D), p[2]), [T, B, 4 * H]) as tf.Tensor3D;
-        const keep = resets ? (tf.expandDims(tf.sub(1, resets), 2) as tf.Tensor3D) : null;
         const h0 = initial ? initial.h : tf.zeros<tf.Rank.R2>([B, H]);
         const c0 = initial ? initial.c : tf.zeros<tf.Rank.R2>([B, H]);
-        const out = recurrence(xw, p[1] as tf.Tensor2D, h0, c0, keep, gateScale());
+        const out = recurrence(xw, p[1] as tf.Tensor2D, h0, c0, gateScale());
         const hs = tf.slice(out, [0, 0, 0], [T, B, H]);
         const { mean, value } = heads(p, tf.reshape(hs, [T * B, H]) as tf.Tensor2D);
         return {
@@ -149,48 +146,42 @@ function cell(zs: tf.Tensor2D, c: tf.Tensor2D): Cell {
 /**
  * The recurrence over a whole sequence as ONE op on the tape, with backpropagation through time
  * written by hand. Per-kernel overhead is the cost at these sizes: the tape's version ran ~67
- * kernels per step (forward and back), this ~19, with the gates' local derivatives computed for
+ * kernels per step (forward and back), this ~17, with the gates' local derivatives computed for
  * all steps at once so the backward loop only chains them.
- * xw [T, B, 4H] (the input projection, bias included), wh [H, 4H], h0 and c0 [B, H], keep
- * [T, B, 1] (0 where the state is zeroed before step t) or null → [T + 1, B, H]: h after every
- * step, then the last c. First order only: the backward reads saved activations, so its own
- * gradient would be wrong (fine for PPO; never in MAML's second-order path).
+ * xw [T, B, 4H] (the input projection, bias included), wh [H, 4H], h0 and c0 [B, H] → [T + 1, B, H]:
+ * h after every step, then the last c. First order only: the backward reads saved activations,
+ * so its own gradient would be wrong (fine for PPO; never in MAML's second-order path).
  */
-function recurrence(xw: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Tensor2D, keep: tf.Tensor3D | null, gateScale: tf.Tensor1D): tf.Tensor3D {
+function recurrence(xw: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Tensor2D, gateScale: tf.Tensor1D): tf.Tensor3D {
   const [T, B, G] = xw.shape;
   const H = G / 4;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
-    const [xwIn, whIn, h0In, c0In, keepIn] = args as tf.Tensor[];
+    const [xwIn, whIn, h0In, c0In] = args as tf.Tensor[];
     const xs = tf.unstack(tf.mul(xwIn, gateScale)) as tf.Tensor2D[];
     const whs = tf.mul(whIn, gateScale) as tf.Tensor2D;
-    const keeps = keepIn ? (tf.unstack(keepIn) as tf.Tensor2D[]) : null;
     let h = h0In as tf.Tensor2D;
     let c = c0In as tf.Tensor2D;
     const steps: Cell[] = [];
     const hIn: tf.Tensor2D[] = [];
     const cIn: tf.Tensor2D[] = [];
     for (let t = 0; t < T; t++) {
-      if (keeps) {
-        h = tf.mul(h, keeps[t]);
-        c = tf.mul(c, keeps[t]);
-      }
       hIn.push(h);
       cIn.push(c);
       const next = cell(tf.add(xs[t], tf.matMul(h, whs)) as tf.Tensor2D, c);
       steps.push(next);
       ({ h, c } = next);
     }
-    save([tf.stack(steps.map((s) => s.s)), tf.stack(steps.map((s) => s.tc)), tf.stack(hIn), tf.stack(cIn), whIn, ...(keepIn ? [keepIn] : [])]);
+    save([tf.stack(steps.map((s) => s.s)), tf.stack(steps.map((s) => s.tc)), tf.stack(hIn), tf.stack(cIn), whIn]);
     return {
       value: tf.stack([...steps.map((s) => s.h), c]) as tf.Tensor3D,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => backward(dy as tf.Tensor3D, saved)),
     };
   });
 
-  /** BPTT. saved: sigmoid outputs [T, B, 4H], tanh(c) [T, B, H], the (masked) h and c entering each step, wh, keep. */
+  /** BPTT. saved: sigmoid outputs [T, B, 4H], tanh(c) [T, B, H], the h and c entering each step, wh. */
   const backward = (dy: tf.Tensor3D, saved: tf.Tensor[]): tf.Tensor[] => {
-    const [s, tc, hIn, cIn, whSaved, keepSaved] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D, tf.Tensor3D | undefined];
+    const [s, tc, hIn, cIn, whSaved] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D];
     const [i, f, sg, o] = tf.split(s, 4, 2);
     const g = tf.sub(tf.mul(sg, 2), 1);
     const sigmoidSlope = (x: tf.Tensor) => tf.mul(x, tf.sub(1, x));
@@ -200,9 +191,8 @@ function recurrence(xw: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Te
     const local = tf.unstack(
       tf.concat([tf.mul(g, sigmoidSlope(i)), tf.mul(cIn, sigmoidSlope(f)), tf.mul(i, tf.sub(1, tf.square(g))), tf.mul(tc, sigmoidSlope(o))], 2),
     ) as tf.Tensor2D[];
-    // dL/dc_{t−1} = dL/dc_t · f_t, and nothing crosses a reset.
-    const carry = tf.unstack(keepSaved ? tf.mul(f, keepSaved) : f) as tf.Tensor2D[];
-    const keeps = keepSaved ? (tf.unstack(keepSaved) as tf.Tensor2D[]) : null;
+    // dL/dc_{t−1} = dL/dc_t · f_t.
+    const carry = tf.unstack(f) as tf.Tensor2D[];
     const dhs = tf.unstack(tf.slice(dy, [0, 0, 0], [T, B, H])) as tf.Tensor2D[];
     const whT = tf.transpose(whSaved);
     let dc = tf.reshape(tf.slice(dy, [T, 0, 0], [1, B, H]), [B, H]) as tf.Tensor2D;
@@ -212,14 +202,13 @@ function recurrence(xw: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Te
       const dh = dhPrev ? tf.add(dhs[t], dhPrev) : dhs[t];
       const dct = tf.add(dc, tf.mul(dh, dcdh[t])) as tf.Tensor2D;
       dz[t] = tf.mul(tf.concat([dct, dct, dct, dh], 1), local[t]);
-      const back = tf.matMul(dz[t], whT) as tf.Tensor2D;
-      dhPrev = keeps ? (tf.mul(back, keeps[t]) as tf.Tensor2D) : back;
+      dhPrev = tf.matMul(dz[t], whT) as tf.Tensor2D;
       dc = tf.mul(dct, carry[t]) as tf.Tensor2D;
     }
     const dxw = tf.stack(dz) as tf.Tensor3D;
     const dwh = tf.matMul(tf.reshape(hIn, [T * B, H]), tf.reshape(dxw, [T * B, G]), true, false);
-    return [dxw, dwh, dhPrev as tf.Tensor2D, dc, ...(keepSaved ? [tf.zerosLike(keepSaved)] : [])];
+    return [dxw, dwh, dhPrev as tf.Tensor2D, dc];
   };
 
-  return op(...[xw, wh, h0, c0, ...(keep ? [keep] : [])]) as tf.Tensor3D;
+  return op(xw, wh, h0, c0) as tf.Tensor3D;
 }

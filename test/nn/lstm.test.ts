@@ -11,7 +11,6 @@ const IN = 4;
 describe('LSTM Gaussian policy', () => {
   let policy: LstmGaussianPolicy;
   let inputs: tf.Tensor3D;
-  let resets: tf.Tensor2D;
   let target: tf.Tensor3D;
 
   beforeAll(async () => {
@@ -19,20 +18,16 @@ describe('LSTM Gaussian policy', () => {
     const rng = new Rng(11);
     policy = createLstmPolicy({ inputSize: IN, hiddenSize: 5, actSize: 2, meanGain: 1 }, rng);
     inputs = tf.tensor3d(Float32Array.from({ length: T * B * IN }, () => rng.normal()), [T, B, IN]);
-    // Env 1 starts a new trial at t = 3: its state must not carry over.
-    const r = new Float32Array(T * B);
-    r[3 * B + 1] = 1;
-    resets = tf.tensor2d(r, [T, B]);
     target = tf.tensor3d(Float32Array.from({ length: T * B * 2 }, () => rng.normal()), [T, B, 2]);
   });
   afterAll(() => {
     policy.dispose();
-    tf.dispose([inputs, resets, target]);
+    tf.dispose([inputs, target]);
   });
 
   const loss = (params: readonly tf.Tensor[]) =>
     tf.tidy(() => {
-      const out = policy.sequence(params, inputs, resets);
+      const out = policy.sequence(params, inputs);
       return tf.add(tf.mean(tf.square(tf.sub(out.mean, target))), tf.mean(tf.square(out.value))) as tf.Scalar;
     });
 
@@ -72,19 +67,11 @@ describe('LSTM Gaussian policy', () => {
     expect(worst.err, worst.at).toBeLessThan(1e-3 * Math.sqrt(den));
   });
 
-  it('step-by-step sampling equals the full-sequence forward, resets included', async () => {
-    const seq = policy.sequence(policy.params, inputs, resets);
+  it('step-by-step sampling equals the full-sequence forward', async () => {
+    const seq = policy.sequence(policy.params, inputs);
     let state = policy.initialState(B);
     const steps = tf.unstack(inputs) as tf.Tensor2D[];
-    const resetRows = await resets.array();
     for (let t = 0; t < T; t++) {
-      if (resetRows[t].some((x) => x === 1)) {
-        // What RL²'s sampler does at a trial start: zero those rows.
-        const keep = tf.tensor2d(resetRows[t].map((x) => [1 - x]));
-        const next = { h: tf.mul(state.h, keep) as tf.Tensor2D, c: tf.mul(state.c, keep) as tf.Tensor2D };
-        tf.dispose([keep, state.h, state.c]);
-        state = next;
-      }
       const out = policy.step(policy.params, steps[t], state);
       const expected = tf.tidy(() => tf.squeeze(tf.slice(seq.mean, [t, 0, 0], [1, B, 2]), [0]));
       const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(out.mean, expected))));
@@ -94,18 +81,6 @@ describe('LSTM Gaussian policy', () => {
     }
     tf.dispose([...steps, state.h, state.c, seq.mean, seq.value, seq.logStd, seq.state.h, seq.state.c]);
   });
-
-  it('a reset cuts the dependence on earlier inputs', async () => {
-    // Change env 1's input at t = 0; its outputs from t = 3 on (after its reset) must not change.
-    const changed = tf.tidy(() => tf.add<tf.Tensor3D>(inputs, tf.tensor3d(Array.from({ length: T }, (_, t) => Array.from({ length: B }, (_, b) => Array(IN).fill(t === 0 && b === 1 ? 5 : 0))))));
-    const a = policy.sequence(policy.params, inputs, resets);
-    const b = policy.sequence(policy.params, changed, resets);
-    const am = (await a.mean.array()) as number[][][];
-    const bm = (await b.mean.array()) as number[][][];
-    expect(Math.abs(am[1][1][0] - bm[1][1][0])).toBeGreaterThan(1e-4);
-    for (let t = 3; t < T; t++) expect(bm[t][1][0]).toBeCloseTo(am[t][1][0], 6);
-    tf.dispose([changed, a.mean, a.value, a.logStd, a.state.h, a.state.c, b.mean, b.value, b.logStd, b.state.h, b.state.c]);
-  });
 });
 
 describe('LSTM sequence backward (hand-written BPTT)', () => {
@@ -113,16 +88,12 @@ describe('LSTM sequence backward (hand-written BPTT)', () => {
     await initBackend('cpu');
   });
 
-  it('equals the tape gradient of a plain step-by-step LSTM, initial state and resets included', async () => {
+  it('equals the tape gradient of a plain step-by-step LSTM, initial state included', async () => {
     const [T, B, I, H, A] = [7, 3, 4, 5, 2];
     const rng = new Rng(5);
     const policy = createLstmPolicy({ inputSize: I, hiddenSize: H, actSize: A, meanGain: 1 }, rng);
     const arr = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
     const inputs = tf.tensor3d(arr(T * B * I), [T, B, I]);
-    const r = new Float32Array(T * B);
-    r[2 * B] = 1; // env 0 restarts at t = 2, env 2 at t = 5
-    r[5 * B + 2] = 1;
-    const resets = tf.tensor2d(r, [T, B]);
     const h0 = tf.tensor2d(arr(B * H), [B, H]);
     const c0 = tf.tensor2d(arr(B * H), [B, H]);
     // Weights every output, the final state too, so each path back through the recurrence is checked.
@@ -135,10 +106,7 @@ describe('LSTM sequence backward (hand-written BPTT)', () => {
       const means: tf.Tensor[] = [];
       const values: tf.Tensor[] = [];
       const xs = tf.unstack(inputs);
-      const keeps = tf.unstack(tf.expandDims(tf.sub(1, resets), 2));
       for (let t = 0; t < T; t++) {
-        h = tf.mul(h, keeps[t]);
-        c = tf.mul(c, keeps[t]);
         const z = tf.add(tf.add(tf.matMul(xs[t], p[0] as tf.Tensor2D), p[2]), tf.matMul(h as tf.Tensor2D, p[1] as tf.Tensor2D));
         const [i, f, g, o] = tf.split(z, 4, 1);
         c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
@@ -149,7 +117,7 @@ describe('LSTM sequence backward (hand-written BPTT)', () => {
       return objective({ mean: tf.stack(means), value: tf.stack(values), h, c });
     };
     const ours = (p: tf.Tensor[], h: tf.Tensor, c: tf.Tensor) => {
-      const out = policy.sequence([...p, policy.params[7]], inputs, resets, { h: h as tf.Tensor2D, c: c as tf.Tensor2D });
+      const out = policy.sequence([...p, policy.params[7]], inputs, { h: h as tf.Tensor2D, c: c as tf.Tensor2D });
       return objective({ mean: out.mean, value: out.value, h: out.state.h, c: out.state.c });
     };
     const grad = (f: typeof ours) => tf.grads((...xs: tf.Tensor[]) => f(xs.slice(0, 7), xs[7], xs[8]))([...policy.params.slice(0, 7), h0, c0]);
@@ -164,7 +132,7 @@ describe('LSTM sequence backward (hand-written BPTT)', () => {
       const worst = Math.max(...Array.from(a, (x, j) => Math.abs(x - b[j])));
       expect(worst / scale, names[k]).toBeLessThan(1e-5);
     }
-    tf.dispose([...want, ...got, inputs, resets, h0, c0, ...Object.values(w)]);
+    tf.dispose([...want, ...got, inputs, h0, c0, ...Object.values(w)]);
     policy.dispose();
   });
 });
