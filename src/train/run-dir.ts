@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { MetarlError } from '../core/errors.js';
 import { removeTempCheckpoints } from './checkpoint.js';
 import { assertCanCreateDirectory, assertWritableDirectory, makeDirectory, withFileErrors, writeFileAtomic } from './files.js';
+import { isShipped } from './zoo.js';
 
 /** What a run writes into its directory (`rollouts/` is written by `metarl view`). */
 const RUN_ENTRIES = ['config.json', 'metrics.jsonl', 'metrics.csv', 'eval.json', 'checkpoints', 'rollouts'];
@@ -16,6 +17,9 @@ export type RunDirMode = 'new' | 'replace' | 'resume';
  * the old run's newest checkpoint, metrics would interleave).
  */
 export function checkRunDir(out: string, mode: RunDirMode): void {
+  if (isShipped(out)) {
+    throw new MetarlError('METARL_CONFIG_INVALID', `${out} is a run shipped with metarl (zoo/): it is read, never written; ${mode === 'resume' ? 'copy it elsewhere to train it further' : 'choose another --out'}`, { runDir: out });
+  }
   if (mode === 'resume') {
     assertWritableDirectory(out, 'write into run directory', out);
     return;

@@ -33,5 +33,11 @@ export function resolveRunDir(runDir: string): string {
  * working directory, so the package's own folder is never written.
  */
 export function outputDir(runDir: string): string {
-  return resolve(runDir).startsWith(resolve(zooDir()) + sep) ? join('runs', 'zoo', basename(resolve(runDir))) : runDir;
+  return isShipped(runDir) ? join('runs', 'zoo', basename(resolve(runDir))) : runDir;
+}
+
+/** Whether `dir` is (inside) the package's zoo/. */
+export function isShipped(dir: string): boolean {
+  const zoo = resolve(zooDir());
+  return resolve(dir) === zoo || resolve(dir).startsWith(zoo + sep);
 }

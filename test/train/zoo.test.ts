@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, type EvaluateRunResult } from '../../src/train/evaluate.js';
 import { viewRun } from '../../src/train/view.js';
 import { zooDir } from '../../src/train/zoo.js';
-import { metarl } from './run-cli.js';
+import { expectOneLineError, metarl } from './run-cli.js';
 
 const runs = readdirSync(zooDir()).filter((name) => statSync(join(zooDir(), name)).isDirectory());
 
@@ -54,6 +54,13 @@ describe('zoo/', () => {
         rmSync(cwd, { recursive: true, force: true });
       }
     }, 180_000);
+  });
+
+  it('refuses to train into zoo/ or resume a shipped run: the package is read, never written', () => {
+    const name = runs[0];
+    expectOneLineError(metarl(['train', '--resume', `zoo/${name}`]), 'METARL_CONFIG_INVALID', new RegExp(`zoo/${name} is a run shipped with metarl \\(zoo/\\): it is read, never written; copy it elsewhere`));
+    expectOneLineError(metarl(['train', '--env', 'point-nav', '--agent', 'maml', '--out', 'zoo/new-run']), 'METARL_CONFIG_INVALID', /zoo\/new-run is a run shipped with metarl .*choose another --out/);
+    expect(existsSync(join(zooDir(), 'new-run'))).toBe(false);
   });
 
   it('`metarl eval zoo/<name>` works from any directory and writes under ./runs/zoo, not into the package', () => {
