@@ -246,10 +246,12 @@ function trainingCurve(runDir: string, stages: number): WireMetricsRow[] {
 
 const stageSummary = z.object({ stage: z.string(), mean: z.number(), stderr: z.number().nonnegative() });
 /** What the chart needs of `metarl eval`'s eval.json; its other fields are not read. */
+const baselineRow = z.object({ label: z.string(), adaptation: z.array(stageSummary) });
 const evalFile = z.object({
   iteration: z.number().int().optional(),
   adaptation: z.array(stageSummary),
-  baselines: z.array(z.object({ label: z.string(), adaptation: z.array(stageSummary) })).optional(),
+  // Checked row by row below: one unreadable baseline must not hide the others.
+  baselines: z.array(z.unknown()).optional(),
 });
 
 /**
@@ -285,10 +287,11 @@ function referenceCurves(runDir: string, agent: string, stages: readonly string[
   // Without the agent's own row the baselines have nothing to be read against.
   const ownMisfit = misfit(own);
   if (ownMisfit !== null) return warn(`not drawn in the adaptation chart: ${ownMisfit}`);
-  const baselines = (data.baselines ?? []).filter((row) => {
-    const why = misfit(row);
+  const baselines = (data.baselines ?? []).flatMap((raw, i) => {
+    const row = baselineRow.safeParse(raw);
+    const why = row.success ? misfit(row.data) : `baselines.${i}: ${row.error.issues.map((issue) => `${issue.path.join('.') || '(row)'}: ${issue.message}`).join('; ')}`;
     if (why !== null) warn(`a baseline left out of the adaptation chart: ${why}`);
-    return why === null;
+    return row.success && why === null ? [row.data] : [];
   });
   const rows = [own, ...baselines];
   return rows.map((row) => ({ label: row.label, returns: row.adaptation.map((s) => s.mean), stderr: row.adaptation.map((s) => s.stderr) }));
