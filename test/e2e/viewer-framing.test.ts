@@ -7,8 +7,7 @@
  * next task's carts with 3 m poles, in headless Chromium; every pixel of the poles (the
  * only magenta in the scene) must lie inside the canvas, clear of its edges.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,20 +15,13 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SceneDescription } from '../../src/core/scene.js';
 import { startViewer, type ViewerServer } from '../../src/stream/server.js';
+import { ensureViewerBundle, viewerDir } from './viewer-bundle.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const viewerDir = join(root, 'viewer/dist');
 const WIDTH = 1280;
 const HEIGHT = 800;
 /** Pixels kept clear at the canvas edges. */
 const EDGE_PX = 4;
-
-function ensureBundle(): void {
-  const bundle = join(viewerDir, 'viewer.js');
-  const sources = [...readdirSync(join(root, 'viewer/src')).map((f) => join(root, 'viewer/src', f)), join(root, 'src/stream/protocol.ts')];
-  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-  if (sources.some((f) => statSync(f).mtimeMs > built)) execFileSync(process.execPath, [join(root, 'scripts/build-viewer.mjs')], { stdio: 'pipe' });
-}
 
 /** A cart (box) with an upright pole of `poleM` metres, as two bodies. */
 function cartpole(poleM: number): SceneDescription {
@@ -81,7 +73,7 @@ describe('viewer camera framing at 1280×800 (headless Chromium)', () => {
   let step = 0;
 
   beforeAll(async () => {
-    ensureBundle();
+    ensureViewerBundle();
     server = await startViewer({ viewerDir, log: () => {} });
     server.hello({ family: 'tall-pole', agent: 'maml', backend: 'cpu', mode: 'train', config: {} });
     ticker = setInterval(() => {

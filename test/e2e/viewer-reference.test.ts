@@ -5,8 +5,7 @@
  * its root body that grows with the played frames, stays within its ring, and starts
  * afresh with a new episode. Screenshots go to test-output/e2e/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +13,10 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SceneDescription } from '../../src/core/scene.js';
 import type { RunInfo } from '../../src/stream/protocol.js';
+import { ensureViewerBundle, viewerDir } from './viewer-bundle.js';
 import { startViewer, type ViewerServer } from '../../src/stream/server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const viewerDir = join(root, 'viewer/dist');
 const outDir = join(root, 'test-output/e2e');
 const CHROMIUM = '/usr/bin/chromium';
 const DT = 0.05;
@@ -28,18 +27,6 @@ const TRAIL_POINTS = 4 / DT;
  * sends every frame (it holds frames back, leaving cuts, only when they come faster).
  */
 const TICK_MS = 60;
-
-function ensureBundle(): void {
-  const bundle = join(viewerDir, 'viewer.js');
-  const sources = [
-    ...readdirSync(join(root, 'viewer/src')).map((f) => join(root, 'viewer/src', f)),
-    join(root, 'viewer/index.html'),
-    join(root, 'src/stream/protocol.ts'),
-    join(root, 'src/stream/protocol-checks.ts'),
-  ];
-  const built = existsSync(bundle) && existsSync(join(viewerDir, 'index.html')) ? statSync(bundle).mtimeMs : 0;
-  if (sources.some((f) => statSync(f).mtimeMs > built)) execFileSync(process.execPath, [join(root, 'scripts/build-viewer.mjs')], { stdio: 'pipe' });
-}
 
 const scene: SceneDescription = {
   family: 'trail-dot',
@@ -70,7 +57,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer: reference curves and fading trai
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    ensureBundle();
+    ensureViewerBundle();
     mkdirSync(outDir, { recursive: true });
     server = await startViewer({ viewerDir, log: () => {} });
     server.hello(RUN);

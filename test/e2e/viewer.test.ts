@@ -5,8 +5,7 @@
  * then `view --replay` of the recording that wrote, on the same port (the page reconnects).
  * Screenshots go to test-output/e2e/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,28 +16,15 @@ import { WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION } from '../../src/stream/protocol.js';
 import { serveViewer } from '../../src/stream/static.js';
 import { startCli, type CliProcess } from './cli-process.js';
+import { ensureViewerBundle, viewerDir } from './viewer-bundle.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const viewerDir = join(root, 'viewer/dist');
 const outDir = join(root, 'test-output/e2e');
 const CHROMIUM = '/usr/bin/chromium';
 
 /** Small enough for a few seconds an iteration on two busy cores; 50 steps = 2.5 s on screen. */
 const TRAIN_ARGS = ['--env', 'cheetah-vel', '--agent', 'maml', '--iterations', '40', '--seed', '3', '--backend', 'wasm', '--workers', '1', '--quiet'];
 const AGENT_ARGS = ['--meta-batch-size', '4', '--episodes-per-task', '4', '--horizon', '50'];
-
-/** Builds viewer/dist when it is missing or older than a viewer source or the protocol. */
-function ensureBundle(): void {
-  const bundle = join(viewerDir, 'viewer.js');
-  const sources = [
-    ...readdirSync(join(root, 'viewer/src')).map((f) => join(root, 'viewer/src', f)),
-    join(root, 'viewer/index.html'),
-    join(root, 'src/stream/protocol.ts'),
-    join(root, 'src/stream/protocol-checks.ts'),
-  ];
-  const built = existsSync(bundle) && existsSync(join(viewerDir, 'index.html')) ? statSync(bundle).mtimeMs : 0;
-  if (sources.some((f) => statSync(f).mtimeMs > built)) execFileSync(process.execPath, [join(root, 'scripts/build-viewer.mjs')], { stdio: 'inherit' });
-}
 
 async function launch(userDataDir: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, {
@@ -119,7 +105,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium on real meta
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    ensureBundle();
+    ensureViewerBundle();
     mkdirSync(outDir, { recursive: true });
     runDir = mkdtempSync(join(tmpdir(), 'metarl-e2e-run-'));
     userDataDir = mkdtempSync(join(tmpdir(), 'metarl-chromium-'));
