@@ -743,7 +743,7 @@ class MamlLearner implements MetaLearner {
    */
   async evaluate(tasks: Task[], options: EvaluateOptions = {}): Promise<AdaptationResult> {
     this.checkAlive('evaluate');
-    const K = options.stages ?? this.config.innerSteps;
+    const K = options.adaptationSteps ?? this.config.innerSteps;
     const shards = shardRanges(tasks.length, this.pool.lanes);
     const watched = this.watched(K);
     const theta = await readFlat(this.policy.params);

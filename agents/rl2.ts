@@ -693,7 +693,7 @@ class Rl2Learner implements MetaLearner {
    */
   async evaluate(tasks: Task[], options: EvaluateOptions = {}): Promise<AdaptationResult> {
     this.alive();
-    const episodes = options.stages ?? this.ctx.config.episodesPerTrial;
+    const episodes = options.adaptationSteps !== undefined ? options.adaptationSteps + 1 : this.ctx.config.episodesPerTrial;
     const shards = shardsOf(tasks, this.ctx.config.tasksPerShard);
     const watched = this.watched(episodes);
     const theta = await readFlat(this.ctx.policy.params);

@@ -35,8 +35,11 @@ export interface IterationMetrics {
 }
 
 export interface EvaluateOptions {
-  /** Adaptation steps for MAML / episodes per trial for RL² (defaults to the training value). */
-  stages?: number;
+  /**
+   * Adaptation steps after the first stage, one meaning for every agent: MAML's inner steps, RL²'s
+   * episodes after the first (default: as in training). The result has this many stages plus one.
+   */
+  adaptationSteps?: number;
   /** Reset seed of the evaluation rollouts. */
   seed?: number;
 }

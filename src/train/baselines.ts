@@ -48,20 +48,19 @@ const LABELS: Record<Exclude<BaselineName, 'random-init'>, string> = {
 export async function evaluateBaselines(runDir: string, config: RunConfig, steps: number, seed: number, tasks: number, runs: BaselineRuns, backend?: RunConfig['backend']): Promise<BaselineRow[]> {
   const asTheRun = config.agent === 'maml' ? { innerLr: config.agentConfig.innerLr, episodesPerTask: config.agentConfig.episodesPerTask } : {};
   const rows: BaselineRow[] = [];
-  const measure = async (dir: string, options: { fresh?: boolean; agentConfig?: Record<string, unknown> }, stages?: number) => {
+  const measure = async (dir: string, options: { fresh?: boolean; agentConfig?: Record<string, unknown> }) => {
     const opened = await openRun(dir, { backend, ...options });
     try {
-      return await evaluateLearner(opened.learner, opened.family, seed, tasks, stages);
+      return await evaluateLearner(opened.learner, opened.family, seed, tasks, steps);
     } finally {
       await opened.close();
     }
   };
-  // The run's own agent and config adapt over the run's stages by default.
   const label = config.agent === 'maml' ? 'random init + fine-tune' : `random init (untrained ${config.agent})`;
   rows.push({ name: 'random-init', label, adaptation: await measure(runDir, { fresh: true }) });
   for (const name of ['pretrained', 'oracle'] as const) {
     const given = runs[name];
-    if (given) rows.push({ name, label: LABELS[name], run: given, adaptation: await measure(resolveRunDir(given), { agentConfig: asTheRun }, steps) });
+    if (given) rows.push({ name, label: LABELS[name], run: given, adaptation: await measure(resolveRunDir(given), { agentConfig: asTheRun }) });
   }
   return rows;
 }

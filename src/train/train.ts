@@ -166,15 +166,15 @@ function withCheckpointNote(err: MetarlError, lastSaved: number, out: string): M
 }
 
 /**
- * Mean ± stderr per stage on `nTasks` held-out tasks; `stages` is passed to the learner's
- * `evaluate` as is (EvaluateOptions: MAML's inner steps, RL²'s episodes; default the learner's).
+ * Mean ± stderr per stage on `nTasks` held-out tasks, over `adaptationSteps` steps after the first
+ * stage (default the learner's own).
  * The tasks and the rollouts' seed come from their own streams of `seed`, so every evaluation
  * with one seed, of any learner, sees the same tasks (and learners that seed resets the same
  * way, such as two MAML policies, the same reset states).
  */
-export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number, stages?: number): Promise<StageSummary[]> {
+export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number, adaptationSteps?: number): Promise<StageSummary[]> {
   const tasks: Task[] = family.sampleTasks(new Rng(seedFor(seed, SEEDS.evalTasks)), nTasks);
-  const result: AdaptationResult = await learner.evaluate(tasks, { seed: seedFor(seed, SEEDS.evalRollouts), ...(stages !== undefined ? { stages } : {}) });
+  const result: AdaptationResult = await learner.evaluate(tasks, { seed: seedFor(seed, SEEDS.evalRollouts), ...(adaptationSteps !== undefined ? { adaptationSteps } : {}) });
   return summarizeAdaptation(result);
 }
 

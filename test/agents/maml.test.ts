@@ -280,7 +280,7 @@ describe('MAML state', () => {
       await l.iterate(family.sampleTasks(taskRng, l.tasksPerIteration));
       if (i === 5 || i === 20) counts.push(tf.memory().numTensors);
     }
-    await l.evaluate(family.sampleTasks(taskRng, 2), { stages: 2, seed: 1 });
+    await l.evaluate(family.sampleTasks(taskRng, 2), { adaptationSteps: 2, seed: 1 });
     counts.push(tf.memory().numTensors);
     expect(counts[1]).toBe(counts[0]);
     expect(counts[2]).toBe(counts[0]);
@@ -303,7 +303,7 @@ describe('MAML config', () => {
     expect(l.stages).toEqual(['pre', 'step 1', 'step 2']);
     const m = await l.iterate(family.sampleTasks(new Rng(9), 2));
     expect(m.stageReturns).toHaveLength(3);
-    const r = await l.evaluate(family.sampleTasks(new Rng(9), 3), { stages: 3, seed: 2 });
+    const r = await l.evaluate(family.sampleTasks(new Rng(9), 3), { adaptationSteps: 3, seed: 2 });
     expect(r.stages).toEqual(['pre', 'step 1', 'step 2', 'step 3']);
     expect(r.returns.map((x) => x.length)).toEqual([3, 3, 3, 3]);
   });

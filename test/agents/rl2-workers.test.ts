@@ -50,7 +50,7 @@ describe('RL² with 0, 1 and 2 task workers', () => {
         const m = await learner.iterate(family.sampleTasks(taskRng, cfg.metaBatchSize));
         metrics.push({ stageReturns: m.stageReturns, figures: m.figures, envSteps: m.envSteps });
       }
-      const evaluation = await learner.evaluate(family.sampleTasks(new Rng(6), 3), { seed: 7, stages: 3 });
+      const evaluation = await learner.evaluate(family.sampleTasks(new Rng(6), 3), { seed: 7, adaptationSteps: 2 });
       const { arrays } = await learner.state();
       runs.push({ metrics, evaluation, weights: Object.fromEntries(Object.entries(arrays).map(([k, a]) => [k, Array.from(a.data)])) });
     }
@@ -86,7 +86,7 @@ describe('RL² task-worker memory', () => {
       await learner.iterate(family.sampleTasks(taskRng, cfg.metaBatchSize));
       if (i === 3 || i === 12) counts.push(await pool.run('tensors', [null, null]));
     }
-    await learner.evaluate(family.sampleTasks(taskRng, 2), { stages: 2, seed: 1 });
+    await learner.evaluate(family.sampleTasks(taskRng, 2), { adaptationSteps: 1, seed: 1 });
     counts.push(await pool.run('tensors', [null, null]));
     expect(counts[1]).toEqual(counts[0]);
     expect(counts[2]).toEqual(counts[0]);
