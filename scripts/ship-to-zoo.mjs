@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Copies what `metarl view` and `metarl eval` need of a trained run into zoo/<name>/: its
 // config.json, its latest checkpoint and its eval.json (run `metarl eval <run> --baselines ...`
-// first). Metrics and older checkpoints stay behind, so a zoo run is a few KB.
+// first). Metrics and older checkpoints stay behind, so a zoo run is tens of KB.
 //   node scripts/ship-to-zoo.mjs runs/maml-cheetah-vel [name]
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';

@@ -73,13 +73,13 @@ export function assertBaselineRuns(runs: BaselineRuns, of: RunConfig): void {
     try {
       assertBaselineRun(resolveRunDir(given), name, of);
     } catch (err) {
-      if (!isMetarlError(err) || err.message.startsWith(`--${name} `)) throw err;
+      if (!isMetarlError(err)) throw err;
       throw new MetarlError(err.code, `--${name} ${given}: ${err.message}`, err.details, { cause: err });
     }
   }
 }
 
-/** A pretrained or oracle run must be MAML without inner steps, on the run's family and horizon, observing the task only if it is the oracle. */
+/** A pretrained or oracle run must be MAML without inner steps, on the run's family and horizon, observing the task only if it is the oracle; the caller names the flag. */
 function assertBaselineRun(dir: string, name: 'pretrained' | 'oracle', of: RunConfig): void {
   const config = readRunConfig(dir);
   readLatestCheckpoint(dir);
@@ -94,6 +94,6 @@ function assertBaselineRun(dir: string, name: 'pretrained' | 'oracle', of: RunCo
     : null;
   if (wrong) {
     const flags = `--inner-steps 0${name === 'oracle' ? ' --oracle' : ''}${of.agentConfig.horizon == null ? '' : ` --horizon ${String(of.agentConfig.horizon)}`}`;
-    throw new MetarlError('METARL_CONFIG_INVALID', `--${name} ${dir}: ${wrong}; train one with \`metarl train --env ${of.env} --agent maml ${flags}\``, { dir });
+    throw new MetarlError('METARL_CONFIG_INVALID', `${wrong}; train one with \`metarl train --env ${of.env} --agent maml ${flags}\``, { dir });
   }
 }

@@ -8,12 +8,11 @@ import { Rng } from '../core/rng.js';
 import { releaseBackend } from '../nn/backend.js';
 import { createSampler } from '../sampling/sampler.js';
 import { formatAdaptationTable, formatComparisonTable, formatGains } from './adaptation-table.js';
-import { outputDir, resolveRunDir } from './zoo.js';
 import { BACKENDS, readConfigFile } from './config.js';
 import { resolveFamily } from './families.js';
 import { fileError, isSystemError } from './files.js';
 import { intFlag, parseAgentFlags, describeSchema } from './flags.js';
-import { evaluate } from './evaluate.js';
+import { defaultEvalPath, evaluate } from './evaluate.js';
 import { viewerObserver } from './watch.js';
 import { replayFile, viewRun } from './view.js';
 import { VIEW_MODES, type ViewMode } from '../stream/protocol.js';
@@ -171,7 +170,7 @@ program
   .action(async (runDir: string, opts: { tasks: number; seed?: number; baselines?: boolean; pretrained?: string; oracle?: string; out?: string }) => {
     const wantBaselines = Boolean(opts.baselines || opts.pretrained || opts.oracle);
     const baselines = wantBaselines ? { ...(opts.pretrained ? { pretrained: opts.pretrained } : {}), ...(opts.oracle ? { oracle: opts.oracle } : {}) } : undefined;
-    const out = opts.out ?? join(outputDir(resolveRunDir(runDir)), 'eval.json');
+    const out = opts.out ?? defaultEvalPath(runDir);
     const result = await evaluate(runDir, { tasks: opts.tasks, seed: opts.seed, out: opts.out, baselines });
     const rows = [{ label: result.agent, adaptation: result.adaptation }, ...(result.baselines ?? [])];
     const table = `${result.baselines ? formatComparisonTable(rows) : formatAdaptationTable(result.adaptation)}\n${formatGains(result.adaptation)}`;

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { StageSummary } from './adaptation-table.js';
 import { assertBaselineRuns, evaluateBaselines, type BaselineRow, type BaselineRuns } from './baselines.js';
 import type { RunConfig } from './config.js';
@@ -30,17 +30,23 @@ export interface EvaluateRunResult {
   baselines?: BaselineRow[];
 }
 
+/** Where `evaluate` writes a run's table unless told: `<run>/eval.json`, or `runs/zoo/<name>/eval.json` for a shipped run. */
+export function defaultEvalPath(runDir: string): string {
+  return join(outputDir(resolveRunDir(runDir)), 'eval.json');
+}
+
 /** Loads a run's latest checkpoint and measures its return at each adaptation stage on held-out tasks, and the baselines' beside it. */
 export async function evaluate(runDir: string, options: EvaluateRunOptions = {}): Promise<EvaluateRunResult> {
   const dir = resolveRunDir(runDir);
   const tasks = options.tasks ?? 40;
-  const out = options.out === false ? null : (options.out ?? join(outputDir(dir), 'eval.json'));
+  const out = options.out === false ? null : (options.out ?? defaultEvalPath(dir));
   // Everything that can be checked is checked before the work, which can take minutes: the run
   // first (naming a mistyped directory as such), then the baselines, then where the table goes.
   const config = readRunConfig(dir);
   if (options.baselines) assertBaselineRuns(options.baselines, config);
   if (out) {
-    if (!options.out && outputDir(dir) !== dir) makeDirectory(outputDir(dir), 'the output folder of a shipped run');
+    // A shipped run's folder under runs/zoo/ is made on first use.
+    if (!options.out && outputDir(dir) !== dir) makeDirectory(dirname(out), 'the output folder of a shipped run');
     assertWritableFile(out);
   }
   const run = await openRun(dir, { backend: options.backend });

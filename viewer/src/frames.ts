@@ -14,6 +14,11 @@ import type { FrameMessage } from '../../src/stream/protocol.js';
 
 /** Seconds of frames the ring holds. */
 const RING_SECONDS = 3;
+
+/** Ring slots for `seconds` of steps of `stepS` shown seconds, within [16, 512]: the frame ring's and a trail's size. */
+export function ringCapacity(seconds: number, stepS: number): number {
+  return Math.max(16, Math.min(512, Math.ceil(seconds / stepS)));
+}
 /** Playback trails the newest frame by this much, to ride over network jitter. */
 const LAG_STEPS = 3;
 
@@ -47,7 +52,7 @@ export class FramePlayer {
   constructor(bodyCount: number, dt: number) {
     this.bodyCount = bodyCount;
     this.stepS = shownStepS(dt);
-    this.capacity = Math.max(16, Math.min(512, Math.ceil(RING_SECONDS / this.stepS)));
+    this.capacity = ringCapacity(RING_SECONDS, this.stepS);
     this.poses = Array.from({ length: this.capacity }, () => new Float32Array(bodyCount * POSE_STRIDE));
     this.times = new Float64Array(this.capacity);
     this.steps = new Uint32Array(this.capacity);

@@ -10,11 +10,10 @@
  * rewritten per point, since every point's age changes.
  */
 import { BufferAttribute, BufferGeometry, Color, Line, LineBasicMaterial } from 'three';
+import { ringCapacity } from './frames.js';
 
 /** Seconds of played frames a trail keeps. */
 const TRAIL_SECONDS = 4;
-const MIN_POINTS = 16;
-const MAX_POINTS = 512;
 /** Opacity of the newest point; the oldest fades to 0. */
 const HEAD_ALPHA = 1;
 /**
@@ -40,7 +39,7 @@ export class Trail {
 
   /** `stepS`: shown seconds per step of the env. */
   constructor(stepS: number) {
-    this.capacity = Math.max(MIN_POINTS, Math.min(MAX_POINTS, Math.ceil(TRAIL_SECONDS / stepS)));
+    this.capacity = ringCapacity(TRAIL_SECONDS, stepS);
     this.positions = new BufferAttribute(new Float32Array(2 * this.capacity * 3), 3);
     this.colors = new BufferAttribute(new Float32Array(2 * this.capacity * 4), 4);
     this.geometry.setAttribute('position', this.positions);
