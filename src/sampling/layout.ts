@@ -86,13 +86,15 @@ export interface JobBuffers {
   slotState: SharedArrayBuffer;
   /** Float32 [watchCount, bodyCount × POSE_STRIDE]: poses after the last step of each watched slot. */
   poses: SharedArrayBuffer;
-  /** The batch: Float32 [S, E, H, obsSize], [S, E, H, actSize], [S, E, H]; Int32 / Uint8 / Float32 [S, E]. */
+  /** The batch: Float32 [S, E, H, obsSize], [S, E, H, actSize], [S, E, H]; Int32 / Uint8 / Float32 [S, E]; Float32 [S, E, obsSize]. */
   batchObs: SharedArrayBuffer;
   batchActions: SharedArrayBuffer;
   batchRewards: SharedArrayBuffer;
   lengths: SharedArrayBuffer;
   terminated: SharedArrayBuffer;
   returns: SharedArrayBuffer;
+  /** Float32 [S, E, obsSize]: the observation each episode ended on (the s' of its last step). */
+  batchFinalObs: SharedArrayBuffer;
 }
 
 /** Typed views over `JobBuffers`, built once per job on each side. */
@@ -112,6 +114,7 @@ export interface JobViews {
   lengths: Int32Array;
   terminated: Uint8Array;
   returns: Float32Array;
+  batchFinalObs: Float32Array;
 }
 
 const F32 = 4;
@@ -136,6 +139,7 @@ function bufferBytes(shape: JobShape): Record<keyof JobBuffers, number> {
     lengths: S * E * I32,
     terminated: S * E,
     returns: S * E * F32,
+    batchFinalObs: S * E * O * F32,
   };
 }
 
@@ -168,6 +172,7 @@ export function viewJobBuffers(b: JobBuffers): JobViews {
     lengths: new Int32Array(b.lengths),
     terminated: new Uint8Array(b.terminated),
     returns: new Float32Array(b.returns),
+    batchFinalObs: new Float32Array(b.batchFinalObs),
   };
 }
 

@@ -13,7 +13,7 @@ import type { EnvSpec, Task } from '../core/types.js';
 import type { JobBuffers } from './layout.js';
 
 /** Bump when a message changes shape; a worker of another version is refused. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The plain-data part of a job that a slot runner needs (the same on every worker). */
 export interface JobPlan {

@@ -138,6 +138,7 @@ class VectorSampler implements Sampler {
         lengths: views.lengths,
         terminated: views.terminated,
         returns: views.returns,
+        finalObs: views.batchFinalObs,
         infoSums,
         envSteps,
       };

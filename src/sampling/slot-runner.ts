@@ -8,7 +8,7 @@
  * Per slot, per step (in this order, because the batch row must hold what the
  * policy saw and did before the env moves on):
  *   record obs and action at (slot, episode, t) → prevAction = action → env.step →
- *   record reward, sums → if the episode ended: close it and reset the next one
+ *   record reward, sums → if the episode ended: close it (keeping its final observation) and reset the next one
  *   (or mark the slot inactive), else publish the new observation.
  *
  * @internal
@@ -149,6 +149,8 @@ export class SlotRunner {
         v.lengths[ep] = t + 1;
         v.terminated[ep] = result.terminated ? 1 : 0;
         v.returns[ep] = this.episodeReturn[local];
+        // The observation the episode ended on, before a reset overwrites the slot's input row.
+        for (let i = 0; i < O; i++) v.batchFinalObs[ep * O + i] = v.obs[s * O + i];
         this.episodeReturn[local] = 0;
         v.prevDone[s] = 1;
         v.slotState[s * SLOT_STRIDE + SLOT_EPISODE] = e + 1;

@@ -73,6 +73,11 @@ export interface Batch {
   terminated: Uint8Array;
   /** [slots, episodes]: undiscounted return. */
   returns: Float32Array;
+  /**
+   * [slots, episodes, obsSize]: the observation each episode ended on, terminal or truncated
+   * (the next observation of its last step, which `obs` does not hold: off-policy learners need it).
+   */
+  finalObs: Float32Array;
   /** Per-episode sums of each `info` key, [slots, episodes] each. */
   infoSums: Record<string, Float32Array>;
   /** Env steps actually taken. */

@@ -32,7 +32,7 @@ describe('sampler determinism', () => {
       batches.push(await samplers[workers].sample(JOB, randomPolicy(3, 1)));
     }
     const [serial, one, two] = batches.map(batchBytes);
-    expect(Object.keys(serial).sort()).toEqual(['actions', 'info.control', 'info.distance', 'lengths', 'obs', 'returns', 'rewards', 'terminated']);
+    expect(Object.keys(serial).sort()).toEqual(['actions', 'finalObs', 'info.control', 'info.distance', 'lengths', 'obs', 'returns', 'rewards', 'terminated']);
     for (const key of Object.keys(serial)) {
       expect(one[key].equals(serial[key]), `workers 1 vs 0: ${key}`).toBe(true);
       expect(two[key].equals(serial[key]), `workers 2 vs 0: ${key}`).toBe(true);
@@ -124,6 +124,23 @@ describe('episodes and trials', () => {
         // What the policy saw and did is what the batch holds.
         expect(cur.obs[s * 2]).toBe(batch.obs[at(s, e, t) * 2]);
         expect(cur.actions[s]).toBe(batch.actions[at(s, e, t)]);
+      }
+    }
+  });
+
+  it('keeps the observation each episode ended on, terminal or truncated, which a reset then overwrites (#8)', async () => {
+    const batch = await samplers[2].sample(JOB, randomPolicy(5, 1));
+    const goals = JOB.tasks.map((t) => t.goal as number);
+    for (let s = 0; s < SLOTS; s++) {
+      for (let e = 0; e < 2; e++) {
+        const ep = s * 2 + e;
+        const len = batch.lengths[ep];
+        const final = batch.finalObs.subarray(ep * 2, ep * 2 + 2);
+        // The fixture observes [x, t / horizon] and rewards −|x − goal| after the step: the final
+        // observation is the one after step len − 1, never the next episode's reset.
+        expect(final[1]).toBe(Math.fround(len / POINT_HORIZON));
+        expect(Math.abs(Math.abs(final[0] - goals[Math.floor(s / 3)]) + batch.rewards[ep * POINT_HORIZON + len - 1])).toBeLessThan(1e-6);
+        expect(final[1]).not.toBe(batch.obs[ep * POINT_HORIZON * 2 + 1]);
       }
     }
   });
