@@ -12,3 +12,6 @@ export type { LinearBaselineState } from './baseline.js';
 export { flattenParams, unflattenParams, assignFlat, paramCount } from './params.js';
 export { Adam, clipByGlobalNorm } from './adam.js';
 export type { AdamOptions, AdamState } from './adam.js';
+export { productOfGaussians, klToStandardNormal, diagonalGaussianEntropy } from './gaussian-product.js';
+export { tanhGaussianLogProb, sampleTanhGaussian, actTanhGaussian } from './tanh-gaussian.js';
+export { softUpdate } from './polyak.js';

@@ -16,16 +16,20 @@ export interface SavedPolicy {
   readonly params: readonly tf.Variable[];
 }
 
-/** The state of a policy, its optimiser (if any), its Rng, and any other plain data. */
-export async function saveLearnerState(policy: SavedPolicy, adam: Adam | null, rng: Rng, meta: Record<string, JsonValue> = {}): Promise<LearnerState> {
+/**
+ * The state of a policy, its optimiser (if any), its Rng, and any other plain data. A learner
+ * with several networks, each with its own optimiser, saves each under its own `prefix`
+ * (`<prefix>policy/<name>`, `<prefix>adam/…`, `meta.<prefix>adamStep`) and merges the states.
+ */
+export async function saveLearnerState(policy: SavedPolicy, adam: Adam | null, rng: Rng, meta: Record<string, JsonValue> = {}, prefix = ''): Promise<LearnerState> {
   const arrays: LearnerState['arrays'] = {};
-  for (const [i, p] of policy.params.entries()) arrays[`policy/${policy.names[i]}`] = { shape: [...p.shape], data: new Float32Array(await p.data()) };
+  for (const [i, p] of policy.params.entries()) arrays[`${prefix}policy/${policy.names[i]}`] = { shape: [...p.shape], data: new Float32Array(await p.data()) };
   const out: LearnerState = { arrays, meta: { ...meta, rng: rng.state() as unknown as JsonValue } };
   if (adam) {
     const moments = await adam.state();
-    moments.m.forEach((m, i) => (arrays[`adam/m/${i}`] = { shape: [...policy.params[i].shape], data: m }));
-    moments.v.forEach((v, i) => (arrays[`adam/v/${i}`] = { shape: [...policy.params[i].shape], data: v }));
-    out.meta.adamStep = moments.step;
+    moments.m.forEach((m, i) => (arrays[`${prefix}adam/m/${i}`] = { shape: [...policy.params[i].shape], data: m }));
+    moments.v.forEach((v, i) => (arrays[`${prefix}adam/v/${i}`] = { shape: [...policy.params[i].shape], data: v }));
+    out.meta[`${prefix}adamStep`] = moments.step;
   }
   return out;
 }
@@ -35,7 +39,7 @@ export async function saveLearnerState(policy: SavedPolicy, adam: Adam | null, r
  * the saved Rng and meta. Throws METARL_CHECKPOINT_CORRUPT naming the first thing that does not
  * fit, having changed nothing.
  */
-export function restoreLearnerState(state: LearnerState, policy: SavedPolicy, adam: Adam | null, agent: string): { rng: Rng; meta: LearnerState['meta'] } {
+export function restoreLearnerState(state: LearnerState, policy: SavedPolicy, adam: Adam | null, agent: string, prefix = ''): { rng: Rng; meta: LearnerState['meta'] } {
   const corrupt = (why: string): never => {
     throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `${agent} checkpoint does not fit this learner: ${why} (was it saved with another config, e.g. another hidden size?)`, { agent });
   };
@@ -47,13 +51,13 @@ export function restoreLearnerState(state: LearnerState, policy: SavedPolicy, ad
     if (!fits || saved.data.length !== size) corrupt(`'${key}' has shape [${saved.shape}], expected [${shape}]`);
     return saved.data;
   };
-  const weights = policy.params.map((p, i) => array(`policy/${policy.names[i]}`, p.shape, true));
+  const weights = policy.params.map((p, i) => array(`${prefix}policy/${policy.names[i]}`, p.shape, true));
   const rngState = state.meta.rng as unknown as RngState | undefined;
   if (!isRngState(rngState)) corrupt('the Rng state (meta.rng) is missing or malformed');
   if (adam) {
-    const step = state.meta.adamStep;
-    if (typeof step !== 'number') corrupt('the optimiser step (meta.adamStep) is missing');
-    const moments = (kind: string) => policy.params.map((p, i) => array(`adam/${kind}/${i}`, p.shape, false));
+    const step = state.meta[`${prefix}adamStep`];
+    if (typeof step !== 'number') corrupt(`the optimiser step (meta.${prefix}adamStep) is missing`);
+    const moments = (kind: string) => policy.params.map((p, i) => array(`${prefix}adam/${kind}/${i}`, p.shape, false));
     adam.load({ step: step as number, m: moments('m'), v: moments('v') });
   }
   tf.tidy(() => policy.params.forEach((p, i) => p.assign(tf.tensor(weights[i], p.shape))));

@@ -9,3 +9,5 @@ export type { LineSearchOptions, LineSearchResult } from './line-search.js';
 export { fisherVectorProduct } from './fvp.js';
 export { trpoStep } from './trpo.js';
 export type { TrpoStepInput, TrpoStepResult } from './trpo.js';
+export { ReplayBuffer, emptyTransitions } from './replay.js';
+export type { ReplayState, Transitions } from './replay.js';
