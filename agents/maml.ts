@@ -39,6 +39,7 @@ import { LinearFeatureBaseline } from '../src/nn/baseline.js';
 import { restoreLearnerState, saveLearnerState } from '../src/nn/learner-state.js';
 import { gaussianKl, gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
 import { klHessianProduct, vpgHessianProduct } from '../src/nn/curvature.js';
+import { variableFrom } from '../src/nn/init.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../src/nn/mlp.js';
 import { exp } from '../src/nn/ops.js';
 import { flattenParams, paramsFromFlat, readFlat, unflattenParams } from '../src/nn/params.js';
@@ -66,6 +67,7 @@ export const mamlConfigSchema = z.strictObject({
   gaeLambda: z.number().min(0).max(1).default(1).describe('GAE λ; 1 = discounted return minus the linear baseline, as the original MAML'),
   baselineReg: z.number().positive().default(1e-5).describe('ridge coefficient of the linear feature baseline (raised ×10 until the fit is finite)'),
   firstOrder: z.boolean().default(false).describe('first-order MAML: treat the inner gradient as a constant in the meta-gradient'),
+  learnInnerLr: z.boolean().default(false).describe('Meta-SGD (Li et al. 2017): a per-parameter inner step size, initialised at innerLr and meta-learned by the outer step with the weights'),
   oracle: z.boolean().default(false).describe("the policy also observes the task's numbers (goal, velocity, masses…): with innerSteps 0, the oracle baseline of `metarl eval --baselines`, an upper bound rather than meta-learning"),
   outer: z.enum(['trpo', 'ppo']).default('trpo').describe("outer optimiser: 'trpo' (the paper) or 'ppo' (clipped surrogate + Adam)"),
   maxKl: z.number().positive().default(0.01).describe('TRPO: mean KL bound δ between the old and new adapted policies'),
@@ -316,20 +318,26 @@ function subsampleOld(old: OldPolicy, stage: StageData, fraction: number): OldPo
 // ────────────────────────────── inner step ──────────────────────────────
 
 /**
- * One VPG step θ' = θ − α ∇ L_in(θ), computed functionally: nothing is mutated. Called inside
+ * The inner step size: MAML's one α, or Meta-SGD's α per parameter (`learnInnerLr`: tensors in
+ * the policy's shapes, meta-learned by the outer step with θ).
+ */
+export type StepSize = number | readonly tf.Tensor[];
+
+/**
+ * One VPG step θ' = θ − α ⊙ ∇ L_in(θ), computed functionally: nothing is mutated. Called inside
  * an outer `tf.grads`, the inner gradient is itself on the tape and the meta-gradient flows
  * through it (second order): this is why every op of the policy and the log-prob comes from
  * src/nn/ops.ts (tfjs#3252). With `firstOrder` the inner gradient is a constant.
  */
-export function innerStep(policy: GaussianMlpPolicy, params: Params, stage: StageData, alpha: number, firstOrder: boolean): tf.Tensor[] {
+export function innerStep(policy: GaussianMlpPolicy, params: Params, stage: StageData, alpha: StepSize, firstOrder: boolean): tf.Tensor[] {
   return tf.tidy(() => {
     const grads = tf.grads((...ps: tf.Tensor[]) => innerLoss(policy, ps, stage))([...params]);
-    return params.map((p, i) => tf.sub(p, tf.mul(firstOrder ? stopGradient(grads[i]) : grads[i], alpha)));
+    return params.map((p, i) => tf.sub(p, tf.mul(firstOrder ? stopGradient(grads[i]) : grads[i], typeof alpha === 'number' ? alpha : alpha[i])));
   });
 }
 
 /** θ' after the inner stages: stage j's step uses the episodes sampled at stage j. */
-export function adapt(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], alpha: number, firstOrder: boolean): tf.Tensor[] {
+export function adapt(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], alpha: StepSize, firstOrder: boolean): tf.Tensor[] {
   return tf.tidy(() => {
     let p: Params = theta;
     for (const stage of pre) p = innerStep(policy, p, stage, alpha, firstOrder);
@@ -344,11 +352,43 @@ const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
 }) as (x: tf.Tensor) => tf.Tensor;
 
 /**
+ * Meta-SGD's view of the inner steps: the flat per-parameter α and each step's inner gradient
+ * g_j (flat), which is ∂θ'_j/∂α = −diag(g_j).
+ */
+export interface LearnedStep {
+  /** [P] */
+  alpha: tf.Tensor1D;
+  /** g_j at θ'_{j−1} on stage j−1's episodes, [P] each. */
+  grads: tf.Tensor1D[];
+}
+
+/** The inner gradient ∇θ L_in at `params`, flat. */
+function innerGradient(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Tensor1D {
+  return tf.tidy(() => flattenParams(tf.grads((...ps: tf.Tensor[]) => innerLoss(policy, ps, stage))([...params])));
+}
+
+/** A Meta-SGD inner step from its flat gradient g: θ − α ⊙ g, α flat [P]. */
+function stepAlong(params: Params, g: tf.Tensor1D, alpha: tf.Tensor1D): tf.Tensor[] {
+  return tf.tidy(() => unflattenParams(tf.sub(flattenParams(params), tf.mul(alpha, g)), params.map((p) => p.shape)));
+}
+
+/** Meta-SGD's path [θ, θ'_1, …, θ'_k] from θ on stages 0..k−1, with the inner gradients of its steps. */
+function learnedPath(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], alpha: tf.Tensor1D): { path: tf.Tensor[][]; step: LearnedStep } {
+  const path: tf.Tensor[][] = [[...theta]];
+  const grads: tf.Tensor1D[] = [];
+  pre.forEach((stage, j) => {
+    grads.push(innerGradient(policy, path[j], stage));
+    path.push(stepAlong(path[j], grads[j], alpha));
+  });
+  return { path, step: { alpha, grads } };
+}
+
+/**
  * One task's MAML objective as a function of θ: the surrogate of its post-update episodes under
  * θ'(θ), differentiable through the inner steps on the tape. @internal The definition the
  * finite-difference tests check; the workers take its gradient in closed form (`metaGradient`).
  */
-export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], post: StageData, old: OldPolicy, alpha: number, firstOrder: boolean): tf.Scalar {
+export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], post: StageData, old: OldPolicy, alpha: StepSize, firstOrder: boolean): tf.Scalar {
   return tf.tidy(() => surrogateLoss(policy, adapt(policy, theta, pre, alpha, firstOrder), post, old));
 }
 
@@ -368,6 +408,10 @@ export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: rea
 export function fisherProduct(run: TaskRun, v: tf.Tensor1D, config: MamlConfig): tf.Tensor1D {
   return tf.tidy(() => {
     const k = run.pre.length;
+    if (run.learned) {
+      const u = learnedJacobianProduct(run.params, run.fisherPre, run.learned, v, config.firstOrder);
+      return learnedJacobianTransposeProduct(run.params, run.fisherPre, run.learned, klHessianProduct(run.params[k], run.fisherPost, u), config.firstOrder);
+    }
     if (config.firstOrder) return klHessianProduct(run.params[k], run.fisherPost, v);
     const u = jacobianProduct(run.params, run.fisherPre, v, config.innerLr, false);
     return jacobianProduct(run.params, run.fisherPre, klHessianProduct(run.params[k], run.fisherPost, u), config.innerLr, true);
@@ -385,15 +429,43 @@ function jacobianProduct(path: readonly Params[], stages: readonly StageData[], 
 }
 
 /**
+ * Meta-SGD's J_φ·v, φ = (θ, α), v = [v_θ, v_α]: the steps run forward,
+ * u_j = u_{j−1} − α ⊙ H_j u_{j−1} − g_j ⊙ v_α from u_0 = v_θ (first order: without the H_j term).
+ */
+function learnedJacobianProduct(path: readonly Params[], stages: readonly StageData[], learned: LearnedStep, v: tf.Tensor1D, firstOrder: boolean): tf.Tensor1D {
+  const [vTheta, vAlpha] = tf.split(v, 2) as [tf.Tensor1D, tf.Tensor1D];
+  return stages.reduce((u, stage, j) => {
+    const through = firstOrder ? u : tf.sub(u, tf.mul(learned.alpha, vpgHessianProduct(path[j], stage, u)));
+    return tf.sub(through, tf.mul(learned.grads[j], vAlpha)) as tf.Tensor1D;
+  }, vTheta);
+}
+
+/**
+ * Meta-SGD's J_φᵀ·w = [w_θ, w_α]: back from w_k = w, step j adds −g_j ⊙ w_j to w_α and passes
+ * w_{j−1} = w_j − H_j (α ⊙ w_j) on (H_j symmetric; first order: w_{j−1} = w_j).
+ */
+function learnedJacobianTransposeProduct(path: readonly Params[], stages: readonly StageData[], learned: LearnedStep, w: tf.Tensor1D, firstOrder: boolean): tf.Tensor1D {
+  let wTheta = w;
+  let wAlpha: tf.Tensor1D = tf.zerosLike(w);
+  for (let j = stages.length - 1; j >= 0; j--) {
+    wAlpha = tf.sub(wAlpha, tf.mul(learned.grads[j], wTheta));
+    if (!firstOrder) wTheta = tf.sub(wTheta, vpgHessianProduct(path[j], stages[j], tf.mul(learned.alpha, wTheta)));
+  }
+  return tf.concat([wTheta, wAlpha]);
+}
+
+/**
  * A task's meta-gradient ∇θ loss(θ'_k(θ)) = Jᵀ ∇θ' loss(θ'_k): a first-order gradient at the
  * adapted parameters, carried back through the inner steps by closed-form Hessian-vector
  * products (the same as differentiating through the inner update on the tape, which the
  * finite-difference tests check, at a fraction of its cost). `path` is [θ, θ'_1, …, θ'_k].
+ * With Meta-SGD (`learned`) the gradient is with respect to φ = (θ, α): [2P].
  */
-function metaGradient(path: readonly Params[], pre: readonly StageData[], loss: (adapted: tf.Tensor[]) => tf.Scalar, config: MamlConfig): { value: tf.Scalar; gradient: tf.Tensor1D } {
+export function metaGradient(path: readonly Params[], pre: readonly StageData[], loss: (adapted: tf.Tensor[]) => tf.Scalar, config: MamlConfig, learned: LearnedStep | null = null): { value: tf.Scalar; gradient: tf.Tensor1D } {
   return tf.tidy(() => {
     const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...path[pre.length]]);
     const atAdapted = flattenParams(grads);
+    if (learned) return { value, gradient: learnedJacobianTransposeProduct(path, pre, learned, atAdapted, config.firstOrder) };
     return { value, gradient: config.firstOrder ? atAdapted : jacobianProduct(path, pre, atAdapted, config.innerLr, true) };
   });
 }
@@ -424,6 +496,8 @@ export interface TaskRun {
   fisherPre: StageData[];
   fisherPost: StageData;
   fisherOld: OldPolicy;
+  /** Meta-SGD: the learned α and the inner gradients of the steps; null for MAML's one α. */
+  learned: LearnedStep | null;
 }
 
 export interface IterateRequest {
@@ -463,8 +537,20 @@ export async function createMamlShard(args: ShardWorkerArgs): Promise<ShardWorke
   return new MamlShard({ config, policy, sampler: args.sampler, obsSize: args.family.spec.obsSize });
 }
 
+/**
+ * The meta-parameters φ a request carries, split: θ, and with Meta-SGD the flat α that follows
+ * it (φ = [θ, α], both [P]).
+ */
+function splitMeta(flat: Float32Array, policy: GaussianMlpPolicy, learnInnerLr: boolean): { theta: tf.Tensor[]; alpha: tf.Tensor1D | null } {
+  const shapes = policy.params.map((p) => p.shape);
+  if (!learnInnerLr) return { theta: paramsFromFlat(flat, shapes), alpha: null };
+  const P = flat.length / 2;
+  return { theta: paramsFromFlat(flat.subarray(0, P), shapes), alpha: tf.tensor1d(flat.subarray(P)) };
+}
+
 class MamlShard implements ShardWorker {
   private theta: tf.Tensor[] = [];
+  private alpha: tf.Tensor1D | null = null;
   private runs: TaskRun[] = [];
 
   constructor(private readonly ctx: ShardContext) {}
@@ -499,22 +585,30 @@ class MamlShard implements ShardWorker {
   private async iterate(request: IterateRequest, emit: Emit): Promise<TaskIterateResult[]> {
     const { config, policy } = this.ctx;
     this.release();
-    this.theta = paramsFromFlat(request.theta, policy.params.map((p) => p.shape));
+    ({ theta: this.theta, alpha: this.alpha } = splitMeta(request.theta, policy, config.learnInnerLr));
     const results: TaskIterateResult[] = [];
     for (const task of request.tasks) {
       const stages: StageData[] = [];
       const params: tf.Tensor[][] = [this.theta];
+      const grads: tf.Tensor1D[] = [];
       let sampleSeconds = 0;
       for (let j = 0; j <= config.innerSteps; j++) {
         const t0 = performance.now();
         const batch = await rollout(this.ctx, task, params[j], j, request.seed, request.watch, emit);
         sampleSeconds += (performance.now() - t0) / 1000;
         stages.push(prepareStage(batch, config));
-        if (j < config.innerSteps) params.push(innerStep(policy, params[j], stages[j], config.innerLr, false));
+        if (j === config.innerSteps) break;
+        if (this.alpha) {
+          grads.push(innerGradient(policy, params[j], stages[j]));
+          params.push(stepAlong(params[j], grads[j], this.alpha));
+        } else {
+          params.push(innerStep(policy, params[j], stages[j], config.innerLr, false));
+        }
       }
       const pre = stages.slice(0, -1);
       const post = stages[config.innerSteps];
       const old = oldPolicy(policy, params[config.innerSteps], post);
+      const learned = this.alpha ? { alpha: this.alpha, grads } : null;
       const run: TaskRun = {
         index: task.index,
         params,
@@ -524,9 +618,10 @@ class MamlShard implements ShardWorker {
         fisherPre: await Promise.all(pre.map((s) => subsample(s, config.fisherSubsample))),
         fisherPost: await subsample(post, config.fisherSubsample),
         fisherOld: subsampleOld(old, post, config.fisherSubsample),
+        learned,
       };
       this.runs.push(run);
-      const outer = request.gradient ? await read(metaGradient(params, pre, (ps) => surrogateLoss(policy, ps, post, old), config)) : null;
+      const outer = request.gradient ? await read(metaGradient(params, pre, (ps) => surrogateLoss(policy, ps, post, old), config, learned)) : null;
       results.push({
         index: task.index,
         stageReturns: stages.map((s) => s.meanReturn),
@@ -552,45 +647,51 @@ class MamlShard implements ShardWorker {
     return out;
   }
 
-  /** The surrogate and KL at a candidate θ, each task re-adapted from it (as the paper). */
-  private async lossKl(theta: Float32Array): Promise<Array<{ loss: number; kl: number }>> {
+  /** The surrogate and KL at a candidate φ, each task re-adapted from it (as the paper). */
+  private async lossKl(phi: Float32Array): Promise<Array<{ loss: number; kl: number }>> {
     const { config, policy } = this.ctx;
-    const candidate = paramsFromFlat(theta, policy.params.map((p) => p.shape));
+    const { theta: candidate, alpha } = splitMeta(phi, policy, config.learnInnerLr);
     const out: Array<{ loss: number; kl: number }> = [];
     for (const run of this.runs) {
       const [loss, kl] = tf.tidy(() => {
-        const adapted = adapt(policy, candidate, run.pre, config.innerLr, false);
+        const adapted = alpha ? learnedPath(policy, candidate, run.pre, alpha).path[run.pre.length] : adapt(policy, candidate, run.pre, config.innerLr, false);
         return [surrogateLoss(policy, adapted, run.post, run.old), meanKl(policy, adapted, run.post, run.old)];
       });
       out.push({ loss: (await loss.data())[0], kl: (await kl.data())[0] });
       tf.dispose([loss, kl]);
     }
-    tf.dispose(candidate);
+    tf.dispose([...candidate, ...(alpha ? [alpha] : [])]);
     return out;
   }
 
   /** PPO: each task's clipped surrogate (a mean over its post-update steps) and its meta-gradient at θ. */
-  private async clippedGradients(theta: Float32Array): Promise<Array<{ loss: number; gradient: Float32Array }>> {
+  private async clippedGradients(phi: Float32Array): Promise<Array<{ loss: number; gradient: Float32Array }>> {
     const { config, policy } = this.ctx;
-    const at = paramsFromFlat(theta, policy.params.map((p) => p.shape));
+    const { theta: at, alpha } = splitMeta(phi, policy, config.learnInnerLr);
     const out: Array<{ loss: number; gradient: Float32Array }> = [];
     for (const run of this.runs) {
-      // θ moved since sampling: the inner steps are retaken from it, and J is J at θ.
-      const path: tf.Tensor[][] = [at];
-      for (const stage of run.pre) path.push(innerStep(policy, path[path.length - 1], stage, config.innerLr, false));
       const clipped = (ps: tf.Tensor[]) =>
         ppoClipLoss({ logProb: logProb(policy, ps, run.post), oldLogProb: run.old.logProb, advantages: run.post.advantages, mask: run.post.mask, clip: config.ppoClip }).policyLoss;
+      // θ moved since sampling: the inner steps are retaken from it, and J is J at θ.
+      if (alpha) {
+        const { path, step } = learnedPath(policy, at, run.pre, alpha);
+        out.push(await read(metaGradient(path, run.pre, clipped, config, step)));
+        tf.dispose([...path.slice(1).flat(), ...step.grads]);
+        continue;
+      }
+      const path: tf.Tensor[][] = [at];
+      for (const stage of run.pre) path.push(innerStep(policy, path[path.length - 1], stage, config.innerLr, false));
       out.push(await read(metaGradient(path, run.pre, clipped, config)));
       tf.dispose(path.slice(1).flat());
     }
-    tf.dispose(at);
+    tf.dispose([...at, ...(alpha ? [alpha] : [])]);
     return out;
   }
 
   /** Meta-test: per task, the mean return before adaptation and after each of 1..K inner steps. */
   private async evaluate(request: EvaluateRequest, emit: Emit): Promise<number[][]> {
     const { config, policy } = this.ctx;
-    const theta = paramsFromFlat(request.theta, policy.params.map((p) => p.shape));
+    const { theta, alpha } = splitMeta(request.theta, policy, config.learnInnerLr);
     const out: number[][] = [];
     try {
       for (const task of request.tasks) {
@@ -600,7 +701,7 @@ class MamlShard implements ShardWorker {
           const stage = prepareStage(await rollout(this.ctx, task, params, j, request.seed, request.watch, emit), config);
           returns.push(stage.meanReturn);
           if (j < request.stages) {
-            const next = innerStep(policy, params, stage, config.innerLr, false);
+            const next = alpha ? tf.tidy(() => stepAlong(params, innerGradient(policy, params, stage), alpha)) : innerStep(policy, params, stage, config.innerLr, false);
             if (params !== theta) tf.dispose([...params]);
             params = next;
           }
@@ -610,7 +711,7 @@ class MamlShard implements ShardWorker {
         out.push(returns);
       }
     } finally {
-      tf.dispose(theta);
+      tf.dispose([...theta, ...(alpha ? [alpha] : [])]);
     }
     return out;
   }
@@ -619,11 +720,12 @@ class MamlShard implements ShardWorker {
     for (const run of this.runs) {
       [...run.pre, run.post, ...run.fisherPre, run.fisherPost].forEach(disposeStage);
       [run.old, run.fisherOld].forEach(disposeOld);
-      tf.dispose(run.params.slice(1).flat());
+      tf.dispose([...run.params.slice(1).flat(), ...(run.learned?.grads ?? [])]);
     }
-    tf.dispose(this.theta);
+    tf.dispose([...this.theta, ...(this.alpha ? [this.alpha] : [])]);
     this.runs = [];
     this.theta = [];
+    this.alpha = null;
     return null;
   }
 }
@@ -637,7 +739,8 @@ export async function createMaml(args: AgentArgs<MamlConfig>): Promise<MetaLearn
   const rng = new Rng(args.seed);
   // The initial weights take the first draw of the agent's stream; everything after is seeds.
   const policy = buildPolicy(args.family, config, rng.fork());
-  return new MamlLearner(config, args.pool, policy, rng, args.watch);
+  const innerLr = config.learnInnerLr ? policy.params.map((p) => variableFrom(tf.fill(p.shape, config.innerLr))) : null;
+  return new MamlLearner(config, args.pool, policy, innerLr, rng, args.watch);
 }
 
 class MamlLearner implements MetaLearner {
@@ -647,16 +750,23 @@ class MamlLearner implements MetaLearner {
   private readonly adam: Adam | null;
   private disposed = false;
 
+  /** What the outer step learns: θ, then with Meta-SGD the per-parameter α (φ = [θ, α]). */
+  private readonly metaParams: tf.Variable[];
+  private readonly metaNames: string[];
+
   constructor(
     private readonly config: MamlConfig,
     private readonly pool: TaskPool,
     private readonly policy: GaussianMlpPolicy,
+    private readonly innerLr: tf.Variable[] | null,
     private rng: Rng,
     private readonly watch: AgentArgs<MamlConfig>['watch'],
   ) {
     this.stages = stageNames(config.innerSteps);
     this.tasksPerIteration = config.metaBatchSize;
-    this.adam = config.outer === 'ppo' ? new Adam(policy.params, { learningRate: config.ppoLr }) : null;
+    this.metaParams = [...policy.params, ...(innerLr ?? [])];
+    this.metaNames = [...policy.names, ...(innerLr ? policy.names.map((n) => `innerLr.${n}`) : [])];
+    this.adam = config.outer === 'ppo' ? new Adam(this.metaParams, { learningRate: config.ppoLr }) : null;
   }
 
   async iterate(tasks: Task[]): Promise<IterationMetrics> {
@@ -665,7 +775,7 @@ class MamlLearner implements MetaLearner {
     const started = performance.now();
     const shards = shardRanges(tasks.length, this.pool.lanes);
     const watched = this.watched(config.innerSteps);
-    const theta = await readFlat(this.policy.params);
+    const theta = await readFlat(this.metaParams);
     const seed = this.rng.seed();
     const requests = shards.map(([from, to]): IterateRequest => ({ seed, theta, tasks: indexed(tasks, from, to), watch: watched.slots, gradient: config.outer === 'trpo' }));
     try {
@@ -675,6 +785,7 @@ class MamlLearner implements MetaLearner {
       const t0 = performance.now();
       const figures = this.adam ? await this.ppoStep(shards, results, this.adam) : await this.trpoStep(shards, results, theta);
       figures.std = await meanStd(this.policy);
+      if (this.innerLr) Object.assign(figures, await innerLrSpread(this.innerLr));
       figures.outerSeconds = (performance.now() - t0) / 1000;
       return {
         stageReturns: this.stages.map((_, j) => mean(results.map((r) => r.stageReturns[j]))),
@@ -721,13 +832,13 @@ class MamlLearner implements MetaLearner {
     // Each task's loss is a mean over its steps; weighted by its share of them, the sum is the mean over all steps.
     const weights = results.map((r) => r.postSteps / total);
     for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
-      const at = await this.ask<{ loss: number; gradient: Float32Array }>('clippedGradient', shards, { theta: await readFlat(this.policy.params) });
-      const grads = tf.tidy(() => unflattenParams(tf.tensor1d(Float32Array.from(weightedSum(at.map((r) => r.gradient), weights))), this.policy.params.map((p) => p.shape)));
+      const at = await this.ask<{ loss: number; gradient: Float32Array }>('clippedGradient', shards, { theta: await readFlat(this.metaParams) });
+      const grads = tf.tidy(() => unflattenParams(tf.tensor1d(Float32Array.from(weightedSum(at.map((r) => r.gradient), weights))), this.metaParams.map((p) => p.shape)));
       adam.apply(grads);
       tf.dispose(grads);
       await letEventLoopRun();
     }
-    const after = await this.ask<{ loss: number; kl: number }>('lossKl', shards, { theta: await readFlat(this.policy.params) });
+    const after = await this.ask<{ loss: number; kl: number }>('lossKl', shards, { theta: await readFlat(this.metaParams) });
     return { surrogate: mean(after.map((r) => r.loss)), kl: mean(after.map((r) => r.kl)) };
   }
 
@@ -746,7 +857,7 @@ class MamlLearner implements MetaLearner {
     const K = options.adaptationSteps ?? this.config.innerSteps;
     const shards = shardRanges(tasks.length, this.pool.lanes);
     const watched = this.watched(K);
-    const theta = await readFlat(this.policy.params);
+    const theta = await readFlat(this.metaParams);
     const requests = shards.map(([from, to]): EvaluateRequest => ({ seed: options.seed ?? 0, theta, tasks: indexed(tasks, from, to), stages: K, watch: watched.slots }));
     const perTask = (await this.pool.run('evaluate', requests, { onEvent: watched.onEvent, describe: describeShards(shards, 'evaluate') })).flat() as number[][];
     return { stages: stageNames(K), returns: stageNames(K).map((_, j) => perTask.map((r) => r[j])) };
@@ -762,23 +873,23 @@ class MamlLearner implements MetaLearner {
     };
   }
 
-  private setTheta(theta: Float32Array): void {
-    const parts = paramsFromFlat(theta, this.policy.params.map((p) => p.shape));
-    this.policy.params.forEach((p, i) => p.assign(parts[i]));
+  private setTheta(phi: Float32Array): void {
+    const parts = paramsFromFlat(phi, this.metaParams.map((p) => p.shape));
+    this.metaParams.forEach((p, i) => p.assign(parts[i]));
     tf.dispose(parts);
   }
 
   // ─────────────────────────────── save / load ───────────────────────────────
 
-  /** Weights, the PPO optimiser's moments and the agent's Rng: the next iterate() is then exact. */
+  /** Weights (and Meta-SGD's α), the PPO optimiser's moments and the agent's Rng: the next iterate() is then exact. */
   async state(): Promise<LearnerState> {
     this.checkAlive('state');
-    return saveLearnerState(this.policy, this.adam, this.rng, { baseline: 'refitted per task and stage: no state' });
+    return saveLearnerState({ names: this.metaNames, params: this.metaParams }, this.adam, this.rng, { baseline: 'refitted per task and stage: no state' });
   }
 
   async restore(state: LearnerState): Promise<void> {
     this.checkAlive('restore');
-    this.rng = restoreLearnerState(state, this.policy, this.adam, 'MAML').rng;
+    this.rng = restoreLearnerState(state, { names: this.metaNames, params: this.metaParams }, this.adam, 'MAML').rng;
   }
 
   dispose(): void {
@@ -786,6 +897,7 @@ class MamlLearner implements MetaLearner {
     this.disposed = true;
     this.adam?.dispose();
     this.policy.dispose();
+    tf.dispose(this.innerLr ?? []);
   }
 
   private checkAlive(what: string): void {
@@ -825,6 +937,13 @@ function weightedSum(vectors: readonly Float32Array[], weights: readonly number[
     for (let i = 0; i < out.length; i++) out[i] += weights[t] * v[i];
   });
   return out;
+}
+
+/** Meta-SGD's learned α: its mean and spread over all parameters. */
+async function innerLrSpread(innerLr: readonly tf.Tensor[]): Promise<{ innerLrMean: number; innerLrStd: number }> {
+  const values = await readFlat(innerLr);
+  const m = mean(Array.from(values));
+  return { innerLrMean: m, innerLrStd: Math.sqrt(mean(Array.from(values, (v) => (v - m) ** 2))) };
 }
 
 async function meanStd(policy: GaussianMlpPolicy): Promise<number> {

@@ -39,8 +39,12 @@ async function start(ref: FamilyRef, cfg: MamlConfig, workers: number, seed = 1)
 }
 
 describe('MAML with 0, 1 and 2 task workers', () => {
-  it.each(['trpo', 'ppo'] as const)('gives the same metrics and weights after 2 iterations, and the same evaluation (%s)', async (outer) => {
-    const cfg = config({ outer });
+  it.each([
+    ['trpo', false],
+    ['ppo', false],
+    ['trpo', true],
+  ] as const)('gives the same metrics and weights after 2 iterations, and the same evaluation (%s, learnInnerLr %s)', async (outer, learnInnerLr) => {
+    const cfg = config({ outer, learnInnerLr });
     const family = await loadFamily(POINT_NAV);
     const runs = [];
     for (const workers of [0, 1, 2]) {

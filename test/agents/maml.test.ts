@@ -132,7 +132,7 @@ describe('MAML meta-gradient', () => {
     const post = randomStage(rng, N, O, A, 2);
     const adapted = innerStep(policy, theta, pre[0], cfg.innerLr, false);
     const old = oldPolicy(policy, adapted, post);
-    const run: TaskRun = { index: 0, params: [[...theta], adapted], pre, post, old, fisherPre: pre, fisherPost: post, fisherOld: old };
+    const run: TaskRun = { index: 0, params: [[...theta], adapted], pre, post, old, fisherPre: pre, fisherPost: post, fisherOld: old, learned: null };
     const theta0 = Float32Array.from(await flattenParams(theta).data());
     const v = Float32Array.from(theta0, () => rng.normal(0, 1));
     const vt = tf.tensor1d(v);
