@@ -34,7 +34,7 @@ describe('tanh-squashed Gaussian (SAC policy, #8)', () => {
   });
 
   it('a reparameterised sample is tanh(mean + std·ε) and carries the gradient to the mean', async () => {
-    const mean = variableFrom(tf.tensor2d([[0.2]]));
+    const mean = variableFrom(tf.tensor2d([[0.2]])) as tf.Variable<tf.Rank.R2>;
     const noise = tf.tensor2d([[0.5]]);
     const { action } = sampleTanhGaussian(mean, tf.tensor2d([[Math.log(0.4)]]), noise);
     expect((await action.data())[0]).toBeCloseTo(Math.tanh(0.2 + 0.4 * 0.5), 6);
