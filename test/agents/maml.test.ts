@@ -181,6 +181,32 @@ describe('MAML on point-nav', () => {
   });
 });
 
+describe('the baselines MAML trains (innerSteps 0)', () => {
+  it('pretrained learns from all tasks at once; the oracle, which sees the goal, beats it', async () => {
+    const cfg = config({ innerSteps: 0, hidden: [32], metaBatchSize: 10, episodesPerTask: 10, horizon: 30 });
+    const heldOut = family.sampleTasks(new Rng(99), 10);
+    const trained = async (oracle: boolean) => {
+      const l = await learner({ ...cfg, oracle }, 1);
+      const [before] = (await l.evaluate(heldOut, { seed: 3 })).returns;
+      const taskRng = new Rng(5);
+      for (let i = 0; i < 8; i++) await l.iterate(family.sampleTasks(taskRng, l.tasksPerIteration));
+      const [after] = (await l.evaluate(heldOut, { seed: 3 })).returns;
+      return { before, after };
+    };
+    const pretrained = await trained(false);
+    const oracle = await trained(true);
+    // Measured: pretrained −21.1 → −12.9 in 8 iterations; the oracle ends at −6.2.
+    // Paired over the same held-out tasks and seeds: each gain in standard errors of its per-task differences.
+    const pairedSe = (a: number[], b: number[]) => {
+      const d = a.map((x, i) => x - b[i]);
+      const m = meanOf(d);
+      return m / Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / (d.length - 1) / d.length);
+    };
+    expect(pairedSe(pretrained.after, pretrained.before)).toBeGreaterThan(3);
+    expect(pairedSe(oracle.after, pretrained.after)).toBeGreaterThan(3);
+  });
+});
+
 /** The policy weights as the learner saved them, by parameter name. */
 async function thetaOf(l: MetaLearner): Promise<Map<string, Float32Array>> {
   const { arrays } = await l.state();
