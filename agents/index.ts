@@ -1,10 +1,11 @@
 import { MetarlError, listChoices } from '../src/core/errors.js';
 import { definition as maml } from './maml.js';
+import { definition as pearl } from './pearl.js';
 import { definition as rl2 } from './rl2.js';
 import type { AgentDefinition } from './types.js';
 
 /** The built-in meta-learners by name; `metarl train --agent <name>`. */
-export const builtinAgents = { maml, rl2 } as const;
+export const builtinAgents = { maml, rl2, pearl } as const;
 
 export type BuiltinAgentName = keyof typeof builtinAgents;
 

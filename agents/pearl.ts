@@ -1,0 +1,724 @@
+/**
+ * PEARL (Rakelly, Zhou, Quillen, Finn & Levine 2019, "Efficient Off-Policy Meta-Reinforcement
+ * Learning via Probabilistic Context Variables", and its katerakelly/oyster code): a task is
+ * summarised by a latent z. A context encoder maps each transition c = (s, a, r, s') to a
+ * Gaussian factor N(μ(c), σ²(c)); the belief q(z | c₁…c_N) is their product (closed form,
+ * precision-weighted); an off-policy SAC agent acts on [s, z]. Adaptation is inference: on a new
+ * task, z is drawn from the prior N(0, I) for the first episode, then from the posterior of
+ * everything seen so far, once per episode (the paper's online evaluation, §6.2).
+ *
+ * One meta-iteration, as oyster's `train()`:
+ *   collect  for each of the `collectTasks` tasks the loop hands in (a new replay buffer and
+ *            encoder buffer each): `priorEpisodes` episodes with z ~ prior (z redrawn every
+ *            episode) into both buffers, then `posteriorEpisodes` with z ~ q(z | a context
+ *            batch from the encoder buffer) into the replay buffer only;
+ *   learn    `numTrainSteps` gradient steps, each on a meta-batch of `metaBatchSize` tasks drawn
+ *            from the live buffers: a context batch (`contextBatch` transitions from a task's
+ *            encoder buffer) → q(z | c) → one reparameterised z per task; an RL batch
+ *            (`batchSize` transitions from its replay buffer) → twin-Q loss + β·Σ_tasks KL(q ‖ N(0, I)),
+ *            whose gradient trains the encoder (the critic's loss is the encoder's signal, as the
+ *            paper); the actor's loss sees z detached; target critics trail by Polyak τ.
+ *
+ * Where this file differs from oyster, and why:
+ *   - Training tasks are a rolling window, not a fixed set: the loop hands each iteration
+ *     `collectTasks` fresh tasks from its own seeded stream, and the learner keeps the buffers of
+ *     the last `trainTasks` of them (oyster draws n_train_tasks once and revisits them). A continuous
+ *     family is covered rather than memorised, the loop's task stream stays the one source of
+ *     tasks, and the buffers are bounded by trainTasks × replayCapacity. A task is visited once, so
+ *     oyster's "clear the encoder buffer on every visit" holds trivially, and there is no
+ *     separate num_initial_steps phase (the first iterations train on the few tasks they have).
+ *   - SAC is the twin-Q form with target critics (Haarnoja et al. 2018b), not oyster's V network
+ *     with a target V; the temperature is fixed (α = `alpha`, with rewards scaled by
+ *     `rewardScale`, as oyster) unless `learnTemperature`, which tunes log α to an entropy target.
+ *   - Collection counts episodes (`priorEpisodes`, `posteriorEpisodes`), not steps: oyster's
+ *     num_steps_prior / max_path_length. The posterior phase draws every episode's z from one
+ *     belief (the prior phase's context); oyster starts it from the prior and re-infers after
+ *     each trajectory.
+ *   - The context holds s' too by default (`contextNextObs`; oyster's use_next_obs_in_context is
+ *     False on its locomotion configs).
+ *
+ * The paper's settings (oyster configs/default.py), one flag each: --hidden 300,300,300
+ * --encoder-hidden 200,200,200 --latent-size 5 --meta-batch-size 16 --batch-size 256
+ * --context-batch 64 --num-train-steps 2000 --lr 0.0003 --reward-scale 5 --kl-weight 0.1
+ * --tau 0.005 --discount 0.99 --collect-tasks 5 --train-tasks 100 (point-robot: --reward-scale 100,
+ * --train-tasks 80, --num-train-steps 1000, horizon 20). The defaults here are smaller so an
+ * iteration takes seconds on two CPU cores.
+ *
+ * Sampling uses the vectorised sampler (its env threads step the envs; the policy runs here, one
+ * call per step for all slots). Learning runs on this thread: the gradient steps are sequential and
+ * small, and are not split over task workers (see docs/api.md "PEARL" for the measured split).
+ *
+ * Shapes: T = tasks in a meta-batch, C = context transitions per task, B = RL transitions per
+ * task, O/A = obs/action size, L = latent size, D = context width (O + A + 1, + O with s').
+ *
+ * Sections, in order: config · networks · beliefs and rollouts · task buffers · losses and the
+ * gradient step · learner: iterate, evaluate · save/load.
+ */
+import { z } from 'zod';
+import { MetarlError } from '../src/core/errors.js';
+import { parseConfig } from '../src/core/parse-config.js';
+import { letEventLoopRun } from '../src/core/event-loop.js';
+import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
+import { Rng } from '../src/core/rng.js';
+import type { JsonValue, Task, TaskFamily } from '../src/core/types.js';
+import { Adam } from '../src/nn/adam.js';
+import { diagonalGaussianEntropy, klToStandardNormal, productOfGaussians } from '../src/nn/gaussian-product.js';
+import { restoreLearnerState, saveLearnerState, type SavedPolicy } from '../src/nn/learner-state.js';
+import { createMlp, type Mlp } from '../src/nn/mlp.js';
+import { variableFrom } from '../src/nn/init.js';
+import { softUpdate } from '../src/nn/polyak.js';
+import { LOG_STD_MAX, LOG_STD_MIN, actTanhGaussian, sampleTanhGaussian } from '../src/nn/tanh-gaussian.js';
+import { tf } from '../src/nn/tf.js';
+import { ReplayBuffer, emptyTransitions, type ReplayState, type Transitions } from '../src/rl/replay.js';
+import { resetSeed } from '../src/sampling/layout.js';
+import type { Batch, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
+import type { AgentArgs, AgentDefinition } from './types.js';
+
+// ───────────────────────────── config ─────────────────────────────
+
+const sizes = z.array(z.number().int().positive()).min(1);
+
+export const pearlConfigSchema = z.strictObject({
+  latentSize: z.number().int().positive().default(5).describe('dimensions of the task latent z'),
+  hidden: sizes.default([64, 64]).describe('hidden layer sizes of the actor and the twin critics (ReLU MLPs; paper 300,300,300)'),
+  encoderHidden: sizes.default([64, 64]).describe('hidden layer sizes of the context encoder (paper 200,200,200)'),
+  contextNextObs: z.boolean().default(true).describe("the context transitions hold s' as well as (s, a, r)"),
+  collectTasks: z.number().int().positive().default(5).describe('tasks the loop hands each iteration, data collected for each (oyster num_tasks_sample)'),
+  trainTasks: z.number().int().positive().default(40).describe('task buffers kept: the last this many collected tasks, oldest dropped (oyster n_train_tasks)'),
+  replayCapacity: z.number().int().positive().default(1000).describe('transitions per task replay buffer, a ring (the encoder buffer holds the prior episodes)'),
+  priorEpisodes: z.number().int().min(1).default(2).describe('episodes per collected task with z ~ prior, into the replay and encoder buffers (oyster num_steps_prior / horizon)'),
+  posteriorEpisodes: z.number().int().min(0).default(2).describe('episodes per collected task with z ~ posterior, replay buffer only (oyster num_extra_rl_steps_posterior / horizon)'),
+  numTrainSteps: z.number().int().positive().default(100).describe('gradient steps per iteration (paper 2000)'),
+  metaBatchSize: z.number().int().positive().default(8).describe('tasks per gradient step, drawn with replacement from the live buffers (paper 16)'),
+  batchSize: z.number().int().positive().default(64).describe('RL transitions per task per gradient step (paper 256)'),
+  contextBatch: z.number().int().positive().default(64).describe('context transitions per task per gradient step (paper 64)'),
+  lr: z.number().positive().default(3e-4).describe('Adam learning rate of the encoder, critics, actor and temperature'),
+  discount: z.number().min(0).max(1).default(0.99).describe('discount γ'),
+  tau: z.number().min(0).max(1).default(0.005).describe('Polyak rate of the target critics'),
+  rewardScale: z.number().positive().default(5).describe('rewards are multiplied by this in the Bellman target (with a fixed α, it sets the weight of entropy)'),
+  alpha: z.number().positive().default(1).describe('SAC temperature α: fixed, or the initial value when learnTemperature'),
+  learnTemperature: z.boolean().default(false).describe('tune α so the policy entropy tracks targetEntropy (oyster keeps α = 1 and scales rewards instead)'),
+  targetEntropy: z.number().nullable().default(null).describe('entropy target when learnTemperature; null = −actSize'),
+  klWeight: z.number().min(0).default(0.1).describe('β: weight of KL(q(z|c) ‖ N(0, I)), summed over the tasks of a meta-batch (oyster kl_lambda)'),
+  policyReg: z.number().min(0).default(1e-3).describe("weight of the actor's mean² and log-std² penalties (oyster's policy_mean/std_reg_weight)"),
+  horizon: z.number().int().positive().nullable().default(null).describe('steps per episode at most; null = the family horizon'),
+  evalEpisodes: z.number().int().min(1).default(3).describe('episodes of a meta-test trial: the first with z ~ prior, each later one with z from the posterior of the trial so far'),
+  deterministicEval: z.boolean().default(true).describe('meta-test acts with tanh(mean), as oyster; false samples actions'),
+});
+
+export type PearlConfig = z.output<typeof pearlConfigSchema>;
+
+/** point-nav is oyster's point-robot with MAML's goals and horizon 100: its reward scale. */
+const familyDefaults: Record<string, Partial<z.input<typeof pearlConfigSchema>>> = {
+  'point-nav': { rewardScale: 10, trainTasks: 80 },
+};
+
+// ───────────────────────────── networks ─────────────────────────────
+
+/** x [N, in] → [N, out]: ReLU hidden layers, linear output (rlkit's FlattenMlp); params as src/nn/mlp's order. */
+function reluMlp(params: readonly tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    let h: tf.Tensor2D = x;
+    const layers = params.length / 2;
+    for (let l = 0; l < layers; l++) {
+      const pre = tf.add(tf.matMul(h, params[2 * l] as tf.Tensor2D), params[2 * l + 1]) as tf.Tensor2D;
+      h = l < layers - 1 ? tf.relu(pre) : pre;
+    }
+    return h;
+  });
+}
+
+/** The networks and their optimisers. Critic = encoder + twin Q (one loss trains all three). */
+export interface PearlNets {
+  /** c [N, D] → [N, 2L]: μ, then σ² before softplus. */
+  encoder: Mlp;
+  /** [s, z] [N, O + L] → [N, 2A]: pre-tanh mean, then log-std. */
+  actor: Mlp;
+  q1: Mlp;
+  q2: Mlp;
+  /** [s, a, z] → [N, 1], trailing q1 and q2. */
+  q1Target: Mlp;
+  q2Target: Mlp;
+  /** [1]: log α. */
+  logAlpha: tf.Variable;
+  criticAdam: Adam;
+  actorAdam: Adam;
+  alphaAdam: Adam | null;
+}
+
+export interface PearlSizes {
+  obsSize: number;
+  actSize: number;
+  latentSize: number;
+  /** D: width of one context transition. */
+  contextSize: number;
+}
+
+function sizesOf(family: TaskFamily, config: PearlConfig): PearlSizes {
+  const { obsSize: O, actSize: A } = family.spec;
+  return { obsSize: O, actSize: A, latentSize: config.latentSize, contextSize: O + A + 1 + (config.contextNextObs ? O : 0) };
+}
+
+/** Builds every network from the agent's Rng (Glorot weights; the actor's output layer near zero, so it starts as tanh(N(0, 1))). */
+export function buildNets(sizes: PearlSizes, config: PearlConfig, rng: Rng): PearlNets {
+  const { obsSize: O, actSize: A, latentSize: L, contextSize: D } = sizes;
+  const encoder = createMlp({ inputSize: D, hidden: config.encoderHidden, outputSize: 2 * L }, rng);
+  const actor = createMlp({ inputSize: O + L, hidden: config.hidden, outputSize: 2 * A }, rng, { outputGain: 0.01 });
+  const qSpec = { inputSize: O + A + L, hidden: config.hidden, outputSize: 1 };
+  const q1 = createMlp(qSpec, rng);
+  const q2 = createMlp(qSpec, rng);
+  const q1Target = createMlp(qSpec, rng);
+  const q2Target = createMlp(qSpec, rng);
+  softUpdate(q1Target.params, q1.params, 1);
+  softUpdate(q2Target.params, q2.params, 1);
+  const logAlpha = variableFrom(tf.tensor1d([Math.log(config.alpha)]));
+  return {
+    encoder,
+    actor,
+    q1,
+    q2,
+    q1Target,
+    q2Target,
+    logAlpha,
+    criticAdam: new Adam([...encoder.params, ...q1.params, ...q2.params], { learningRate: config.lr }),
+    actorAdam: new Adam(actor.params, { learningRate: config.lr }),
+    alphaAdam: config.learnTemperature ? new Adam([logAlpha], { learningRate: config.lr }) : null,
+  };
+}
+
+function disposeNets(nets: PearlNets): void {
+  for (const net of [nets.encoder, nets.actor, nets.q1, nets.q2, nets.q1Target, nets.q2Target]) net.dispose();
+  nets.logAlpha.dispose();
+  nets.criticAdam.dispose();
+  nets.actorAdam.dispose();
+  nets.alphaAdam?.dispose();
+}
+
+/** The actor at [s, z]: pre-tanh mean and clipped log-std, [N, A] each. */
+function actorHead(params: readonly tf.Tensor[], obs: tf.Tensor2D, z: tf.Tensor2D, A: number) {
+  return tf.tidy(() => {
+    const out = reluMlp(params, tf.concat([obs, z], 1));
+    return { mean: tf.slice(out, [0, 0], [-1, A]) as tf.Tensor2D, logStd: tf.clipByValue(tf.slice(out, [0, A], [-1, A]), LOG_STD_MIN, LOG_STD_MAX) as tf.Tensor2D };
+  });
+}
+
+/** min(Q1, Q2)(s, a, z) → [N]. */
+function minQ(q1: readonly tf.Tensor[], q2: readonly tf.Tensor[], obs: tf.Tensor2D, action: tf.Tensor2D, z: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const x = tf.concat([obs, action, z], 1);
+    return tf.reshape(tf.minimum(reluMlp(q1, x), reluMlp(q2, x)), [-1]) as tf.Tensor1D;
+  });
+}
+
+// ───────────────────────── beliefs and rollouts ─────────────────────────
+
+/**
+ * q(z | c) per task: context [T, N, D] → mean, variance [T, L]. Each transition's factor is
+ * (μ, softplus(·)) from the encoder; their product is the posterior (src/nn/gaussian-product).
+ */
+export function posterior(params: readonly tf.Tensor[], context: tf.Tensor3D, L: number): { mean: tf.Tensor2D; variance: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const [T, N, D] = context.shape;
+    const out = reluMlp(params, tf.reshape(context, [T * N, D]));
+    const mu = tf.reshape(tf.slice(out, [0, 0], [-1, L]), [T, N, L]) as tf.Tensor3D;
+    const variance = tf.reshape(tf.softplus(tf.slice(out, [0, L], [-1, L])), [T, N, L]) as tf.Tensor3D;
+    return productOfGaussians(mu, variance);
+  });
+}
+
+/** A belief per slot on the CPU: mean and std [S, L] each; the prior is N(0, I). */
+export interface Beliefs {
+  mean: Float32Array;
+  std: Float32Array;
+}
+
+function priorBeliefs(slots: number, L: number): Beliefs {
+  return { mean: new Float32Array(slots * L), std: new Float32Array(slots * L).fill(1) };
+}
+
+/** Context rows [N, D] = [s, a, r(, s')] from stored transitions. */
+function contextRows(tr: Transitions, n: number, sizes: PearlSizes, withNext: boolean): Float32Array {
+  const { obsSize: O, actSize: A, contextSize: D } = sizes;
+  const out = new Float32Array(n * D);
+  for (let i = 0; i < n; i++) {
+    const row = i * D;
+    out.set(tr.obs.subarray(i * O, (i + 1) * O), row);
+    out.set(tr.actions.subarray(i * A, (i + 1) * A), row + O);
+    out[row + O + A] = tr.rewards[i];
+    if (withNext) out.set(tr.nextObs.subarray(i * O, (i + 1) * O), row + O + A + 1);
+  }
+  return out;
+}
+
+/** The posterior of one task from `rows` [N, D] of its context, on the CPU: mean and variance [L]. @internal (the tests' probe) */
+export async function beliefOf(nets: PearlNets, rows: Float32Array, sizes: PearlSizes): Promise<{ mean: Float32Array; variance: Float32Array }> {
+  const n = rows.length / sizes.contextSize;
+  const q = tf.tidy(() => posterior(nets.encoder.params, tf.tensor3d(rows, [1, n, sizes.contextSize]), sizes.latentSize));
+  const [mean, variance] = [(await q.mean.data()) as Float32Array, (await q.variance.data()) as Float32Array];
+  tf.dispose([q.mean, q.variance]);
+  return { mean, variance };
+}
+
+/**
+ * The sampler's policy: each slot acts on [s, z] with its own z, drawn from its belief when an
+ * episode starts (the sampler's `prevDone` flag) and kept for the episode, as the paper samples
+ * z once per episode. Noise (z and actions) comes from the given Rng on the CPU.
+ */
+class LatentPolicy implements VectorPolicy {
+  private readonly z: Float32Array;
+  private readonly actions: Float32Array<ArrayBuffer>;
+
+  constructor(
+    private readonly nets: PearlNets,
+    private readonly sizes: PearlSizes,
+    private readonly slots: number,
+    private readonly beliefs: Beliefs,
+    private readonly rng: Rng,
+    private readonly deterministic: boolean,
+  ) {
+    this.z = new Float32Array(slots * sizes.latentSize);
+    this.actions = new Float32Array(slots * sizes.actSize);
+  }
+
+  async act(input: StepInput): Promise<Float32Array> {
+    const { obsSize: O, actSize: A, latentSize: L } = this.sizes;
+    const S = this.slots;
+    for (let s = 0; s < S; s++) {
+      if (input.prevDone[s] === 1 && input.active[s] === 1) {
+        for (let i = 0; i < L; i++) this.z[s * L + i] = this.beliefs.mean[s * L + i] + this.beliefs.std[s * L + i] * this.rng.normal();
+      }
+    }
+    const { mean, logStd } = tf.tidy(() => actorHead(this.nets.actor.params, tf.tensor2d(input.obs, [S, O]), tf.tensor2d(this.z, [S, L]), A));
+    const [m, ls] = [(await mean.data()) as Float32Array, (await logStd.data()) as Float32Array];
+    tf.dispose([mean, logStd]);
+    return actTanhGaussian(m, ls, this.rng, this.deterministic, this.actions);
+  }
+}
+
+// ───────────────────────────── task buffers ─────────────────────────────
+
+/** A training task and its data: every transition (replay) and the prior episodes (the encoder's). */
+interface TaskData {
+  task: Task;
+  replay: ReplayBuffer;
+  context: ReplayBuffer;
+}
+
+/** Mean return of each slot's episodes [S]. */
+function meanReturns(batch: Batch): number[] {
+  const E = batch.episodes;
+  return Array.from({ length: batch.slots }, (_, s) => {
+    let sum = 0;
+    for (let e = 0; e < E; e++) sum += batch.returns[s * E + e];
+    return sum / E;
+  });
+}
+
+// ───────────────────── losses and the gradient step ─────────────────────
+
+const FIGURE_NAMES = ['qLoss', 'policyLoss', 'kl', 'logPi', 'q', 'alpha', 'zStd'] as const;
+
+/** One meta-batch on the device. */
+interface StepBatch {
+  context: tf.Tensor3D;
+  obs: tf.Tensor2D;
+  actions: tf.Tensor2D;
+  rewards: tf.Tensor1D;
+  nextObs: tf.Tensor2D;
+  terminals: tf.Tensor1D;
+  /** ε of z [T, L], of a' at s' and of ã at s [T·B, A]. */
+  zNoise: tf.Tensor2D;
+  nextNoise: tf.Tensor2D;
+  actionNoise: tf.Tensor2D;
+}
+
+/** z [T, L] repeated for each of a task's B rows: [T·B, L]. */
+function perRow(z: tf.Tensor2D, B: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [T, L] = z.shape;
+    return tf.reshape(tf.tile(tf.expandDims(z, 1), [1, B, 1]), [T * B, L]) as tf.Tensor2D;
+  });
+}
+
+/** z = mean + √variance · ε, one per task. */
+function reparameterise(q: { mean: tf.Tensor2D; variance: tf.Tensor2D }, noise: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.add(q.mean, tf.mul(tf.sqrt(q.variance), noise)) as tf.Tensor2D);
+}
+
+/**
+ * One SAC + encoder step; returns FIGURE_NAMES as a [7] tensor.
+ *   y        = scale·r + γ(1 − d)(min Q̄(s', a', z) − α log π(a' | s', z)),  a' ~ π(· | s', z), no gradient;
+ *   critic   = mean (Q₁(s, a, z) − y)² + mean (Q₂ − y)² + β Σ_t KL(q(z | c_t) ‖ N(0, I)), through the encoder;
+ *   actor    = mean (α log π(ã | s, z) − min Q(s, ã, z)) + reg, ã ~ π(· | s, z), z detached;
+ *   α        (if learned) ← Adam on −log α · (log π + target entropy);
+ *   targets  ← τ·Q + (1 − τ)·Q̄.
+ * z is the same draw in every term: the target and actor see its value, the critic recomputes it
+ * from the same ε on the tape (tfjs has no stop-gradient).
+ */
+function gradientStep(nets: PearlNets, config: PearlConfig, sizes: PearlSizes, b: StepBatch): tf.Tensor1D {
+  const { actSize: A, latentSize: L } = sizes;
+  const B = config.batchSize;
+  return tf.tidy(() => {
+    const alpha = tf.exp(nets.logAlpha);
+    const z = perRow(reparameterise(posterior(nets.encoder.params, b.context, L), b.zNoise), B);
+    const next = actorHead(nets.actor.params, b.nextObs, z, A);
+    const nextAction = sampleTanhGaussian(next.mean, next.logStd, b.nextNoise);
+    const bootstrap = tf.sub(minQ(nets.q1Target.params, nets.q2Target.params, b.nextObs, nextAction.action, z), tf.mul(alpha, nextAction.logProb));
+    const y = tf.add(tf.mul(config.rewardScale, b.rewards), tf.mul(tf.mul(config.discount, tf.sub(1, b.terminals)), bootstrap));
+
+    let qLoss: tf.Scalar | null = null;
+    let kl: tf.Scalar | null = null;
+    let zStd: tf.Scalar | null = null;
+    const critic = tf.variableGrads(() => {
+      const q = posterior(nets.encoder.params, b.context, L);
+      const zc = perRow(reparameterise(q, b.zNoise), B);
+      const x = tf.concat([b.obs, b.actions, zc], 1);
+      const q1 = tf.reshape(reluMlp(nets.q1.params, x), [-1]);
+      const q2 = tf.reshape(reluMlp(nets.q2.params, x), [-1]);
+      qLoss = tf.keep(tf.add(tf.mean(tf.square(tf.sub(q1, y))), tf.mean(tf.square(tf.sub(q2, y)))) as tf.Scalar);
+      kl = tf.keep(tf.sum(klToStandardNormal(q.mean, q.variance)) as tf.Scalar);
+      zStd = tf.keep(tf.mean(tf.sqrt(q.variance)) as tf.Scalar);
+      return tf.add(qLoss, tf.mul(config.klWeight, kl)) as tf.Scalar;
+    }, [...nets.encoder.params, ...nets.q1.params, ...nets.q2.params]);
+    nets.criticAdam.apply([...nets.encoder.params, ...nets.q1.params, ...nets.q2.params].map((p) => critic.grads[p.name]));
+
+    let logPi: tf.Scalar | null = null;
+    let qNew: tf.Scalar | null = null;
+    const actor = tf.variableGrads(() => {
+      const head = actorHead(nets.actor.params, b.obs, z, A);
+      const sampled = sampleTanhGaussian(head.mean, head.logStd, b.actionNoise);
+      const q = minQ(nets.q1.params, nets.q2.params, b.obs, sampled.action, z);
+      logPi = tf.keep(tf.mean(sampled.logProb) as tf.Scalar);
+      qNew = tf.keep(tf.mean(q) as tf.Scalar);
+      const reg = tf.mul(config.policyReg, tf.add(tf.mean(tf.square(head.mean)), tf.mean(tf.square(head.logStd))));
+      return tf.add(tf.mean(tf.sub(tf.mul(alpha, sampled.logProb), q)), reg) as tf.Scalar;
+    }, [...nets.actor.params]);
+    nets.actorAdam.apply(nets.actor.params.map((p) => actor.grads[p.name]));
+
+    if (nets.alphaAdam) {
+      // d/d log α of −log α · (log π + H̄), log π held fixed.
+      const target = config.targetEntropy ?? -A;
+      nets.alphaAdam.apply([tf.neg(tf.reshape(tf.add(logPi!, target), [1]))]);
+    }
+    softUpdate(nets.q1Target.params, nets.q1.params, config.tau);
+    softUpdate(nets.q2Target.params, nets.q2.params, config.tau);
+    const kept = [qLoss!, kl!, logPi!, qNew!, zStd!];
+    const figures = tf.stack([qLoss!, actor.value, kl!, logPi!, qNew!, tf.reshape(alpha, []), zStd!]) as tf.Tensor1D;
+    tf.dispose(kept); // tf.keep'd inside the gradient functions: no scope frees them
+    return figures;
+  });
+}
+
+// ───────────────────── learner: iterate, evaluate ─────────────────────
+
+interface PearlContext {
+  config: PearlConfig;
+  family: TaskFamily;
+  sampler: Sampler;
+  sizes: PearlSizes;
+  nets: PearlNets;
+  /** Sampling seeds, z and action noise, meta-batch draws: the agent's one random stream. */
+  rng: Rng;
+  watch?: AgentArgs<PearlConfig>['watch'];
+}
+
+class PearlLearner implements MetaLearner {
+  readonly agent = 'pearl';
+  readonly stages: readonly string[];
+  readonly tasksPerIteration: number;
+  /** The live task buffers, a ring of `trainTasks`: slot `nextTask` is replaced next. */
+  private tasks: TaskData[] = [];
+  private nextTask = 0;
+  private iterations = 0;
+  private disposed = false;
+
+  constructor(private readonly ctx: PearlContext) {
+    this.stages = stageNames(ctx.config.evalEpisodes);
+    this.tasksPerIteration = ctx.config.collectTasks;
+  }
+
+  /**
+   * Collects data on the loop's tasks (z ~ prior, then z ~ posterior), then takes `numTrainSteps`
+   * gradient steps over the live buffers. Stage returns: the prior episodes' mean as 'episode 1',
+   * the posterior episodes' mean for every later stage (they all see the same belief in training;
+   * `evaluate` measures the online protocol). Figures are means over the steps.
+   */
+  async iterate(tasks: Task[]): Promise<IterationMetrics> {
+    this.alive();
+    const { config, sizes, rng } = this.ctx;
+    const t0 = performance.now();
+    const fresh = tasks.map((task) => this.admit(task));
+    const prior = await this.collect(fresh, priorBeliefs(fresh.length, sizes.latentSize), config.priorEpisodes, 0, true);
+    let posteriorReturn = Number.NaN;
+    let envSteps = prior.envSteps;
+    if (config.posteriorEpisodes > 0) {
+      const beliefs = await this.contextBeliefs(fresh);
+      const post = await this.collect(fresh, beliefs, config.posteriorEpisodes, 1, false);
+      posteriorReturn = average(meanReturns(post));
+      envSteps += post.envSteps;
+    }
+    const sampleSeconds = (performance.now() - t0) / 1000;
+    const sums = new Float64Array(FIGURE_NAMES.length);
+    for (let step = 0; step < config.numTrainSteps; step++) {
+      const batch = this.metaBatch(rng);
+      const figures = gradientStep(this.ctx.nets, config, sizes, batch);
+      tf.dispose(Object.values(batch));
+      const values = (await figures.data()) as Float32Array;
+      figures.dispose();
+      values.forEach((x, i) => (sums[i] += x));
+      if (step % 20 === 19) await letEventLoopRun();
+    }
+    this.iterations++;
+    const priorReturn = average(meanReturns(prior));
+    const figures: Record<string, number> = Object.fromEntries(FIGURE_NAMES.map((name, i) => [name, sums[i] / config.numTrainSteps]));
+    figures.returnPrior = priorReturn;
+    if (config.posteriorEpisodes > 0) figures.returnPosterior = posteriorReturn;
+    figures.bufferedTransitions = this.tasks.reduce((n, t) => n + t.replay.size, 0);
+    return {
+      stageReturns: this.stages.map((_, e) => (e === 0 || config.posteriorEpisodes === 0 ? priorReturn : posteriorReturn)),
+      figures,
+      envSteps,
+      sampleSeconds,
+      learnSeconds: (performance.now() - t0) / 1000 - sampleSeconds,
+    };
+  }
+
+  /** A new task takes the next buffer slot of the ring (dropping the oldest task once full). */
+  private admit(task: Task): TaskData {
+    const { config, sizes } = this.ctx;
+    const data: TaskData = {
+      task,
+      replay: new ReplayBuffer(config.replayCapacity, sizes.obsSize, sizes.actSize),
+      context: new ReplayBuffer(config.replayCapacity, sizes.obsSize, sizes.actSize),
+    };
+    this.tasks[this.nextTask] = data;
+    this.nextTask = (this.nextTask + 1) % config.trainTasks;
+    return data;
+  }
+
+  /** Samples `episodes` episodes per task with z from `beliefs` (redrawn per episode), into the replay (and encoder) buffers. */
+  private async collect(data: TaskData[], beliefs: Beliefs, episodes: number, stage: number, intoContext: boolean): Promise<Batch> {
+    const { config, sizes, rng, nets } = this.ctx;
+    const hooks = this.ctx.watch?.(stage, this.stages[Math.min(stage, this.stages.length - 1)]);
+    const job: SampleJob = { tasks: data.map((d) => d.task), slotsPerTask: 1, episodesPerSlot: episodes, seed: rng.seed() };
+    if (config.horizon !== null) job.horizon = config.horizon;
+    if (hooks?.watchSlots.length) job.watchSlots = hooks.watchSlots.filter((s) => s < data.length);
+    const batch = await this.ctx.sampler.sample(job, new LatentPolicy(nets, sizes, data.length, beliefs, new Rng(rng.seed()), false), hooks ?? {});
+    data.forEach((d, s) => {
+      d.replay.addEpisodes(batch, s);
+      if (intoContext) d.context.addEpisodes(batch, s);
+    });
+    return batch;
+  }
+
+  /** Each task's belief from a context batch of its encoder buffer (oyster's `sample_context` + `infer_posterior`). */
+  private async contextBeliefs(data: TaskData[]): Promise<Beliefs> {
+    const { config, sizes, rng, nets } = this.ctx;
+    const C = config.contextBatch;
+    const rows = new Float32Array(data.length * C * sizes.contextSize);
+    const scratch = emptyTransitions(C, sizes.obsSize, sizes.actSize);
+    data.forEach((d, t) => {
+      d.context.sample(rng, C, scratch);
+      rows.set(contextRows(scratch, C, sizes, config.contextNextObs), t * C * sizes.contextSize);
+    });
+    const q = tf.tidy(() => posterior(nets.encoder.params, tf.tensor3d(rows, [data.length, C, sizes.contextSize]), sizes.latentSize));
+    const mean = (await q.mean.data()) as Float32Array;
+    const variance = (await q.variance.data()) as Float32Array;
+    tf.dispose([q.mean, q.variance]);
+    return { mean, std: variance.map(Math.sqrt) };
+  }
+
+  /** A meta-batch: `metaBatchSize` live tasks (with replacement), each a context batch and an RL batch, and the step's noise. */
+  private metaBatch(rng: Rng): StepBatch {
+    const { config, sizes } = this.ctx;
+    const { obsSize: O, actSize: A, latentSize: L, contextSize: D } = sizes;
+    const T = config.metaBatchSize;
+    const B = config.batchSize;
+    const C = config.contextBatch;
+    const rl = emptyTransitions(T * B, O, A);
+    const ctx = emptyTransitions(C, O, A);
+    const context = new Float32Array(T * C * D);
+    for (let t = 0; t < T; t++) {
+      const data = this.tasks[rng.int(this.tasks.length)];
+      data.context.sample(rng, C, ctx);
+      context.set(contextRows(ctx, C, sizes, config.contextNextObs), t * C * D);
+      data.replay.sample(rng, B, rl, t * B);
+    }
+    const normals = (n: number) => {
+      const out = new Float32Array(n);
+      rng.fillNormal(out);
+      return out;
+    };
+    return {
+      context: tf.tensor3d(context, [T, C, D]),
+      obs: tf.tensor2d(rl.obs, [T * B, O]),
+      actions: tf.tensor2d(rl.actions, [T * B, A]),
+      rewards: tf.tensor1d(rl.rewards),
+      nextObs: tf.tensor2d(rl.nextObs, [T * B, O]),
+      terminals: tf.tensor1d(rl.terminals),
+      zNoise: tf.tensor2d(normals(T * L), [T, L]),
+      nextNoise: tf.tensor2d(normals(T * B * A), [T * B, A]),
+      actionNoise: tf.tensor2d(normals(T * B * A), [T * B, A]),
+    };
+  }
+
+  /**
+   * The paper's online meta-test: per task, a trial of episodes; the first with z ~ prior, each
+   * later one with z drawn once from the posterior of every transition of the trial so far.
+   * Seeded by `seed` alone, so evaluating leaves the learner exactly as it was.
+   */
+  async evaluate(tasks: Task[], options: EvaluateOptions = {}): Promise<AdaptationResult> {
+    this.alive();
+    const episodes = options.adaptationSteps !== undefined ? options.adaptationSteps + 1 : this.ctx.config.evalEpisodes;
+    const trial = await this.trial(tasks, episodes, options.seed ?? 0);
+    return { stages: stageNames(episodes), returns: trial.returns };
+  }
+
+  /**
+   * Runs the meta-test trial: returns [episode][task] and the belief each episode acted on.
+   * @internal (the tests read the beliefs)
+   */
+  async trial(tasks: Task[], episodes: number, seed: number): Promise<{ returns: number[][]; beliefs: Beliefs[]; context: ReplayBuffer[] }> {
+    const { config, sizes, nets, sampler } = this.ctx;
+    const rng = new Rng(seed);
+    const horizon = config.horizon ?? this.ctx.family.spec.horizon;
+    const context = tasks.map(() => new ReplayBuffer(episodes * horizon, sizes.obsSize, sizes.actSize));
+    const returns: number[][] = [];
+    const beliefs: Beliefs[] = [];
+    const names = stageNames(episodes);
+    for (let e = 0; e < episodes; e++) {
+      const belief = e === 0 ? priorBeliefs(tasks.length, sizes.latentSize) : await this.trialBeliefs(context);
+      beliefs.push(belief);
+      const hooks = this.ctx.watch?.(e, names[e]);
+      const job: SampleJob = { tasks, slotsPerTask: 1, episodesPerSlot: 1, seed: resetSeed(seed, e, 0) };
+      if (config.horizon !== null) job.horizon = config.horizon;
+      if (hooks?.watchSlots.length) job.watchSlots = hooks.watchSlots.filter((s) => s < tasks.length);
+      const batch = await sampler.sample(job, new LatentPolicy(nets, sizes, tasks.length, belief, rng, config.deterministicEval), hooks ?? {});
+      context.forEach((c, s) => c.addEpisodes(batch, s));
+      returns.push(Array.from(batch.returns));
+    }
+    return { returns, beliefs, context };
+  }
+
+  /** Each task's posterior from all of its trial's transitions so far. */
+  private async trialBeliefs(context: ReplayBuffer[]): Promise<Beliefs> {
+    const { config, sizes, nets } = this.ctx;
+    const L = sizes.latentSize;
+    const out = priorBeliefs(context.length, L);
+    for (const [k, c] of context.entries()) {
+      const saved = c.state();
+      const q = await beliefOf(nets, contextRows(saved, saved.size, sizes, config.contextNextObs), sizes);
+      out.mean.set(q.mean, k * L);
+      out.std.set(q.variance.map(Math.sqrt), k * L);
+    }
+    return out;
+  }
+
+  // ─────────────────────────── save/load ───────────────────────────
+
+  /**
+   * Everything, so a resumed run continues bit for bit: every network and Adam, log α, the Rng,
+   * and every live task's replay and encoder buffers (the rows written, their cursors and the task).
+   */
+  async state(): Promise<LearnerState> {
+    this.alive();
+    const { nets, rng } = this.ctx;
+    const parts = await Promise.all(savedParts(nets).map(({ prefix, policy, adam }) => saveLearnerState(policy, adam, rng, {}, prefix)));
+    const arrays: LearnerState['arrays'] = Object.assign({}, ...parts.map((p) => p.arrays));
+    const meta: LearnerState['meta'] = Object.assign({}, ...parts.map((p) => p.meta));
+    const { obsSize: O, actSize: A } = this.ctx.sizes;
+    const buffers: JsonValue[] = [];
+    this.tasks.forEach((data, k) => {
+      const entry: Record<string, JsonValue> = { task: data.task };
+      for (const kind of ['replay', 'context'] as const) {
+        const s = data[kind].state();
+        entry[kind] = { size: s.size, next: s.next };
+        arrays[`${kind}/${k}/obs`] = { shape: [s.size, O], data: s.obs };
+        arrays[`${kind}/${k}/actions`] = { shape: [s.size, A], data: s.actions };
+        arrays[`${kind}/${k}/rewards`] = { shape: [s.size], data: s.rewards };
+        arrays[`${kind}/${k}/nextObs`] = { shape: [s.size, O], data: s.nextObs };
+        arrays[`${kind}/${k}/terminals`] = { shape: [s.size], data: s.terminals };
+      }
+      buffers.push(entry);
+    });
+    return { arrays, meta: { ...meta, iterations: this.iterations, nextTask: this.nextTask, buffers } };
+  }
+
+  async restore(state: LearnerState): Promise<void> {
+    this.alive();
+    const { iterations, nextTask, buffers } = state.meta;
+    const corrupt = (why: string): never => {
+      throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `PEARL checkpoint does not fit this learner: ${why}`, { agent: 'PEARL' });
+    };
+    if (typeof iterations !== 'number' || typeof nextTask !== 'number' || !Array.isArray(buffers)) corrupt('meta.iterations, meta.nextTask or meta.buffers is missing');
+    const { config, sizes } = this.ctx;
+    const list = buffers as Array<{ task: Task; replay: { size: number; next: number }; context: { size: number; next: number } }>;
+    if (list.length > config.trainTasks) corrupt(`it holds ${list.length} task buffers, more than --train-tasks ${config.trainTasks}`);
+    const tasks = list.map((entry, k) => {
+      const data: TaskData = { task: entry.task, replay: new ReplayBuffer(config.replayCapacity, sizes.obsSize, sizes.actSize), context: new ReplayBuffer(config.replayCapacity, sizes.obsSize, sizes.actSize) };
+      for (const kind of ['replay', 'context'] as const) {
+        const array = (name: string) => state.arrays[`${kind}/${k}/${name}`]?.data ?? corrupt(`'${kind}/${k}/${name}' is missing`);
+        const saved: ReplayState = { ...entry[kind], obs: array('obs'), actions: array('actions'), rewards: array('rewards'), nextObs: array('nextObs'), terminals: array('terminals') };
+        data[kind].load(saved);
+      }
+      return data;
+    });
+    let rng: Rng | null = null;
+    for (const { prefix, policy, adam } of savedParts(this.ctx.nets)) rng = restoreLearnerState(state, policy, adam, 'PEARL', prefix).rng;
+    this.ctx.rng = rng!;
+    this.tasks = tasks;
+    this.nextTask = nextTask as number;
+    this.iterations = iterations as number;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    disposeNets(this.ctx.nets);
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new MetarlError('METARL_DISPOSED', 'this PEARL learner was disposed: create a new one');
+  }
+}
+
+/** The checkpoint's parts: each network group under its prefix, with its optimiser. */
+function savedParts(nets: PearlNets): Array<{ prefix: string; policy: SavedPolicy; adam: Adam | null }> {
+  const named = (prefix: string, ...mlps: Array<[string, Mlp]>): SavedPolicy => ({
+    names: mlps.flatMap(([name, m]) => m.names.map((n) => `${name}.${n}`)),
+    params: mlps.flatMap(([, m]) => m.params),
+  });
+  return [
+    { prefix: 'critic/', policy: named('critic/', ['encoder', nets.encoder], ['q1', nets.q1], ['q2', nets.q2]), adam: nets.criticAdam },
+    { prefix: 'actor/', policy: named('actor/', ['actor', nets.actor]), adam: nets.actorAdam },
+    { prefix: 'target/', policy: named('target/', ['q1', nets.q1Target], ['q2', nets.q2Target]), adam: null },
+    { prefix: 'temperature/', policy: { names: ['logAlpha'], params: [nets.logAlpha] }, adam: nets.alphaAdam },
+  ];
+}
+
+function stageNames(episodes: number): string[] {
+  return Array.from({ length: episodes }, (_, e) => `episode ${e + 1}`);
+}
+
+const average = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+const parseAgentConfig = (config: unknown): PearlConfig => parseConfig(pearlConfigSchema, config, 'pearl config');
+
+/** Builds the networks from the agent's seed; the factory `metarl train --agent pearl` calls. */
+export async function createPearl(args: AgentArgs<PearlConfig>): Promise<PearlLearner> {
+  const config = parseAgentConfig(args.config);
+  if (!args.sampler) throw new MetarlError('METARL_CONFIG_INVALID', 'PEARL steps its envs with a sampler: pass `sampler` (createSampler()) in its AgentArgs');
+  const rng = new Rng(args.seed);
+  const sizes = sizesOf(args.family, config);
+  return new PearlLearner({ config, family: args.family, sampler: args.sampler, sizes, nets: buildNets(sizes, config, rng), rng, watch: args.watch });
+}
+
+export const definition: AgentDefinition<typeof pearlConfigSchema> = {
+  name: 'pearl',
+  description: 'PEARL: a context encoder infers a Gaussian belief over a task latent z (product of per-transition factors); SAC acts on [s, z]',
+  configSchema: pearlConfigSchema,
+  familyDefaults,
+  create: createPearl,
+};
+
+export type { PearlLearner };
