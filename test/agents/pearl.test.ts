@@ -44,7 +44,7 @@ function paired(a: number[], b: number[]): { mean: number; stderr: number } {
 
 describe('PEARL config', () => {
   it('rejects bad hyperparameters naming each one', async () => {
-    const err = await createPearl({ config: { latentSize: 0, hidden: [], klWeight: -1 }, family: families['line-goal'], familyRef: LINE, seed: 1 }).catch((e: unknown) => e);
+    const err = await createPearl({ config: { latentSize: 0, hidden: [], klWeight: -1 } as unknown as PearlConfig, family: families['line-goal'], familyRef: LINE, seed: 1 }).catch((e: unknown) => e);
     expect(isMetarlError(err, 'METARL_CONFIG_INVALID')).toBe(true);
     for (const key of ['latentSize', 'hidden', 'klWeight']) expect((err as Error).message).toContain(key);
   });
