@@ -12,7 +12,14 @@ function learningFigures(row: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(row).filter(([k]) => !TIMING.has(k)));
 }
 
-describe.each(['maml', 'rl2'])('train --resume with %s', (agent) => {
+const AGENT_CONFIG: Record<string, Record<string, unknown>> = {
+  maml: { metaBatchSize: 3, episodesPerTask: 3, hidden: [8] },
+  rl2: { metaBatchSize: 3, trialsPerTask: 2, hidden: 8 },
+  // PEARL's checkpoint carries its replay and encoder buffers: the resumed run samples the same minibatches.
+  pearl: { collectTasks: 3, trainTasks: 4, numTrainSteps: 5, metaBatchSize: 2, batchSize: 8, contextBatch: 8, hidden: [8], encoderHidden: [8] },
+};
+
+describe.each(['maml', 'rl2', 'pearl'])('train --resume with %s', (agent) => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'metarl-resume-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +35,7 @@ describe.each(['maml', 'rl2'])('train --resume with %s', (agent) => {
       quiet: true,
       log: () => {},
       skipFinalEval: true,
-      agentConfig: agent === 'maml' ? { metaBatchSize: 3, episodesPerTask: 3, hidden: [8] } : { metaBatchSize: 3, trialsPerTask: 2, hidden: 8 },
+      agentConfig: AGENT_CONFIG[agent],
     };
     await train({ ...base, iterations: 4, out: join(dir, 'whole') });
     await train({ ...base, iterations: 2, out: join(dir, 'split') });
