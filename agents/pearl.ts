@@ -72,7 +72,7 @@ import { tf } from '../src/nn/tf.js';
 import { ReplayBuffer, emptyTransitions, type ReplayState, type Transitions } from '../src/rl/replay.js';
 import { resetSeed } from '../src/sampling/layout.js';
 import type { Batch, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
-import type { AgentArgs, AgentDefinition } from './types.js';
+import type { AgentArgs, AgentDefinition, WatchHooks } from './types.js';
 
 // ───────────────────────────── config ─────────────────────────────
 
@@ -314,6 +314,24 @@ function meanReturns(batch: Batch): number[] {
   });
 }
 
+/**
+ * The viewer's hooks, narrowed to its watched slots (the sampler reports every slot's episode
+ * ends). With `firstEpisode`, a phase of training collection streams as one lane (the prior
+ * phase as 'episode 1', the posterior phase as 'episode 2'): only its first episode goes out,
+ * since a viewer places a watched episode e of stage k in lane k + e.
+ */
+function watchedOnly(hooks: WatchHooks | undefined, firstEpisode: boolean): WatchHooks | undefined {
+  if (!hooks) return undefined;
+  const slots = new Set(hooks.watchSlots);
+  const shown = (slot: number, episode: number) => slots.has(slot) && (!firstEpisode || episode === 0);
+  return {
+    watchSlots: hooks.watchSlots,
+    onScene: (slot, scene) => (slots.has(slot) ? hooks.onScene?.(slot, scene) : undefined),
+    onFrame: (e) => (shown(e.slot, e.episode) ? hooks.onFrame?.(e) : undefined),
+    onEpisodeEnd: (slot, episode, ret, length) => (shown(slot, episode) ? hooks.onEpisodeEnd?.(slot, episode, ret, length) : undefined),
+  };
+}
+
 // ───────────────────── losses and the gradient step ─────────────────────
 
 const FIGURE_NAMES = ['qLoss', 'policyLoss', 'kl', 'logPi', 'q', 'alpha', 'zStd'] as const;
@@ -471,8 +489,6 @@ class PearlLearner implements MetaLearner {
     this.iterations++;
     const priorReturn = average(meanReturns(prior));
     const figures: Record<string, number> = Object.fromEntries(FIGURE_NAMES.map((name, i) => [name, sums[i] / config.numTrainSteps]));
-    figures.returnPrior = priorReturn;
-    if (config.posteriorEpisodes > 0) figures.returnPosterior = posteriorReturn;
     figures.bufferedTransitions = this.tasks.reduce((n, t) => n + t.replay.size, 0);
     return {
       stageReturns: this.stages.map((_, e) => (e === 0 || config.posteriorEpisodes === 0 ? priorReturn : posteriorReturn)),
@@ -499,7 +515,7 @@ class PearlLearner implements MetaLearner {
   /** Samples `episodes` episodes per task with z from `beliefs` (redrawn per episode), into the replay (and encoder) buffers. */
   private async collect(data: TaskData[], beliefs: Beliefs, episodes: number, stage: number, intoContext: boolean): Promise<Batch> {
     const { config, sizes, rng, nets } = this.ctx;
-    const hooks = this.ctx.watch?.(stage, this.stages[Math.min(stage, this.stages.length - 1)]);
+    const hooks = watchedOnly(this.ctx.watch?.(stage, this.stages[Math.min(stage, this.stages.length - 1)]), true);
     const job: SampleJob = { tasks: data.map((d) => d.task), slotsPerTask: 1, episodesPerSlot: episodes, seed: rng.seed() };
     if (config.horizon !== null) job.horizon = config.horizon;
     if (hooks?.watchSlots.length) job.watchSlots = hooks.watchSlots.filter((s) => s < data.length);
@@ -589,7 +605,7 @@ class PearlLearner implements MetaLearner {
     for (let e = 0; e < episodes; e++) {
       const belief = e === 0 ? priorBeliefs(tasks.length, sizes.latentSize) : await this.trialBeliefs(context);
       beliefs.push(belief);
-      const hooks = this.ctx.watch?.(e, names[e]);
+      const hooks = watchedOnly(this.ctx.watch?.(e, names[e]), false);
       const job: SampleJob = { tasks, slotsPerTask: 1, episodesPerSlot: 1, seed: resetSeed(seed, e, 0) };
       if (config.horizon !== null) job.horizon = config.horizon;
       if (hooks?.watchSlots.length) job.watchSlots = hooks.watchSlots.filter((s) => s < tasks.length);

@@ -63,6 +63,29 @@ describe('PEARL config', () => {
   });
 });
 
+describe('PEARL and the viewer', () => {
+  it('streams the prior phase as lane 0 and the posterior phase as lane 1 in training, and episode e of a meta-test trial as lane e', async () => {
+    const cfg = config({ priorEpisodes: 2, posteriorEpisodes: 2, numTrainSteps: 1 });
+    const sampler = await createSampler({ family: LINE, workers: 0 });
+    samplers.push(sampler);
+    const seen: string[] = [];
+    const watch = (stage: number, label: string) => ({
+      watchSlots: [0],
+      onFrame: (e: { slot: number; episode: number; t: number }) => void (e.t === 0 && seen.push(`${label}: slot ${e.slot} episode ${e.episode}`)),
+      onEpisodeEnd: (slot: number, episode: number) => void seen.push(`${label} (stage ${stage}): end of slot ${slot} episode ${episode}`),
+    });
+    const l = await createPearl({ config: cfg, family: families['line-goal'], familyRef: LINE, sampler, seed: 1, watch });
+    try {
+      await l.iterate(families['line-goal'].sampleTasks(new Rng(1), cfg.collectTasks));
+      expect(seen.splice(0)).toEqual(['episode 1: slot 0 episode 0', 'episode 1 (stage 0): end of slot 0 episode 0', 'episode 2: slot 0 episode 0', 'episode 2 (stage 1): end of slot 0 episode 0']);
+      await l.evaluate(families['line-goal'].sampleTasks(new Rng(2), 2), { seed: 1, adaptationSteps: 2 });
+      expect(seen).toEqual([0, 1, 2].flatMap((e) => [`episode ${e + 1}: slot 0 episode 0`, `episode ${e + 1} (stage ${e}): end of slot 0 episode 0`]));
+    } finally {
+      l.dispose();
+    }
+  });
+});
+
 describe('PEARL learning', () => {
   it('SAC learns: on a one-task line its return beats the untrained policy by many standard errors', async () => {
     // line-fixed-goal: the reward ignores the task, so z carries nothing and PEARL is SAC. Actions are
