@@ -55,6 +55,18 @@ describe('metarl eval --baselines', () => {
     expect(stages('pretrained')).toEqual(['pre', 'step 1', 'step 2']);
   }, 120_000);
 
+  it("a PEARL run's table and random-init row run the online trial, one stage per episode (#8)", async () => {
+    await train({ env, agent: 'pearl', seed: 3, iterations: 1, out: run('pearl'), workers: 0, backend: 'cpu', quiet: true, log: () => {}, skipFinalEval: true, agentConfig: { collectTasks: 2, numTrainSteps: 2, metaBatchSize: 2, batchSize: 8, contextBatch: 8, hidden: [8], encoderHidden: [8] } });
+    const result = await evaluate(run('pearl'), { tasks: 3, out: false, baselines: { pretrained: run('pretrained') } });
+    const stages = (name: string) => result.baselines!.find((b) => b.name === name)!.adaptation.map((s) => s.stage);
+    expect(result.adaptation.map((s) => s.stage)).toEqual(['episode 1', 'episode 2', 'episode 3']);
+    expect(stages('random-init')).toEqual(['episode 1', 'episode 2', 'episode 3']);
+    expect(result.baselines![0].label).toBe('random init (untrained pearl)');
+    expect(stages('pretrained')).toEqual(['pre', 'step 1', 'step 2']);
+    // The trained encoder and policy are not the fresh ones.
+    expect(result.adaptation[0].mean).not.toBe(result.baselines![0].adaptation[0].mean);
+  }, 120_000);
+
   it('--seed draws other held-out tasks; the default draws the same ones every time', async () => {
     const a = await evaluate(run('maml'), { tasks: 5, out: false });
     const b = await evaluate(run('maml'), { tasks: 5, out: false });
