@@ -1,7 +1,7 @@
 import type { JsonValue, Task } from './types.js';
 
 /**
- * The shape both meta-learners (agents/maml.ts, agents/rl2.ts) expose to the
+ * The shape every meta-learner (agents/maml.ts, agents/rl2.ts, agents/pearl.ts) exposes to the
  * training loop. An agent owns its sampling and its update (read its file top to
  * bottom); the loop owns tasks, timing, metrics, checkpoints and the viewer.
  */

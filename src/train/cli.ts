@@ -91,7 +91,7 @@ program
   .command('train')
   .description('meta-train an agent on a task family; extra --flags set the agent hyperparameters (see --help-agent)')
   .option('--env <name>', 'task family: a built-in name or a .ts/.js file')
-  .option('--agent <name>', "meta-learner: 'maml' or 'rl2'")
+  .option('--agent <name>', "meta-learner: 'maml', 'rl2' or 'pearl'")
   .option('--iterations <n>', 'meta-training iterations', intFlag('--iterations', 1))
   .option('--seed <n>', 'seed', intFlag('--seed'))
   .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKENDS))
@@ -115,7 +115,7 @@ program
     if (opts.resume) assertResumeFlags(command);
     const fromFile: Record<string, unknown> = opts.config ? readConfigFile(String(opts.config)) : {};
     const agent = String(opts.agent ?? fromFile.agent ?? '');
-    if (!opts.resume && !agent) program.error("train needs --agent ('maml' or 'rl2') and --env (see `metarl envs`)");
+    if (!opts.resume && !agent) program.error("train needs --agent ('maml', 'rl2' or 'pearl') and --env (see `metarl envs`)");
     const extra = command.args;
     const definition = agent ? agentDefinition(agent) : null;
     if (opts.helpAgent && definition) {

@@ -10,7 +10,7 @@ export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const
 /** The run-level config; each agent's hyperparameters live in its own schema (agents/*.ts). */
 export const runConfigSchema = z.strictObject({
   env: z.string().min(1).describe('task family: a built-in name (see `metarl envs`) or the path of a .ts/.js file'),
-  agent: z.string().min(1).describe("meta-learner: 'maml' or 'rl2'"),
+  agent: z.string().min(1).describe("meta-learner: 'maml', 'rl2' or 'pearl'"),
   iterations: z.number().int().positive().default(100).describe('meta-training iterations'),
   seed: z.number().int().nonnegative().default(1).describe('seed of every random draw in the run'),
   backend: z.enum(BACKENDS).default('auto').describe('TensorFlow.js backend'),
