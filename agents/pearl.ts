@@ -104,7 +104,7 @@ export const pearlConfigSchema = z.strictObject({
   horizon: z.number().int().positive().nullable().default(null).describe('steps per episode at most; null = the family horizon'),
   evalEpisodes: z.number().int().min(1).default(3).describe('episodes of a meta-test trial: the first with z ~ prior, each later one with z from the posterior of the trial so far'),
   deterministicEval: z.boolean().default(true).describe('meta-test acts with tanh(mean), as oyster; false samples actions'),
-});
+}).refine((c) => c.trainTasks >= c.collectTasks, { path: ['trainTasks'], message: 'must be at least collectTasks: the buffers of one iteration\'s tasks must all stay live' });
 
 export type PearlConfig = z.output<typeof pearlConfigSchema>;
 

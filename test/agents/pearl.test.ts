@@ -47,6 +47,8 @@ describe('PEARL config', () => {
     const err = await createPearl({ config: { latentSize: 0, hidden: [], klWeight: -1 } as unknown as PearlConfig, family: families['line-goal'], familyRef: LINE, seed: 1 }).catch((e: unknown) => e);
     expect(isMetarlError(err, 'METARL_CONFIG_INVALID')).toBe(true);
     for (const key of ['latentSize', 'hidden', 'klWeight']) expect((err as Error).message).toContain(key);
+    const few = await createPearl({ config: { collectTasks: 5, trainTasks: 3 } as unknown as PearlConfig, family: families['line-goal'], familyRef: LINE, seed: 1 }).catch((e: unknown) => e);
+    expect((few as Error).message).toMatch(/trainTasks: must be at least collectTasks/);
   });
 
   it('names its stages like RL² and takes adaptationSteps as the episodes after the first', async () => {
