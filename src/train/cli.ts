@@ -175,7 +175,8 @@ program
     const rows = [{ label: result.agent, adaptation: result.adaptation }, ...(result.baselines ?? [])];
     const table = `${result.baselines ? formatComparisonTable(rows) : formatAdaptationTable(result.adaptation)}\n${formatGains(result.adaptation)}`;
     const missing = wantBaselines ? [!opts.pretrained && 'pretrained (--pretrained <run>)', !opts.oracle && 'oracle (--oracle <run>)'].filter(Boolean) : [];
-    const note = missing.length > 0 ? `\nnot compared: ${missing.join(', ')}` : '';
+    const kept = !wantBaselines && result.baselines ? '\nbaselines kept from the earlier table (the same held-out tasks; a baseline does not depend on the checkpoint)' : '';
+    const note = `${missing.length > 0 ? `\nnot compared: ${missing.join(', ')}` : ''}${kept}`;
     console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks (seed ${result.seed}):\n${table}${note}\nwritten to ${out}`);
   });
 

@@ -3,6 +3,7 @@ import type { StageSummary } from './adaptation-table.js';
 import { assertBaselineRuns, evaluateBaselines, type BaselineRow, type BaselineRuns } from './baselines.js';
 import type { RunConfig } from './config.js';
 import { assertWritableFile, makeDirectory, writeFileAtomic } from './files.js';
+import { keptBaselines } from './kept-baselines.js';
 import { openRun } from './open-run.js';
 import { readRunConfig } from './run-config.js';
 import { evaluateLearner } from './train.js';
@@ -59,7 +60,11 @@ export async function evaluate(runDir: string, options: EvaluateRunOptions = {})
   }
   // After the run's own workers are gone (a baseline opens its own), on the run's backend.
   const backend = options.backend ?? (run.backend as RunConfig['backend']);
-  const baselines = options.baselines ? await evaluateBaselines(dir, run.config, adaptation.length - 1, seed, tasks, options.baselines, backend) : undefined;
+  const baselines = options.baselines
+    ? await evaluateBaselines(dir, run.config, adaptation.length - 1, seed, tasks, options.baselines, backend)
+    : out
+      ? keptBaselines(out, { seed, tasks, stages: adaptation.length })
+      : undefined;
   const result: EvaluateRunResult = { agent: run.config.agent, family: run.family.name, iteration: run.iteration, seed, tasks, adaptation, ...(baselines ? { baselines } : {}) };
   if (out) writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
   return result;

@@ -9,6 +9,7 @@ import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { RunConfig, RunConfigInput } from './config.js';
 import { SEEDS, assembleRun, seedFor } from './assemble.js';
 import { startInterruptSentinel } from './interrupt.js';
+import { keptBaselines } from './kept-baselines.js';
 import { assertJobFits } from '../sampling/limits.js';
 import { writeFileAtomic } from './files.js';
 import { MetricsWriter, type MetricsRow } from './metrics.js';
@@ -136,8 +137,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let adaptation: StageSummary[] | undefined;
     if (!options.skipFinalEval) {
       adaptation = await evaluateLearner(learner, family, config.seed, config.evalTasks);
+      const path = join(config.out, 'eval.json');
+      const baselines = keptBaselines(path, { seed: config.seed, tasks: config.evalTasks, stages: adaptation.length });
       // The same shape as `metarl eval` writes, so either may be read by the same code.
-      writeFileAtomic(join(config.out, 'eval.json'), `${JSON.stringify({ agent: config.agent, family: family.name, iteration, seed: config.seed, tasks: config.evalTasks, adaptation }, null, 2)}\n`);
+      writeFileAtomic(path, `${JSON.stringify({ agent: config.agent, family: family.name, iteration, seed: config.seed, tasks: config.evalTasks, adaptation, ...(baselines ? { baselines } : {}) }, null, 2)}\n`);
       log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}\n${formatGains(adaptation)}`);
     }
     return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };

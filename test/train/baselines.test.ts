@@ -41,6 +41,11 @@ describe('metarl eval --baselines', () => {
     const alone = await evaluate(run('pretrained'), { tasks: 6, seed: 3, out: false });
     expect(alone.adaptation.map((s) => s.stage)).toEqual(['pre']);
     expect(alone.adaptation[0].mean).toBe(result.baselines![1].adaptation[0].mean);
+
+    // A later table of the agent's row alone keeps the rows it cannot have changed; on other tasks it drops them.
+    expect((await evaluate(run('maml'), { tasks: 6 })).baselines).toEqual(result.baselines);
+    expect((await evaluate(run('maml'), { tasks: 5 })).baselines).toBeUndefined();
+    expect(JSON.parse(readFileSync(join(run('maml'), 'eval.json'), 'utf8')).baselines).toBeUndefined();
   }, 240_000);
 
   it("an RL² run's random-init row adapts over the run's own episodes", async () => {
