@@ -5,7 +5,10 @@
  */
 import { MetarlError } from '../core/errors.js';
 import type { SceneDescription } from '../core/scene.js';
-import type { MetricsRow, ReferenceCurve, RunInfo, Stage } from './protocol.js';
+import type { BeliefMessage, MetricsRow, ReferenceCurve, RunInfo, Stage } from './protocol.js';
+
+/** Most latent dimensions a `belief` message carries (PEARL's default is 5); protocol.ts re-exports it. */
+export const MAX_BELIEF_DIMS = 64;
 
 
 export type Obj = Record<string, unknown>;
@@ -87,6 +90,19 @@ function numbers(v: unknown, what: string, length?: number): number[] {
 export function stage(v: unknown): Stage {
   const o = obj(v, 'stage');
   return { index: id(o, 'index', 'stage'), label: str(o, 'label', 'stage') };
+}
+
+/** A `belief` message: mean and std of equal length in [1, MAX_BELIEF_DIMS], finite, std > 0. */
+export function belief(o: Obj): BeliefMessage {
+  const mean = o.mean;
+  const std = o.std;
+  if (!Array.isArray(mean) || mean.length < 1 || mean.length > MAX_BELIEF_DIMS) {
+    throw protocolError(`belief.mean must be an array of 1 to ${MAX_BELIEF_DIMS} numbers, got ${show(mean)}`);
+  }
+  numbers(mean, 'belief.mean');
+  numbers(std, 'belief.std', mean.length);
+  if ((std as number[]).some((x) => x <= 0)) throw protocolError(`belief.std must be > 0 in every dimension, got ${show(std)}`);
+  return { type: 'belief', envId: id(o, 'envId', 'belief'), stage: stage(o.stage), episode: id(o, 'episode', 'belief'), mean: mean as number[], std: std as number[] };
 }
 
 export function runInfo(v: unknown): RunInfo {

@@ -10,12 +10,18 @@
  * This file is bundled into the browser: it imports only dependency-free core files.
  */
 import { MetarlError } from '../core/errors.js';
-import { checkId, id, int, num, obj, parseObject, positive, protocolError, runInfo, scene, show, stage, versionMismatch, metricsRow } from './protocol-checks.js';
+import { belief, checkId, id, int, num, obj, parseObject, positive, protocolError, runInfo, scene, show, stage, versionMismatch, metricsRow } from './protocol-checks.js';
 import { POSE_STRIDE } from '../core/scene.js';
 import type { SceneDescription } from '../core/scene.js';
 
-/** Bump on any change to a message's shape or the frame layout. */
-export const PROTOCOL_VERSION = 3;
+/**
+ * Bump on any change to a message's shape or the frame layout. v4 added `belief`; every v3
+ * message and the frame layout are unchanged, so a v3 recording still replays (see
+ * `OLDEST_READABLE_RECORDING`).
+ */
+export const PROTOCOL_VERSION = 4;
+/** The oldest protocol whose recordings this one replays: v4 only added a message type. */
+export const OLDEST_READABLE_RECORDING = 3;
 
 // ---------------------------------------------------------------- shared pieces
 
@@ -119,6 +125,40 @@ export interface MetricsMessage {
   rows: MetricsRow[];
 }
 
+/**
+ * A learner's Gaussian belief over its latent task variable z (PEARL's q(z | context)) as it
+ * stands for one episode of a trial: sent once the belief is set, before the episode's first
+ * frame. `episode` counts the trial's episodes from 0 (the first acts on the prior N(0, I));
+ * `mean` and `std` have one entry per latent dimension (1 to MAX_BELIEF_DIMS), std > 0.
+ * A trial's beliefs run from its first lane up, so a scene for lane k ends the beliefs of
+ * lanes k and above (`beliefOutlivesScene`), as a reset ends them all.
+ */
+export interface BeliefMessage {
+  type: 'belief';
+  /** The lane the episode plays in, as the scene and episode messages of that episode name it. */
+  envId: number;
+  stage: Stage;
+  episode: number;
+  mean: number[];
+  std: number[];
+}
+
+export { MAX_BELIEF_DIMS } from './protocol-checks.js';
+
+/**
+ * A belief message from a learner's arrays, checked as a viewer checks it: a diverged learner's
+ * NaN would otherwise go out as JSON null, and a recording holding it would not load.
+ * Throws a `MetarlError` with code `METARL_PROTOCOL`.
+ */
+export function beliefMessage(envId: number, stage: Stage, episode: number, b: { mean: ArrayLike<number>; std: ArrayLike<number> }): BeliefMessage {
+  return belief({ type: 'belief', envId, stage, episode, mean: Array.from(b.mean), std: Array.from(b.std) });
+}
+
+/** Whether a belief of lane `beliefEnvId` stays when a scene for lane `sceneEnvId` arrives (see BeliefMessage). */
+export function beliefOutlivesScene(beliefEnvId: number, sceneEnvId: number): boolean {
+  return beliefEnvId < sceneEnvId;
+}
+
 /** Forget every env shown so far (a new evaluation starts with new scenes). */
 export interface ResetMessage {
   type: 'reset';
@@ -139,6 +179,7 @@ export type ServerMessage =
   | SceneMessage
   | FrameMessage
   | EpisodeMessage
+  | BeliefMessage
   | MetricsMessage
   | ResetMessage
   | ReplayStateMessage;
@@ -311,6 +352,8 @@ export function decodeServerMessage(data: string | ArrayBuffer | Uint8Array): Se
         length: id(o, 'length', 'episode'),
       };
     }
+    case 'belief':
+      return belief(o);
     case 'metrics': {
       if (typeof o.replace !== 'boolean') throw protocolError('metrics.replace must be a boolean');
       if (!Array.isArray(o.rows)) throw protocolError('metrics.rows must be an array');

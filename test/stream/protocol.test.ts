@@ -4,7 +4,9 @@ import type { SceneDescription } from '../../src/core/scene.js';
 import {
   FRAME_HEADER_BYTES,
   FRAME_OFFSET_VERSION,
+  MAX_BELIEF_DIMS,
   PROTOCOL_VERSION,
+  beliefMessage,
   decodeClientMessage,
   decodeFrame,
   decodeServerMessage,
@@ -42,6 +44,7 @@ const serverMessages: ServerMessage[] = [
   { type: 'episode', phase: 'start', envId: 3, stage: { index: 1, label: 'episode 2' }, ret: 0, length: 0 },
   { type: 'episode', phase: 'end', envId: 0, stage: { index: 0, label: 'rollout' }, ret: -12.5, length: 200 },
   { type: 'metrics', replace: true, rows: [{ iteration: 4, stageReturns: [-80, -60.5], values: { loss: 0.25, kl: 0.01 } }] },
+  { type: 'belief', envId: 2, stage: { index: 2, label: 'episode 3' }, episode: 2, mean: [0.5, -1.25, 0, 3], std: [0.1, 0.2, 1, 0.05] },
   { type: 'reset' },
   { type: 'replay-state', file: 'x.mrr', playing: true, timeS: 1.5, durationS: 10, speed: 2 },
   {
@@ -157,6 +160,31 @@ describe('protocol rejects malformed input', () => {
     expectProtocolError(() => decodeServerMessage(hello([{ ...curve, returns: [-3, null] }])), /hello.run.reference\[0\].returns must be an array of finite numbers/);
     expectProtocolError(() => decodeServerMessage(hello([{ ...curve, stderr: [0.5, 0.5, 0.5] }])), /hello.run.reference\[0\].stderr must have 2 numbers, got 3/);
     expectProtocolError(() => decodeServerMessage(hello([{ ...curve, stderr: [0.5, -1] }])), /hello.run.reference\[0\].stderr must be ≥ 0/);
+  });
+
+  it('beliefs (issue 8): finite means, std > 0, as many stds as means, 1 to MAX_BELIEF_DIMS of each', () => {
+    const good = { type: 'belief', envId: 1, stage: { index: 1, label: 'episode 2' }, episode: 1, mean: [0.5, -0.5], std: [0.3, 0.4] };
+    const wire = (o: object) => JSON.stringify({ ...good, ...o });
+    expect(decodeServerMessage(wire({}))).toEqual(good);
+    const widest = Array.from({ length: MAX_BELIEF_DIMS }, () => 1);
+    expect(decodeServerMessage(wire({ mean: widest, std: widest }))).toMatchObject({ mean: widest, std: widest });
+    expectProtocolError(() => decodeServerMessage(wire({ mean: [0.5, null] })), /belief.mean must be an array of finite numbers/);
+    expectProtocolError(() => decodeServerMessage(wire({ std: [0.3, 'x'] })), /belief.std must be an array of finite numbers/);
+    expectProtocolError(() => decodeServerMessage(wire({ std: [0.3] })), /belief.std must have 2 numbers, got 1/);
+    expectProtocolError(() => decodeServerMessage(wire({ std: [0.3, 0] })), /belief.std must be > 0/);
+    expectProtocolError(() => decodeServerMessage(wire({ std: [0.3, -1] })), /belief.std must be > 0/);
+    expectProtocolError(() => decodeServerMessage(wire({ mean: [], std: [] })), /belief.mean must be an array of 1 to 64 numbers/);
+    expectProtocolError(() => decodeServerMessage(wire({ mean: [...widest, 1], std: [...widest, 1] })), /belief.mean must be an array of 1 to 64 numbers/);
+    expectProtocolError(() => decodeServerMessage(wire({ mean: undefined })), /belief.mean must be an array/);
+    expectProtocolError(() => decodeServerMessage(wire({ episode: -1 })), /belief.episode/);
+    expectProtocolError(() => decodeServerMessage(wire({ envId: 1.5 })), /belief.envId must be an integer/);
+    expectProtocolError(() => decodeServerMessage(wire({ stage: undefined })), /stage must be an object/);
+  });
+
+  it("a learner's NaN belief is refused when the message is made, not sent as JSON null (issue 8)", () => {
+    const stage = { index: 0, label: 'episode 1' };
+    expect(beliefMessage(0, stage, 0, { mean: new Float32Array([0.25, 0]), std: new Float32Array([1, 0.5]) })).toEqual({ type: 'belief', envId: 0, stage, episode: 0, mean: [0.25, 0], std: [1, 0.5] });
+    expectProtocolError(() => beliefMessage(0, stage, 0, { mean: [Number.NaN, 0], std: [1, 1] }), /belief.mean must be an array of finite numbers/);
   });
 
   it('truncated, mis-sized or unknown binary messages', () => {
