@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { MetaLearner } from '../src/core/learner.js';
 import type { FamilyRef } from '../src/core/registry.js';
 import type { TaskFamily } from '../src/core/types.js';
-import type { SampleHooks, Sampler } from '../src/sampling/types.js';
+import type { Belief, SampleHooks, Sampler } from '../src/sampling/types.js';
 import type { ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 
 /** What an agent file exports as `definition`, registered by name in agents/index.ts. */
@@ -41,4 +41,14 @@ export interface AgentArgs<Config> {
 
 export interface WatchHooks extends SampleHooks {
   watchSlots: number[];
+  /**
+   * For an agent that acts on a belief over a task latent z (PEARL's q(z | context)): the agent
+   * calls it for each watched slot each time it sets that slot's belief for an episode, before
+   * the episode's first step, with the slot and episode numbered as the sampler numbers them in
+   * the same `sample` call (`FrameEvent.slot`, `FrameEvent.episode`), so the belief lands in the
+   * lane of that episode's frames. At meta-test that is once per episode of the trial: the prior
+   * N(0, I) for the first, then the posterior of the context collected so far. `mean` and `std`
+   * are [L] and read at once, not kept. Calls for slots outside `watchSlots` are ignored.
+   */
+  onBelief?(slot: number, episode: number, belief: Belief): void;
 }

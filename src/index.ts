@@ -40,7 +40,7 @@ export type { BaselineRow, BaselineRuns } from './train/baselines.js';
 export type { StageSummary } from './train/adaptation-table.js';
 export type { RunConfig, RunConfigInput } from './train/config.js';
 export { createSampler } from './sampling/sampler.js';
-export type { Batch, SampleHooks, SampleJob, Sampler, SamplerOptions, StepInput, VectorPolicy } from './sampling/types.js';
+export type { Batch, Belief, SampleHooks, SampleJob, Sampler, SamplerOptions, StepInput, VectorPolicy } from './sampling/types.js';
 export { initBackend, releaseBackend } from './nn/backend.js';
 export { builtinFamilies } from '../envs/index.js';
 export { builtinAgents } from '../agents/index.js';

@@ -1,6 +1,7 @@
 export { createSampler } from './sampler.js';
 export type {
   Batch,
+  Belief,
   FrameEvent,
   SampleHooks,
   SampleJob,

@@ -93,11 +93,22 @@ export interface FrameEvent {
   reward: number;
 }
 
+/** A Gaussian belief over a latent task variable z: mean and standard deviation (> 0) per dimension, [L] each. */
+export interface Belief {
+  mean: ArrayLike<number>;
+  std: ArrayLike<number>;
+}
+
 export interface SampleHooks {
   /** Called once per watched slot when its env is made (the scene of its task). */
   onScene?(slot: number, scene: SceneDescription): void;
   onFrame?(event: FrameEvent): void;
   onEpisodeEnd?(slot: number, episode: number, ret: number, length: number): void;
+  /**
+   * Never called by the sampler: the agent calls it, for an agent that keeps a belief over a
+   * task latent (PEARL). When, and with which numbering: `WatchHooks.onBelief` in agents/types.ts.
+   */
+  onBelief?(slot: number, episode: number, belief: Belief): void;
 }
 
 export interface SamplerOptions {

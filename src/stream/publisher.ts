@@ -4,6 +4,7 @@
  * of ./protocol.ts.
  */
 import type { SceneDescription } from '../core/scene.js';
+import type { Belief } from '../sampling/types.js';
 import type { MetricsRow, RunInfo, Stage } from './protocol.js';
 
 export interface Publisher {
@@ -19,6 +20,12 @@ export interface Publisher {
   /** Stage defaults to the env's current one; a given stage becomes current (RL²'s next episode in the same env). */
   episodeStart(envId: number, stage?: Stage): void;
   episodeEnd(envId: number, ret: number, length: number, stage?: Stage): void;
+  /**
+   * The learner's belief over its task latent for `episode` (0-based, of the trial) playing in
+   * env `envId`, after that env's scene and before its frames; stage defaults to the env's
+   * current one. `mean` and `std` are read at once, not kept.
+   */
+  belief(envId: number, episode: number, belief: Belief, stage?: Stage): void;
   /** One training iteration's row. */
   metrics(row: MetricsRow): void;
   /** Forget every env; new scenes follow. */
@@ -35,6 +42,7 @@ export function teePublishers(...targets: Publisher[]): Publisher {
     },
     episodeStart: (envId, stage) => targets.forEach((t) => t.episodeStart(envId, stage)),
     episodeEnd: (envId, ret, length, stage) => targets.forEach((t) => t.episodeEnd(envId, ret, length, stage)),
+    belief: (envId, episode, belief, stage) => targets.forEach((t) => t.belief(envId, episode, belief, stage)),
     metrics: (row) => targets.forEach((t) => t.metrics(row)),
     reset: () => targets.forEach((t) => t.reset()),
   };

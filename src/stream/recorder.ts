@@ -1,5 +1,5 @@
 /**
- * Records rollouts (scenes, frames, episodes) to a file under a run's `rollouts/`
+ * Records rollouts (scenes, frames, episodes, beliefs) to a file under a run's `rollouts/`
  * folder, for `metarl view --replay`. The recorder is a `Publisher`, so a loop streams
  * to it exactly as to the live server (or to both through `teePublishers`).
  *
@@ -25,7 +25,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SceneDescription } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
-import { PROTOCOL_VERSION, ROLLOUT_STAGE, encodeFrame, frameByteLength, shownStepS } from './protocol.js';
+import { PROTOCOL_VERSION, ROLLOUT_STAGE, beliefMessage, encodeFrame, frameByteLength, shownStepS } from './protocol.js';
 import type { RunInfo, ServerMessage, Stage } from './protocol.js';
 import type { Publisher } from './publisher.js';
 
@@ -140,6 +140,15 @@ export function createRecorder(path: string, run: RunInfo | null = null): Rollou
     },
     episodeEnd(envId, ret, length, stage) {
       json({ type: 'episode', phase: 'end', envId, stage: stage ?? env(envId).stage, ret, length });
+    },
+    belief(envId, episode, b, stage) {
+      let msg: ServerMessage;
+      try {
+        msg = beliefMessage(envId, stage ?? env(envId).stage, episode, b);
+      } catch {
+        return; // a NaN belief (a diverged learner) is left out: the file must stay loadable
+      }
+      json(msg);
     },
     metrics(row) {
       json({ type: 'metrics', replace: false, rows: [row] });

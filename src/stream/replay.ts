@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { MetarlError } from '../core/errors.js';
-import { MAX_PLAYBACK_SPEED, PROTOCOL_VERSION, decodeFrame, decodeServerMessage } from './protocol.js';
-import type { ClientMessage, RunInfo, ServerMessage } from './protocol.js';
+import { FRAME_OFFSET_VERSION, MAX_PLAYBACK_SPEED, OLDEST_READABLE_RECORDING, PROTOCOL_VERSION, beliefOutlivesScene, decodeFrame, decodeServerMessage } from './protocol.js';
+import type { BeliefMessage, ClientMessage, RunInfo, ServerMessage } from './protocol.js';
 import {
   RECORDING_FORMAT,
   RECORDING_MAGIC,
@@ -45,8 +45,11 @@ export function loadRecording(path: string): Recording {
   } catch {
     throw bad('its header is not JSON');
   }
-  if (header.format !== RECORDING_FORMAT || header.protocol !== PROTOCOL_VERSION) {
-    throw bad(`it was written as format ${String(header.format)} / protocol v${String(header.protocol)}; this metarl reads format ${RECORDING_FORMAT} / v${PROTOCOL_VERSION}`);
+  const protocol = header.protocol;
+  if (header.format !== RECORDING_FORMAT || typeof protocol !== 'number' || protocol < OLDEST_READABLE_RECORDING || protocol > PROTOCOL_VERSION) {
+    throw bad(
+      `it was written as format ${String(header.format)} / protocol v${String(header.protocol)}; this metarl reads format ${RECORDING_FORMAT} / v${OLDEST_READABLE_RECORDING}–v${PROTOCOL_VERSION}`,
+    );
   }
   const messages: ServerMessage[] = [];
   const times: number[] = [];
@@ -60,7 +63,10 @@ export function loadRecording(path: string): Recording {
     const payload = bytes.subarray(start, start + n);
     if (kind === RECORD_FRAME) {
       // Copy: the poses must not pin the whole file buffer through a view.
-      messages.push(decodeFrame(new Uint8Array(payload)));
+      const frame = new Uint8Array(payload);
+      // An older recording's frames carry its version; their layout is this version's.
+      if (frame.byteLength > FRAME_OFFSET_VERSION && frame[FRAME_OFFSET_VERSION] === protocol) frame[FRAME_OFFSET_VERSION] = PROTOCOL_VERSION;
+      messages.push(decodeFrame(frame));
     } else if (kind === RECORD_JSON) {
       messages.push(decodeServerMessage(payload.toString('utf8')));
     } else {
@@ -114,11 +120,12 @@ export function startReplay(server: ViewerServer, recording: Recording, options:
     server.publish({ type: 'replay-state', file: basename(recording.path), playing, timeS: clock, durationS: recording.durationS, speed });
   }
 
-  /** The state at `t`: the scenes alive then and each env's last frame, without replaying what lies between. */
+  /** The state at `t`: the scenes alive then, each env's last frame and the beliefs shown, without replaying what lies between. */
   function jumpTo(t: number): void {
     clock = Math.min(Math.max(0, t), recording.durationS);
     const scenes = new Map<number, ServerMessage>();
     const frames = new Map<number, ServerMessage>();
+    const beliefs = new Map<string, BeliefMessage>();
     const metrics: ServerMessage[] = [];
     let i = 0;
     for (; i < messages.length && times[i] <= clock; i++) {
@@ -126,10 +133,13 @@ export function startReplay(server: ViewerServer, recording: Recording, options:
       if (m.type === 'reset') {
         scenes.clear();
         frames.clear();
+        beliefs.clear();
       } else if (m.type === 'scene') {
         scenes.set(m.envId, m);
         frames.delete(m.envId);
+        for (const [key, b] of beliefs) if (!beliefOutlivesScene(b.envId, m.envId)) beliefs.delete(key);
       } else if (m.type === 'frame') frames.set(m.envId, m);
+      else if (m.type === 'belief') beliefs.set(`${m.envId}:${m.episode}`, m);
       else if (m.type === 'metrics') metrics.push(m);
     }
     cursor = i;
@@ -138,6 +148,7 @@ export function startReplay(server: ViewerServer, recording: Recording, options:
     shownEnvs = envKey;
     for (const m of scenes.values()) server.publish(m);
     for (const m of frames.values()) server.publish(m);
+    for (const m of beliefs.values()) server.publish(m);
     const rows = metrics.flatMap((m) => (m.type === 'metrics' ? m.rows : []));
     if (rows.length > 0) server.publish({ type: 'metrics', replace: true, rows });
     publishState();

@@ -15,6 +15,8 @@ import { WebSocketServer, WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import {
   MAX_CLIENT_MESSAGE_BYTES,
+  beliefMessage,
+  beliefOutlivesScene,
   decodeClientMessage,
   encodeFrame,
   frameByteLength,
@@ -120,6 +122,8 @@ const PACE_LEAD_S = 1;
 const PACE_MARGIN_S = 0.1;
 
 const HEARTBEAT_MS = 15_000;
+/** Beliefs kept for late joiners: a trial's episodes, many times over. */
+const MAX_KEPT_BELIEFS = 256;
 
 export async function startViewer(options: ViewerServerOptions = {}): Promise<ViewerServer> {
   const host = options.host ?? '127.0.0.1';
@@ -137,6 +141,8 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
   let helloText = JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, run: null });
   const sceneTexts = new Map<number, string>();
   const lastFrames = new Map<number, Uint8Array>();
+  /** The beliefs on screen, by `envId:episode`, each with its lane; at most MAX_KEPT_BELIEFS. */
+  const beliefTexts = new Map<string, { envId: number; text: string }>();
   const history: MetricsRow[] = [];
   let replayText: string | null = null;
   let nextClientId = 1;
@@ -165,6 +171,7 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
     sendText(client, helloText);
     for (const text of sceneTexts.values()) sendText(client, text);
     for (const bytes of lastFrames.values()) sendFrameTo(client, bytes);
+    for (const b of beliefTexts.values()) sendText(client, b.text);
     if (history.length > 0) sendText(client, JSON.stringify({ type: 'metrics', replace: true, rows: history }));
     if (replayText !== null) sendText(client, replayText);
   });
@@ -309,6 +316,14 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
     episodeEnd(envId, ret, length, stage) {
       server.publish({ type: 'episode', phase: 'end', envId, stage: stage ?? envState(envId).stage, ret, length });
     },
+    belief(envId, episode, b, stage) {
+      try {
+        server.publish(beliefMessage(envId, stage ?? envState(envId).stage, episode, b));
+      } catch (err) {
+        // A diverged learner's NaN belief is the viewer's loss, never the training loop's.
+        log(`belief of env ${envId}, episode ${episode} not sent: ${(err as Error).message}`);
+      }
+    },
     metrics(row) {
       server.publish({ type: 'metrics', replace: false, rows: [row] });
     },
@@ -331,6 +346,7 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
           const text = JSON.stringify(msg);
           sceneTexts.set(msg.envId, text);
           lastFrames.delete(msg.envId);
+          for (const [key, b] of beliefTexts) if (!beliefOutlivesScene(b.envId, msg.envId)) beliefTexts.delete(key);
           broadcastText(text);
           return;
         }
@@ -343,11 +359,21 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
           envs.clear();
           sceneTexts.clear();
           lastFrames.clear();
+          beliefTexts.clear();
           break;
         case 'replay-state':
           replayText = JSON.stringify(msg satisfies ReplayStateMessage);
           broadcastText(replayText);
           return;
+        case 'belief': {
+          const text = JSON.stringify(msg);
+          const key = `${msg.envId}:${msg.episode}`;
+          beliefTexts.delete(key); // re-inserted last, so the oldest go first
+          beliefTexts.set(key, { envId: msg.envId, text });
+          if (beliefTexts.size > MAX_KEPT_BELIEFS) beliefTexts.delete(beliefTexts.keys().next().value!);
+          broadcastText(text);
+          return;
+        }
         case 'episode':
           break;
       }

@@ -177,9 +177,11 @@ interface Track {
   poses: Float32Array[];
   rewards: number[];
   end: { ret: number; length: number } | null;
+  /** The learner's belief for this env's episode (PEARL), if it sent one. */
+  belief: { episode: number; mean: number[]; std: number[] } | null;
 }
 
-/** A publisher that keeps every env's scene, frames and episode end, for writing later. */
+/** A publisher that keeps every env's scene, frames, episode end and belief, for writing later. */
 function createCapture(): Publisher & { tracks: Map<number, Track> } {
   const tracks = new Map<number, Track>();
   const track = (envId: number): Track | undefined => tracks.get(envId);
@@ -187,7 +189,7 @@ function createCapture(): Publisher & { tracks: Map<number, Track> } {
     tracks,
     hello() {},
     scene(envId, scene, stage, dt) {
-      tracks.set(envId, { envId, scene, stage, dt, steps: [], poses: [], rewards: [], end: null });
+      tracks.set(envId, { envId, scene, stage, dt, steps: [], poses: [], rewards: [], end: null, belief: null });
     },
     frame(envId, step, poses, reward = 0) {
       const t = track(envId);
@@ -200,6 +202,10 @@ function createCapture(): Publisher & { tracks: Map<number, Track> } {
     episodeEnd(envId, ret, length) {
       const t = track(envId);
       if (t !== undefined) t.end = { ret, length };
+    },
+    belief(envId, episode, b) {
+      const t = track(envId);
+      if (t !== undefined) t.belief = { episode, mean: Array.from(b.mean), std: Array.from(b.std) };
     },
     metrics() {},
     reset() {
@@ -214,6 +220,7 @@ function writeTracks(out: Publisher, tracks: Map<number, Track>, mode: ViewMode)
   const begin = (t: Track) => {
     out.scene(t.envId, t.scene, t.stage, t.dt);
     out.episodeStart(t.envId);
+    if (t.belief !== null) out.belief(t.envId, t.belief.episode, t.belief);
   };
   const frame = (t: Track, i: number) => {
     out.frame(t.envId, t.steps[i], t.poses[i], t.rewards[i]);

@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { isMetarlError } from '../../src/core/errors.js';
 import type { SceneDescription } from '../../src/core/scene.js';
-import { decodeServerMessage, encodeClientMessage } from '../../src/stream/protocol.js';
+import { BINARY_KIND_FRAME, FRAME_OFFSET_VERSION, decodeServerMessage, encodeClientMessage } from '../../src/stream/protocol.js';
 import type { ServerMessage } from '../../src/stream/protocol.js';
-import { createRecorder, rolloutPath } from '../../src/stream/recorder.js';
+import { RECORD_ALIGN, RECORD_FRAME, RECORD_HEADER_BYTES, createRecorder, rolloutPath } from '../../src/stream/recorder.js';
 import { loadRecording, startReplay } from '../../src/stream/replay.js';
 import { startViewer, type ViewerServer } from '../../src/stream/server.js';
 import { replayFile } from '../../src/train/view.js';
@@ -91,6 +91,76 @@ describe('rollout recordings', () => {
     }
     expect(isMetarlError(caught, 'METARL_PROTOCOL')).toBe(true);
     expect((caught as Error).message).toMatch(/does not start with MRLROLL1/);
+  });
+});
+
+describe('rollout recordings: beliefs (issue 8)', () => {
+  it('are recorded with the rollout and replayed, a seek showing those alive then; a NaN one is left out', async () => {
+    const path = join(dir, 'beliefs.mrr');
+    const rec = createRecorder(path, run);
+    const poses = new Float32Array(14);
+    for (let env = 0; env < 2; env++) {
+      rec.scene(env, scene, { index: env, label: `episode ${env + 1}` }, DT);
+      rec.episodeStart(env);
+      rec.belief(env, env, { mean: new Float32Array([env, -env]), std: new Float32Array([1 / (env + 1), 1]) });
+      rec.belief(env, env, { mean: [Number.NaN, 0], std: [1, 1] });
+      for (let t = 0; t < STEPS; t++) rec.frame(env, t, poses, 1);
+    }
+    rec.close();
+    const recn = loadRecording(path);
+    const beliefs = recn.messages.filter((m) => m.type === 'belief');
+    expect(beliefs).toEqual([
+      { type: 'belief', envId: 0, stage: { index: 0, label: 'episode 1' }, episode: 0, mean: [0, 0], std: [1, 1] },
+      { type: 'belief', envId: 1, stage: { index: 1, label: 'episode 2' }, episode: 1, mean: [1, -1], std: [0.5, 1] },
+    ]);
+
+    const server = await startViewer({ viewerDir: dir, log: () => {} });
+    const ws = new WebSocket(server.url.replace('http', 'ws') + 'ws');
+    const got: ServerMessage[] = [];
+    ws.on('message', (d, bin) => got.push(decodeServerMessage(bin ? new Uint8Array(d as Buffer) : (d as Buffer).toString())));
+    await new Promise((r) => ws.once('open', r));
+    const replay = startReplay(server, recn, { autoplay: false });
+    try {
+      const until = async (pred: () => boolean): Promise<void> => {
+        const end = Date.now() + 5000;
+        while (!pred()) {
+          if (Date.now() > end) throw new Error(`timed out at ${got.length} messages`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      // Sequential episodes: the second lane's belief is recorded after the first lane's frames.
+      await until(() => got.some((m) => m.type === 'replay-state')); // the jump to 0 has arrived
+      got.length = 0;
+      replay.seek(recn.durationS);
+      await until(() => got.some((m) => m.type === 'replay-state'));
+      expect(got.filter((m) => m.type === 'belief').map((m) => m.type === 'belief' && m.episode)).toEqual([0, 1]);
+      got.length = 0;
+      replay.seek(0.5 * STEPS * DT);
+      await until(() => got.some((m) => m.type === 'replay-state'));
+      expect(got.filter((m) => m.type === 'belief').map((m) => m.type === 'belief' && m.episode)).toEqual([0]);
+    } finally {
+      replay.close();
+      ws.close();
+      await server.close();
+    }
+  });
+
+  it('a protocol v3 recording (before beliefs) still loads, its frames intact', () => {
+    const path = join(dir, 'v3.mrr');
+    writeRecording(path);
+    const bytes = readFileSync(path);
+    const v4 = loadRecording(path);
+    // The header says v3 and every frame carries version byte 3, as a v3 recorder wrote them.
+    const text = bytes.toString('latin1');
+    const headerEnd = text.indexOf('}', text.indexOf('"protocol"'));
+    const v3 = Buffer.from(text.slice(0, headerEnd).replace(/"protocol":\d+/, '"protocol":3') + text.slice(headerEnd), 'latin1');
+    for (let at = 0; (at = v3.indexOf(Buffer.from([RECORD_FRAME, 0, 0, 0]), at)) >= 0; at += 4) {
+      if (at % RECORD_ALIGN === 0 && v3[at + RECORD_HEADER_BYTES] === BINARY_KIND_FRAME) v3[at + RECORD_HEADER_BYTES + FRAME_OFFSET_VERSION] = 3;
+    }
+    writeFileSync(join(dir, 'old.mrr'), v3);
+    expect(loadRecording(join(dir, 'old.mrr')).messages).toEqual(v4.messages);
+    writeFileSync(join(dir, 'older.mrr'), Buffer.from(v3.toString('latin1').replace('"protocol":3', '"protocol":2'), 'latin1'));
+    expect(() => loadRecording(join(dir, 'older.mrr'))).toThrow(/protocol v2; this metarl reads format 1 \/ v3–v4/);
   });
 });
 

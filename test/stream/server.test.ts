@@ -145,6 +145,45 @@ describe('viewer server: websocket', () => {
     afterReset.close();
   });
 
+  it('beliefs (issue 8) go to every client and to late joiners; a scene for lane k ends those of lanes k and up, a reset all; a NaN one is logged, not sent', async () => {
+    const live = new Probe(server.url);
+    await live.opened();
+    for (let env = 0; env < 3; env++) {
+      server.scene(env, scene, { index: env, label: `episode ${env + 1}` }, 0.05);
+      server.belief(env, env, { mean: new Float32Array([env, 0]), std: new Float32Array([1 / 2 ** env, 1]) });
+    }
+    await live.until(() => live.of('belief').length === 3);
+    expect(live.of('belief')[2]).toEqual({ type: 'belief', envId: 2, stage: { index: 2, label: 'episode 3' }, episode: 2, mean: [2, 0], std: [0.25, 1] });
+
+    const late = new Probe(server.url);
+    await late.opened();
+    await late.until(() => late.of('belief').length === 3);
+    // After the scenes they belong to: a page clears a lane's belief when its scene arrives.
+    expect(late.messages.findIndex((m) => m.type === 'belief')).toBeGreaterThan(late.messages.findLastIndex((m) => m.type === 'scene'));
+    expect(late.of('belief').map((b) => b.episode)).toEqual([0, 1, 2]);
+
+    server.scene(1, scene, { index: 1, label: 'episode 2' }, 0.05); // lane 1 starts afresh: beliefs of lanes 1 and 2 end
+    server.belief(1, 1, { mean: [0, 0], std: [Number.NaN, 1] });
+    await live.until(() => live.of('scene').length === 4);
+    expect(logs.some((l) => /belief of env 1, episode 1 not sent: .*belief.std must be an array of finite numbers/.test(l))).toBe(true);
+    const third = new Probe(server.url);
+    await third.opened();
+    await third.until(() => third.of('scene').length === 3);
+    await third.until(() => third.of('belief').length >= 1);
+    expect(third.of('belief').map((b) => b.envId)).toEqual([0]);
+
+    server.reset();
+    await live.until(() => live.of('reset').length === 1);
+    const afterReset = new Probe(server.url);
+    await afterReset.opened();
+    await afterReset.until(() => afterReset.of('hello').length === 1);
+    server.metrics({ iteration: 0, stageReturns: [], values: {} }); // a marker: everything sent before it has arrived
+    await afterReset.until(() => afterReset.of('metrics').length === 1);
+    expect(afterReset.of('belief')).toHaveLength(0);
+    expect(live.of('belief')).toHaveLength(3); // the NaN belief never went out
+    for (const p of [live, late, third, afterReset]) p.close();
+  });
+
   it('a client that never reads is dropped frames, and its backlog stays under the bound', async () => {
     const watcher = new Probe(server.url);
     await watcher.opened();
