@@ -10,6 +10,7 @@ import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import type { SceneDescription } from '../../src/core/scene.js';
 import { shownStepS } from '../../src/stream/protocol.js';
 import type { RunInfo, ServerMessage, Stage, ViewMode } from '../../src/stream/protocol.js';
+import { BeliefPanel } from './belief.js';
 import { AdaptationChart, TrainingChart, stageColor } from './charts.js';
 import { Connection } from './connection.js';
 import { FramePlayer } from './frames.js';
@@ -47,6 +48,7 @@ let hud: Hud;
 let connection: Connection;
 let trainingChart: TrainingChart;
 let adaptationChart: AdaptationChart;
+let beliefPanel: BeliefPanel;
 const timer = new Timer();
 const envs = new Map<number, EnvEntry>();
 let run: RunInfo | null = null;
@@ -83,6 +85,7 @@ function init(): void {
 
   trainingChart = new TrainingChart(document.getElementById('chart-train')!, trainingStageName);
   adaptationChart = new AdaptationChart(document.getElementById('chart-adapt')!, trainingStageName);
+  beliefPanel = new BeliefPanel(document.getElementById('belief')!);
   hud = new Hud({
     toggleLayout: () => setMode(mode === 'side-by-side' ? 'sequential' : 'side-by-side'),
     toggleFollow: () => setFollow(!follow),
@@ -205,6 +208,9 @@ function handle(msg: ServerMessage): void {
       }
       return;
     }
+    case 'belief':
+      beliefPanel.add(msg);
+      return;
     case 'metrics':
       trainingChart.add(msg.rows, msg.replace);
       return;
@@ -222,6 +228,8 @@ function handle(msg: ServerMessage): void {
 }
 
 function onScene(envId: number, desc: SceneDescription, stage: Stage, dt: number): void {
+  // Like its trail, the lane's belief starts afresh (and a trial's later lanes' with it).
+  beliefPanel.sceneArrived(envId);
   const key = JSON.stringify(desc);
   const old = envs.get(envId);
   if (old !== undefined && old.sceneKey === key && old.player.stepS === shownStepS(dt)) {
@@ -247,6 +255,7 @@ function clearEnvs(): void {
   for (const e of envs.values()) disposeEnv(e);
   envs.clear();
   adaptationChart.forgetEvaluation();
+  beliefPanel.clear();
   needsCameraReset = true;
 }
 
