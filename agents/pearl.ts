@@ -262,11 +262,14 @@ export async function beliefOf(nets: PearlNets, rows: Float32Array, sizes: Pearl
 /**
  * The sampler's policy: each slot acts on [s, z] with its own z, drawn from its belief when an
  * episode starts (the sampler's `prevDone` flag) and kept for the episode, as the paper samples
- * z once per episode. Noise (z and actions) comes from the given Rng on the CPU.
+ * z once per episode; the belief goes to `onBelief` then, numbered as the sampler numbers the
+ * slot and episode. Noise (z and actions) comes from the given Rng on the CPU.
  */
 class LatentPolicy implements VectorPolicy {
   private readonly z: Float32Array;
   private readonly actions: Float32Array<ArrayBuffer>;
+  /** Episodes started per slot in this `sample` call. */
+  private readonly episodes: Int32Array;
 
   constructor(
     private readonly nets: PearlNets,
@@ -275,9 +278,12 @@ class LatentPolicy implements VectorPolicy {
     private readonly beliefs: Beliefs,
     private readonly rng: Rng,
     private readonly deterministic: boolean,
+    /** Told each slot's belief as its episode starts (the viewer's `onBelief`). */
+    private readonly onBelief?: WatchHooks['onBelief'],
   ) {
     this.z = new Float32Array(slots * sizes.latentSize);
     this.actions = new Float32Array(slots * sizes.actSize);
+    this.episodes = new Int32Array(slots);
   }
 
   async act(input: StepInput): Promise<Float32Array> {
@@ -286,6 +292,7 @@ class LatentPolicy implements VectorPolicy {
     for (let s = 0; s < S; s++) {
       if (input.prevDone[s] === 1 && input.active[s] === 1) {
         for (let i = 0; i < L; i++) this.z[s * L + i] = this.beliefs.mean[s * L + i] + this.beliefs.std[s * L + i] * this.rng.normal();
+        this.onBelief?.(s, this.episodes[s]++, { mean: this.beliefs.mean.subarray(s * L, (s + 1) * L), std: this.beliefs.std.subarray(s * L, (s + 1) * L) });
       }
     }
     const { mean, logStd } = tf.tidy(() => actorHead(this.nets.actor.params, tf.tensor2d(input.obs, [S, O]), tf.tensor2d(this.z, [S, L]), A));
@@ -329,6 +336,7 @@ function watchedOnly(hooks: WatchHooks | undefined, firstEpisode: boolean): Watc
     onScene: (slot, scene) => (slots.has(slot) ? hooks.onScene?.(slot, scene) : undefined),
     onFrame: (e) => (shown(e.slot, e.episode) ? hooks.onFrame?.(e) : undefined),
     onEpisodeEnd: (slot, episode, ret, length) => (shown(slot, episode) ? hooks.onEpisodeEnd?.(slot, episode, ret, length) : undefined),
+    onBelief: (slot, episode, belief) => (shown(slot, episode) ? hooks.onBelief?.(slot, episode, belief) : undefined),
   };
 }
 
@@ -519,7 +527,7 @@ class PearlLearner implements MetaLearner {
     const job: SampleJob = { tasks: data.map((d) => d.task), slotsPerTask: 1, episodesPerSlot: episodes, seed: rng.seed() };
     if (config.horizon !== null) job.horizon = config.horizon;
     if (hooks?.watchSlots.length) job.watchSlots = hooks.watchSlots.filter((s) => s < data.length);
-    const batch = await this.ctx.sampler.sample(job, new LatentPolicy(nets, sizes, data.length, beliefs, new Rng(rng.seed()), false), hooks ?? {});
+    const batch = await this.ctx.sampler.sample(job, new LatentPolicy(nets, sizes, data.length, beliefs, new Rng(rng.seed()), false, hooks?.onBelief), hooks ?? {});
     data.forEach((d, s) => {
       d.replay.addEpisodes(batch, s);
       if (intoContext) d.context.addEpisodes(batch, s);
@@ -609,7 +617,7 @@ class PearlLearner implements MetaLearner {
       const job: SampleJob = { tasks, slotsPerTask: 1, episodesPerSlot: 1, seed: resetSeed(seed, e, 0) };
       if (config.horizon !== null) job.horizon = config.horizon;
       if (hooks?.watchSlots.length) job.watchSlots = hooks.watchSlots.filter((s) => s < tasks.length);
-      const batch = await sampler.sample(job, new LatentPolicy(nets, sizes, tasks.length, belief, rng, config.deterministicEval), hooks ?? {});
+      const batch = await sampler.sample(job, new LatentPolicy(nets, sizes, tasks.length, belief, rng, config.deterministicEval, hooks?.onBelief), hooks ?? {});
       context.forEach((c, s) => c.addEpisodes(batch, s));
       returns.push(Array.from(batch.returns));
     }

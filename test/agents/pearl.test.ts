@@ -75,13 +75,32 @@ describe('PEARL and the viewer', () => {
       watchSlots: [0],
       onFrame: (e: { slot: number; episode: number; t: number }) => void (e.t === 0 && seen.push(`${label}: slot ${e.slot} episode ${e.episode}`)),
       onEpisodeEnd: (slot: number, episode: number) => void seen.push(`${label} (stage ${stage}): end of slot ${slot} episode ${episode}`),
+      onBelief: (slot: number, episode: number, b: { mean: ArrayLike<number>; std: ArrayLike<number> }) => {
+        const prior = Array.from(b.mean).every((m) => m === 0) && Array.from(b.std).every((x) => x === 1);
+        const narrower = Array.from(b.std).every((x) => x > 0 && x < 1);
+        seen.push(`${label}: belief of slot ${slot} episode ${episode}: ${prior ? 'prior' : narrower ? 'posterior' : 'other'}`);
+      },
     });
     const l = await createPearl({ config: cfg, family: families['line-goal'], familyRef: LINE, sampler, seed: 1, watch });
     try {
       await l.iterate(families['line-goal'].sampleTasks(new Rng(1), cfg.collectTasks));
-      expect(seen.splice(0)).toEqual(['episode 1: slot 0 episode 0', 'episode 1 (stage 0): end of slot 0 episode 0', 'episode 2: slot 0 episode 0', 'episode 2 (stage 1): end of slot 0 episode 0']);
+      expect(seen.splice(0)).toEqual([
+        'episode 1: belief of slot 0 episode 0: prior',
+        'episode 1: slot 0 episode 0',
+        'episode 1 (stage 0): end of slot 0 episode 0',
+        'episode 2: belief of slot 0 episode 0: posterior',
+        'episode 2: slot 0 episode 0',
+        'episode 2 (stage 1): end of slot 0 episode 0',
+      ]);
       await l.evaluate(families['line-goal'].sampleTasks(new Rng(2), 2), { seed: 1, adaptationSteps: 2 });
-      expect(seen).toEqual([0, 1, 2].flatMap((e) => [`episode ${e + 1}: slot 0 episode 0`, `episode ${e + 1} (stage ${e}): end of slot 0 episode 0`]));
+      // A trial's episode e is its own sampling call: slot 0's episode 0 there, at stage e.
+      expect(seen).toEqual(
+        [0, 1, 2].flatMap((e) => [
+          `episode ${e + 1}: belief of slot 0 episode 0: ${e === 0 ? 'prior' : 'posterior'}`,
+          `episode ${e + 1}: slot 0 episode 0`,
+          `episode ${e + 1} (stage ${e}): end of slot 0 episode 0`,
+        ]),
+      );
     } finally {
       l.dispose();
     }
