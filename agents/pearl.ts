@@ -708,14 +708,14 @@ class PearlLearner implements MetaLearner {
 
 /** The checkpoint's parts: each network group under its prefix, with its optimiser. */
 function savedParts(nets: PearlNets): Array<{ prefix: string; policy: SavedPolicy; adam: Adam | null }> {
-  const named = (prefix: string, ...mlps: Array<[string, Mlp]>): SavedPolicy => ({
+  const named = (...mlps: Array<[string, Mlp]>): SavedPolicy => ({
     names: mlps.flatMap(([name, m]) => m.names.map((n) => `${name}.${n}`)),
     params: mlps.flatMap(([, m]) => m.params),
   });
   return [
-    { prefix: 'critic/', policy: named('critic/', ['encoder', nets.encoder], ['q1', nets.q1], ['q2', nets.q2]), adam: nets.criticAdam },
-    { prefix: 'actor/', policy: named('actor/', ['actor', nets.actor]), adam: nets.actorAdam },
-    { prefix: 'target/', policy: named('target/', ['q1', nets.q1Target], ['q2', nets.q2Target]), adam: null },
+    { prefix: 'critic/', policy: named(['encoder', nets.encoder], ['q1', nets.q1], ['q2', nets.q2]), adam: nets.criticAdam },
+    { prefix: 'actor/', policy: named(['actor', nets.actor]), adam: nets.actorAdam },
+    { prefix: 'target/', policy: named(['q1', nets.q1Target], ['q2', nets.q2Target]), adam: null },
     { prefix: 'temperature/', policy: { names: ['logAlpha'], params: [nets.logAlpha] }, adam: nets.alphaAdam },
   ];
 }
