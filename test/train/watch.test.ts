@@ -4,7 +4,12 @@
  * scene, and an unwatched slot's goes nowhere.
  */
 import { describe, expect, it } from 'vitest';
+import { createPearl, pearlConfigSchema } from '../../agents/pearl.js';
+import { loadFamily } from '../../src/core/registry.js';
+import { Rng } from '../../src/core/rng.js';
 import type { SceneDescription } from '../../src/core/scene.js';
+import { initBackend } from '../../src/nn/backend.js';
+import { createSampler } from '../../src/sampling/sampler.js';
 import type { Publisher } from '../../src/stream/publisher.js';
 import { viewerObserver } from '../../src/train/watch.js';
 
@@ -85,6 +90,34 @@ describe('viewerObserver: beliefs (issue 8)', () => {
     hooks.onBelief!(0, 0, { mean: [0.25, 0], std: [0.75, 0.5] });
     expect(publisher.calls).toEqual(['scene 0 episode 1', 'start 0', 'frame 0 0', 'belief 0 0 [0.25,0] [0.75,0.5]']);
   });
+
+  it("PEARL's meta-test trial: episode e's belief in lane e, after its scene and before its frames, the prior first, then narrower ones", async () => {
+    await initBackend('wasm', { log: () => {} });
+    const LINE = { name: 'line-goal', module: new URL('../fixtures/envs/line-goal.ts', import.meta.url).href };
+    const family = await loadFamily(LINE);
+    const sampler = await createSampler({ family: LINE, workers: 0 });
+    const config = pearlConfigSchema.parse({ hidden: [16], encoderHidden: [16], latentSize: 2, collectTasks: 2, numTrainSteps: 1, metaBatchSize: 2, batchSize: 8, contextBatch: 8, trainTasks: 4, evalEpisodes: 3 });
+    const publisher = recordingPublisher();
+    const observer = observerOn(publisher);
+    const learner = await createPearl({ config, family, familyRef: LINE, sampler, seed: 1, watch: (stage, label) => observer.watch!(stage, label) });
+    try {
+      await learner.evaluate(family.sampleTasks(new Rng(2), 2), { seed: 1 });
+    } finally {
+      learner.dispose();
+      await sampler.close();
+    }
+    const calls = publisher.calls.filter((c) => !c.startsWith('frame') || c.endsWith(' 0'));
+    const beliefs = calls.filter((c) => c.startsWith('belief'));
+    expect(beliefs.map((c) => c.split(' ').slice(1, 3).join(' '))).toEqual(['0 0', '1 1', '2 2']);
+    expect(beliefs[0]).toBe('belief 0 0 [0,0] [1,1]');
+    for (let e = 0; e < 3; e++) {
+      expect(calls.slice(calls.indexOf(`scene ${e} episode ${e + 1}`), calls.indexOf(`frame ${e} 0`) + 1)).toEqual([`scene ${e} episode ${e + 1}`, `start ${e}`, beliefs[e], `frame ${e} 0`]);
+      if (e > 0) {
+        const std = JSON.parse(beliefs[e].split(' ')[4]) as number[];
+        expect(std.every((x) => x > 0 && x < 1)).toBe(true);
+      }
+    }
+  }, 60_000);
 
   it('an RL²-style call running several episodes puts each belief in the lane of its own episode', () => {
     const publisher = recordingPublisher();
