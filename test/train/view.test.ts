@@ -86,6 +86,38 @@ describe('metarl view <run>', () => {
     expect(loadRecording(seq[0].path).durationS).toBeCloseTo(20 * 0.05, 6);
   }, 60_000);
 
+  it("a PEARL run's recording carries each episode's belief, in its lane after its scene: the prior, then the posteriors (issue 8)", async () => {
+    const runDir = join(dir, 'pearl-run');
+    await train({
+      env: 'point-nav',
+      agent: 'pearl',
+      iterations: 1,
+      seed: 2,
+      backend: 'cpu',
+      workers: 0,
+      out: runDir,
+      quiet: true,
+      log: () => {},
+      skipFinalEval: true,
+      agentConfig: { hidden: [8], encoderHidden: [8], latentSize: 3, collectTasks: 1, numTrainSteps: 1, metaBatchSize: 1, batchSize: 8, contextBatch: 8, trainTasks: 2, evalEpisodes: 3, horizon: 10 },
+    });
+    const [shown] = await viewRun(runDir, { tasks: 1, speed: 16, workers: 0, log: () => {} });
+    const messages = loadRecording(shown.path).messages;
+    const beliefs = messages.filter((m): m is Extract<ServerMessage, { type: 'belief' }> => m.type === 'belief');
+    expect(beliefs.map((b) => [b.envId, b.episode, b.stage.label])).toEqual([
+      [0, 0, 'episode 1'],
+      [1, 1, 'episode 2'],
+      [2, 2, 'episode 3'],
+    ]);
+    expect(beliefs[0]).toMatchObject({ mean: [0, 0, 0], std: [1, 1, 1] });
+    for (const b of beliefs.slice(1)) expect(b.std.every((s) => s > 0 && s < 1)).toBe(true);
+    for (const b of beliefs) {
+      const at = messages.indexOf(b);
+      expect(messages.findIndex((m) => m.type === 'scene' && m.envId === b.envId)).toBeLessThan(at);
+      expect(messages.findIndex((m) => m.type === 'frame' && m.envId === b.envId)).toBeGreaterThan(at);
+    }
+  }, 60_000);
+
   it("a page's layout toggle decides how the next task is timed", async () => {
     let ws: WebSocket | null = null;
     const results = await viewRun(join(dir, 'rl2-run'), {
