@@ -103,6 +103,7 @@ export interface SampleHooks {
   /** Called once per watched slot when its env is made (the scene of its task). */
   onScene?(slot: number, scene: SceneDescription): void;
   onFrame?(event: FrameEvent): void;
+  /** Called at the end of every slot's episodes, watched or not (a consumer that shows lanes filters by slot). */
   onEpisodeEnd?(slot: number, episode: number, ret: number, length: number): void;
   /**
    * Never called by the sampler: the agent calls it, for an agent that keeps a belief over a

@@ -70,7 +70,9 @@ export function viewerObserver(publisher: Publisher): TrainObserver {
           if (envId === current) publisher.belief(envId, b.episode, b);
           else pending.set(envId, b);
         },
-        onEpisodeEnd(_slot, episode, ret, length) {
+        onEpisodeEnd(slot, episode, ret, length) {
+          // The sampler reports every slot's episode ends; a lane shows the watched slot's.
+          if (!watchSlots.includes(slot)) return;
           publisher.episodeEnd(stage + episode, ret, length);
         },
       };

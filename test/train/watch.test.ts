@@ -119,6 +119,16 @@ describe('viewerObserver: beliefs (issue 8)', () => {
     }
   }, 60_000);
 
+  it("publishes the watched slot's episode ends in its lanes and no other slot's (the sampler reports every slot's)", () => {
+    const publisher = recordingPublisher();
+    const observer = observerOn(publisher);
+    const hooks = observer.watch!(1, 'step 1')!;
+    hooks.onScene!(0, scene);
+    hooks.onFrame!({ slot: 0, episode: 0, t: 0, poses: new Float32Array(7), reward: 0 });
+    for (const slot of [3, 0, 1]) hooks.onEpisodeEnd!(slot, 0, -slot, 10);
+    expect(publisher.calls).toEqual(['scene 1 episode 2', 'start 1', 'frame 1 0', 'end 1']);
+  });
+
   it('an RL²-style call running several episodes puts each belief in the lane of its own episode', () => {
     const publisher = recordingPublisher();
     const observer = observerOn(publisher);
