@@ -23,6 +23,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isMetarlError } from '../core/errors.js';
 import type { SceneDescription } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
 import { PROTOCOL_VERSION, ROLLOUT_STAGE, beliefMessage, encodeFrame, frameByteLength, shownStepS } from './protocol.js';
@@ -145,8 +146,10 @@ export function createRecorder(path: string, run: RunInfo | null = null): Rollou
       let msg: ServerMessage;
       try {
         msg = beliefMessage(envId, stage ?? env(envId).stage, episode, b);
-      } catch {
-        return; // a NaN belief (a diverged learner) is left out: the file must stay loadable
+      } catch (err) {
+        // A NaN belief (a diverged learner) is left out: the file must stay loadable.
+        if (isMetarlError(err, 'METARL_PROTOCOL')) return;
+        throw err;
       }
       json(msg);
     },

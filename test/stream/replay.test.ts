@@ -95,7 +95,7 @@ describe('rollout recordings', () => {
 });
 
 describe('rollout recordings: beliefs (issue 8)', () => {
-  it('are recorded with the rollout and replayed, a seek showing those alive then; a NaN one is left out', async () => {
+  it('are recorded with the rollout and replayed, a seek showing those alive then; a NaN one is left out, any other error thrown', async () => {
     const path = join(dir, 'beliefs.mrr');
     const rec = createRecorder(path, run);
     const poses = new Float32Array(14);
@@ -104,6 +104,8 @@ describe('rollout recordings: beliefs (issue 8)', () => {
       rec.episodeStart(env);
       rec.belief(env, env, { mean: new Float32Array([env, -env]), std: new Float32Array([1 / (env + 1), 1]) });
       rec.belief(env, env, { mean: [Number.NaN, 0], std: [1, 1] });
+      const unreadable = { get mean(): number[] { throw new RangeError('not a protocol error'); }, std: [1] };
+      expect(() => rec.belief(env, env, unreadable)).toThrow(RangeError); // only the NaN check's error is swallowed
       for (let t = 0; t < STEPS; t++) rec.frame(env, t, poses, 1);
     }
     rec.close();

@@ -145,7 +145,7 @@ describe('viewer server: websocket', () => {
     afterReset.close();
   });
 
-  it('beliefs (issue 8) go to every client and to late joiners; a scene for lane k ends those of lanes k and up, a reset all; a NaN one is logged, not sent', async () => {
+  it('beliefs (issue 8) go to every client and to late joiners; a scene for lane k ends those of lanes k and up, a reset all; a NaN one is logged, not sent, any other error thrown', async () => {
     const live = new Probe(server.url);
     await live.opened();
     for (let env = 0; env < 3; env++) {
@@ -166,6 +166,9 @@ describe('viewer server: websocket', () => {
     server.belief(1, 1, { mean: [0, 0], std: [Number.NaN, 1] });
     await live.until(() => live.of('scene').length === 4);
     expect(logs.some((l) => /belief of env 1, episode 1 not sent: .*belief.std must be an array of finite numbers/.test(l))).toBe(true);
+    // Only the validation's own error is swallowed: a bug elsewhere reaches the caller.
+    const unreadable = { get mean(): number[] { throw new RangeError('not a protocol error'); }, std: [1] };
+    expect(() => server.belief(1, 1, unreadable)).toThrow(RangeError);
     const third = new Probe(server.url);
     await third.opened();
     await third.until(() => third.of('scene').length === 3);
