@@ -23,7 +23,9 @@ export type MetarlErrorCode =
   | 'METARL_RUN_EXISTS'
   | 'METARL_STEP_TIMEOUT'
   | 'METARL_RESOURCE_LIMIT'
-  | 'METARL_WORKER_FAILED';
+  | 'METARL_WORKER_FAILED'
+  /** metarl's own parts used out of order (e.g. sampling a buffer before anything was added): a bug, not a user error. */
+  | 'METARL_INTERNAL';
 
 export class MetarlError extends Error {
   readonly code: MetarlErrorCode;

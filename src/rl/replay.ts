@@ -82,7 +82,7 @@ export class ReplayBuffer {
 
   /** Copies `n` rows drawn uniformly with replacement (as rlkit's `random_batch`) into `out` at row `offset`. */
   sample(rng: Rng, n: number, out: Transitions, offset = 0): void {
-    if (this.count === 0) throw new MetarlError('METARL_PROTOCOL', 'cannot sample an empty replay buffer');
+    if (this.count === 0) throw new MetarlError('METARL_INTERNAL', `cannot sample ${n} transitions from an empty replay buffer (capacity ${this.capacity}, obs ${this.obsSize}, action ${this.actSize}): nothing was added to it yet`);
     const { obsSize: O, actSize: A } = this;
     for (let j = 0; j < n; j++) {
       const i = rng.int(this.count);
@@ -111,7 +111,11 @@ export class ReplayBuffer {
     };
   }
 
-  /** Restores `state()`; METARL_CHECKPOINT_CORRUPT when its sizes do not fit this buffer. */
+  /**
+   * Restores `state()`; METARL_CHECKPOINT_CORRUPT, changing nothing, when its sizes do not fit
+   * this buffer or its cursor is not one a buffer can have (a ring that is not full writes next
+   * at row `size`).
+   */
   load(state: ReplayState): void {
     const { obsSize: O, actSize: A } = this;
     const n = state.size;
@@ -119,6 +123,9 @@ export class ReplayBuffer {
       Number.isInteger(n) && n >= 0 && n <= this.capacity && Number.isInteger(state.next) && state.next >= 0 && state.next < this.capacity &&
       state.obs.length === n * O && state.actions.length === n * A && state.rewards.length === n && state.nextObs.length === n * O && state.terminals.length === n;
     if (!fits) throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `replay buffer state does not fit a buffer of ${this.capacity} rows of obs ${O}, action ${A} (saved with another capacity?)`);
+    if (n < this.capacity && state.next !== n) {
+      throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `replay buffer state has its write cursor (next) at ${state.next} with ${n} of ${this.capacity} rows written: a ring that is not full writes next at row ${n}`);
+    }
     this.rows.obs.set(state.obs);
     this.rows.actions.set(state.actions);
     this.rows.rewards.set(state.rewards);
