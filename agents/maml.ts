@@ -372,8 +372,8 @@ function stepAlong(params: Params, g: tf.Tensor1D, alpha: tf.Tensor1D): tf.Tenso
   return tf.tidy(() => unflattenParams(tf.sub(flattenParams(params), tf.mul(alpha, g)), params.map((p) => p.shape)));
 }
 
-/** Meta-SGD's path [θ, θ'_1, …, θ'_k] from θ on stages 0..k−1, with the inner gradients of its steps. */
-function learnedPath(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], alpha: tf.Tensor1D): { path: tf.Tensor[][]; step: LearnedStep } {
+/** Meta-SGD's path [θ, θ'_1, …, θ'_k] from θ on stages 0..k−1, with the inner gradients of its steps. @internal Exported for the finite-difference tests. */
+export function learnedPath(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], alpha: tf.Tensor1D): { path: tf.Tensor[][]; step: LearnedStep } {
   const path: tf.Tensor[][] = [[...theta]];
   const grads: tf.Tensor1D[] = [];
   pre.forEach((stage, j) => {

@@ -63,7 +63,7 @@ export async function evaluate(runDir: string, options: EvaluateRunOptions = {})
   const baselines = options.baselines
     ? await evaluateBaselines(dir, run.config, adaptation.length - 1, seed, tasks, options.baselines, backend)
     : out
-      ? keptBaselines(out, { seed, tasks, stages: adaptation.length })
+      ? keptBaselines(out, { agent: run.config.agent, family: run.family.name, seed, tasks, stages: adaptation.length })
       : undefined;
   const result: EvaluateRunResult = { agent: run.config.agent, family: run.family.name, iteration: run.iteration, seed, tasks, adaptation, ...(baselines ? { baselines } : {}) };
   if (out) writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);

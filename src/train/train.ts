@@ -138,7 +138,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!options.skipFinalEval) {
       adaptation = await evaluateLearner(learner, family, config.seed, config.evalTasks);
       const path = join(config.out, 'eval.json');
-      const baselines = keptBaselines(path, { seed: config.seed, tasks: config.evalTasks, stages: adaptation.length });
+      const baselines = keptBaselines(path, { agent: config.agent, family: family.name, seed: config.seed, tasks: config.evalTasks, stages: adaptation.length });
       // The same shape as `metarl eval` writes, so either may be read by the same code.
       writeFileAtomic(path, `${JSON.stringify({ agent: config.agent, family: family.name, iteration, seed: config.seed, tasks: config.evalTasks, adaptation, ...(baselines ? { baselines } : {}) }, null, 2)}\n`);
       log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}\n${formatGains(adaptation)}`);
