@@ -105,11 +105,6 @@ export interface SampleHooks {
   onFrame?(event: FrameEvent): void;
   /** Called at the end of every slot's episodes, watched or not (a consumer that shows lanes filters by slot). */
   onEpisodeEnd?(slot: number, episode: number, ret: number, length: number): void;
-  /**
-   * Never called by the sampler: the agent calls it, for an agent that keeps a belief over a
-   * task latent (PEARL). When, and with which numbering: `WatchHooks.onBelief` in agents/types.ts.
-   */
-  onBelief?(slot: number, episode: number, belief: Belief): void;
 }
 
 export interface SamplerOptions {

@@ -11,8 +11,6 @@ export function emittingHooks(emit: (event: ShardEvent) => void, stage: number, 
     // The sampler reuses its pose buffer: the event keeps a copy.
     onFrame: (e) => emit({ kind: 'frame', stage, slot: first + e.slot, episode: e.episode, t: e.t, poses: e.poses.slice(), reward: e.reward }),
     onEpisodeEnd: (slot, episode, ret, length) => emit({ kind: 'episodeEnd', stage, slot: first + slot, episode, ret, length }),
-    // The agent's call, not the sampler's: a shard worker that sets a watched slot's belief calls it on these hooks.
-    onBelief: (slot, episode, b) => emit({ kind: 'belief', stage, slot: first + slot, episode, mean: Array.from(b.mean), std: Array.from(b.std) }),
   };
 }
 
@@ -22,7 +20,6 @@ export function routeEvents(hooks: ReadonlyArray<SampleHooks | undefined>): (eve
     const h = hooks[e.stage];
     if (e.kind === 'scene') h?.onScene?.(e.slot, e.scene);
     else if (e.kind === 'frame') h?.onFrame?.(e);
-    else if (e.kind === 'episodeEnd') h?.onEpisodeEnd?.(e.slot, e.episode, e.ret, e.length);
-    else h?.onBelief?.(e.slot, e.episode, e);
+    else h?.onEpisodeEnd?.(e.slot, e.episode, e.ret, e.length);
   };
 }

@@ -27,8 +27,7 @@ export interface PoolSpec {
 export type ShardEvent =
   | { kind: 'scene'; stage: number; slot: number; scene: SceneDescription }
   | { kind: 'frame'; stage: number; slot: number; episode: number; t: number; poses: Float32Array; reward: number }
-  | { kind: 'episodeEnd'; stage: number; slot: number; episode: number; ret: number; length: number }
-  | { kind: 'belief'; stage: number; slot: number; episode: number; mean: number[]; std: number[] };
+  | { kind: 'episodeEnd'; stage: number; slot: number; episode: number; ret: number; length: number };
 
 /**
  * The agent's per-shard half, as a worker holds it: it answers the learner's requests
