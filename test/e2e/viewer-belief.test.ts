@@ -3,7 +3,7 @@
  * server: no panel while no belief arrives; with a trial's three beliefs (std shrinking), the
  * z-plane shows three 1-σ ellipses whose radii shrink, labelled 1, 2, 3, around the prior's
  * dashed unit circle, and the entropy per episode falls; a new trial's scene or a reset clears
- * it. Screenshots go to test-output/e2e/.
+ * it; a one-dimensional belief still shows, as a circle. Screenshots go to test-output/e2e/.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -144,6 +144,20 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer: the belief panel (issue 8, headl
     server.reset();
     await page.waitForFunction(() => (document.getElementById('belief') as HTMLElement).hidden, null, { timeout: 20_000 });
     expect(await ellipses(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('a one-dimensional belief is a circle of radius std[0], not an invisible flat ellipse, and z[1] is marked as none', async () => {
+    server.scene(0, scene, stage(0), DT);
+    server.belief(0, 0, { mean: [0.5], std: [0.4] }, stage(0));
+    await page.waitForFunction(() => document.querySelectorAll('#belief ellipse.belief-ellipse').length === 1, null, { timeout: 20_000 });
+    const priorR = Number(await page.$eval('#belief circle.prior', (el) => el.getAttribute('r')));
+    const [drawn] = await ellipses(page);
+    expect(drawn.rx).toBeCloseTo(0.4 * priorR, 6);
+    expect(drawn.ry).toBeCloseTo(0.4 * priorR, 6);
+    const box = await page.locator('#belief ellipse.belief-ellipse').boundingBox();
+    expect(box!.height).toBeGreaterThan(1);
+    expect(await page.$$eval('#belief text.belief-axis-label', (els) => els.map((t) => t.textContent))).toContain('z[1] (none)');
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });

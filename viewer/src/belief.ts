@@ -2,7 +2,8 @@
  * The belief panel: for a learner that keeps a Gaussian belief over a task latent z (PEARL's
  * q(z | context)), each episode's belief of the trial on screen, so a person sees the robot
  * figure out the task. Left, the plane of z's first two dimensions: the prior N(0, I) as the
- * dashed unit circle, each episode's mean as a point with its 1-σ ellipse (std[0], std[1]),
+ * dashed unit circle, each episode's mean as a point with its 1-σ ellipse (std[0], std[1]; a
+ * circle of radius std[0] on the z[0] axis for a one-dimensional z),
  * the points joined in episode order and labelled 1, 2, 3 …; right, the belief's entropy per
  * episode, a number and a sparkline, falling as the belief narrows.
  *
@@ -26,7 +27,7 @@ const SPARK_H = 36;
 const HALF_LOG_2PI_E = 0.5 * Math.log(2 * Math.PI * Math.E);
 
 /** Differential entropy of N(mean, diag(std²)) in nats: Σ log std + (L / 2) log(2πe). */
-export function gaussianEntropy(std: readonly number[]): number {
+export function entropyOfStd(std: readonly number[]): number {
   let h = 0;
   for (const s of std) h += Math.log(s) + HALF_LOG_2PI_E;
   return h;
@@ -86,7 +87,7 @@ export class BeliefPanel {
   private redraw(): void {
     const shown = [...this.beliefs.values()].sort((a, b) => a.episode - b.episode || a.envId - b.envId);
     this.el.hidden = shown.length === 0;
-    const entropies = shown.map((b) => gaussianEntropy(b.std));
+    const entropies = shown.map((b) => entropyOfStd(b.std));
     this.el.dataset.episodes = shown.map((b) => b.episode).join(' ');
     this.el.dataset.entropy = entropies.map((h) => h.toFixed(4)).join(' ');
     this.drawPlane(shown);
@@ -109,8 +110,10 @@ export class BeliefPanel {
     ];
     for (const b of shown) {
       const color = stageColor(b.stage.index);
+      // A one-dimensional z has no std[1]: an ellipse with ry 0 would draw nothing, a circle still shows std[0].
+      const ry = b.std.length > 1 ? dim(b, 1).s : dim(b, 0).s;
       parts.push(
-        svg('ellipse', { class: 'belief-ellipse', 'data-episode': b.episode, cx: x(dim(b, 0).m), cy: y(dim(b, 1).m), rx: dim(b, 0).s * scale, ry: dim(b, 1).s * scale, fill: color, stroke: color }),
+        svg('ellipse', { class: 'belief-ellipse', 'data-episode': b.episode, cx: x(dim(b, 0).m), cy: y(dim(b, 1).m), rx: dim(b, 0).s * scale, ry: ry * scale, fill: color, stroke: color }),
       );
     }
     // Over the ellipses: the first episode's belief is the prior itself, and the dashes stay visible on it.
