@@ -4,7 +4,8 @@
  *
  * Parameter order (the contract for flat vectors and checkpoints), for hidden sizes h1..hk:
  *   l0.w [in, h1], l0.b [h1], …, l{k-1}.w, l{k-1}.b, out.w [hk, out], out.b [out]  (+ logStd [act] for the policy).
- * Hidden layers use the second-order-safe tanh (./ops.js), so the MAML meta-gradient is exact.
+ * Hidden layers use the second-order-safe tanh (./ops.js) by default, so the MAML meta-gradient is
+ * exact; `activation: 'relu'` gives rlkit's FlattenMlp (PEARL's networks).
  */
 import type { Rng } from '../core/rng.js';
 import { MetarlError } from '../core/errors.js';
@@ -16,18 +17,24 @@ export interface MlpSpec {
   inputSize: number;
   hidden: readonly number[];
   outputSize: number;
+  /** The hidden layers' nonlinearity; default 'tanh'. */
+  activation?: MlpActivation;
 }
 
+export type MlpActivation = 'tanh' | 'relu';
+
 /**
- * Applies the MLP: x [N, inputSize] → [N, outputSize]; tanh on hidden layers, linear output.
- * `params` must start with the 2·(hidden.length + 1) weight and bias tensors in the order above.
+ * Applies the MLP: x [N, inputSize] → [N, outputSize]; `activation` (default tanh) on hidden
+ * layers, linear output. `params` must start with the 2·(hidden.length + 1) weight and bias
+ * tensors in the order above.
  */
-export function mlpForward(params: readonly tf.Tensor[], x: tf.Tensor2D, layerCount: number): tf.Tensor2D {
+export function mlpForward(params: readonly tf.Tensor[], x: tf.Tensor2D, layerCount: number, activation: MlpActivation = 'tanh'): tf.Tensor2D {
+  const act = (z: tf.Tensor2D): tf.Tensor2D => (activation === 'relu' ? tf.relu(z) : tanh(z));
   return tf.tidy(() => {
     let h: tf.Tensor2D = x;
     for (let l = 0; l < layerCount; l++) {
       const z = tf.add(tf.matMul(h, params[2 * l] as tf.Tensor2D), params[2 * l + 1]) as tf.Tensor2D;
-      h = l < layerCount - 1 ? tanh(z) : z;
+      h = l < layerCount - 1 ? act(z) : z;
     }
     return h;
   });
@@ -64,7 +71,7 @@ export interface Mlp {
   readonly names: readonly string[];
   /** The live parameters; pass them (or tensors derived from them) to `forward`. */
   readonly params: readonly tf.Variable[];
-  /** x [N, inputSize] → [N, outputSize]. */
+  /** x [N, inputSize] → [N, outputSize], with the spec's activation on hidden layers. */
   forward(params: readonly tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D;
   dispose(): void;
 }
@@ -72,11 +79,12 @@ export interface Mlp {
 export function createMlp(spec: MlpSpec, rng: Rng, options: { outputGain?: number } = {}): Mlp {
   const params = initMlp(spec, rng, options.outputGain ?? 1);
   const layers = spec.hidden.length + 1;
+  const activation = spec.activation ?? 'tanh';
   return {
     spec,
     names: mlpShapes(spec).map((s) => s.name),
     params,
-    forward: (p, x) => mlpForward(p, x, layers),
+    forward: (p, x) => mlpForward(p, x, layers, activation),
     dispose: disposeOnce(params),
   };
 }
