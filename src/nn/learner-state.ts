@@ -1,14 +1,20 @@
 /**
  * The one codec of a learner's checkpointed state (`LearnerState`): a policy's weights as
- * `policy/<name>`, its Adam moments as `adam/m/<i>` and `adam/v/<i>` with the step in
- * `meta.adamStep`, and the agent's Rng in `meta.rng`. Both agents save and restore through it,
- * so a checkpoint that does not fit fails the same way, naming what is wrong.
+ * `<prefix>policy/<name>`, its Adam moments as `<prefix>adam/m/<i>` and `<prefix>adam/v/<i>` with
+ * the step in `meta.<prefix>adamStep`, and the agent's Rng in `meta.rng`. The prefix is empty for
+ * a learner with one network (MAML, RL²); PEARL saves each of its parts under its own
+ * (`critic/`, `actor/`, …). Every agent saves and restores through it, so a checkpoint that does
+ * not fit fails the same way, naming what is wrong.
+ *
+ * Restoring is two steps, so a learner of several parts can check them all before it changes
+ * any: `checkLearnerState` reads and checks one part and returns what it would load;
+ * `applyLearnerState` loads that, and cannot fail. `restoreLearnerState` does both for one part.
  */
 import type { JsonValue } from '../core/types.js';
 import type { LearnerState } from '../core/learner.js';
 import { MetarlError } from '../core/errors.js';
 import { Rng, type RngState } from '../core/rng.js';
-import type { Adam } from './adam.js';
+import type { Adam, AdamState } from './adam.js';
 import { tf } from './tf.js';
 
 export interface SavedPolicy {
@@ -34,12 +40,19 @@ export async function saveLearnerState(policy: SavedPolicy, adam: Adam | null, r
   return out;
 }
 
+/** One part of a checkpoint, checked against its policy (and optimiser): what `applyLearnerState` will load. */
+export interface CheckedLearnerState {
+  readonly weights: readonly Float32Array[];
+  readonly adam: AdamState | null;
+  readonly rng: Rng;
+  readonly meta: LearnerState['meta'];
+}
+
 /**
- * Checks `state` against the policy (and optimiser) first, then loads it into them, and returns
- * the saved Rng and meta. Throws METARL_CHECKPOINT_CORRUPT naming the first thing that does not
- * fit, having changed nothing.
+ * Checks `state` against the policy (and optimiser) and returns what fits them, changing nothing.
+ * Throws METARL_CHECKPOINT_CORRUPT naming the first thing that does not fit.
  */
-export function restoreLearnerState(state: LearnerState, policy: SavedPolicy, adam: Adam | null, agent: string, prefix = ''): { rng: Rng; meta: LearnerState['meta'] } {
+export function checkLearnerState(state: LearnerState, policy: SavedPolicy, adam: Adam | null, agent: string, prefix = ''): CheckedLearnerState {
   const corrupt = (why: string): never => {
     throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `${agent} checkpoint does not fit this learner: ${why} (was it saved with another config, e.g. another hidden size?)`, { agent });
   };
@@ -54,14 +67,32 @@ export function restoreLearnerState(state: LearnerState, policy: SavedPolicy, ad
   const weights = policy.params.map((p, i) => array(`${prefix}policy/${policy.names[i]}`, p.shape, true));
   const rngState = state.meta.rng as unknown as RngState | undefined;
   if (!isRngState(rngState)) corrupt('the Rng state (meta.rng) is missing or malformed');
+  let moments: AdamState | null = null;
   if (adam) {
     const step = state.meta[`${prefix}adamStep`];
     if (typeof step !== 'number') corrupt(`the optimiser step (meta.${prefix}adamStep) is missing`);
-    const moments = (kind: string) => policy.params.map((p, i) => array(`${prefix}adam/${kind}/${i}`, p.shape, false));
-    adam.load({ step: step as number, m: moments('m'), v: moments('v') });
+    if (!Number.isInteger(step) || (step as number) < 0) corrupt(`the optimiser step (meta.${prefix}adamStep) is ${step}, not a count`);
+    const read = (kind: string) => policy.params.map((p, i) => array(`${prefix}adam/${kind}/${i}`, p.shape, false));
+    moments = { step: step as number, m: read('m'), v: read('v') };
   }
-  tf.tidy(() => policy.params.forEach((p, i) => p.assign(tf.tensor(weights[i], p.shape))));
-  return { rng: Rng.fromState(rngState!), meta: state.meta };
+  return { weights, adam: moments, rng: Rng.fromState(rngState!), meta: state.meta };
+}
+
+/** Loads a part that `checkLearnerState` passed into the same policy and optimiser. */
+export function applyLearnerState(checked: CheckedLearnerState, policy: SavedPolicy, adam: Adam | null): void {
+  if (adam && checked.adam) adam.load(checked.adam);
+  tf.tidy(() => policy.params.forEach((p, i) => p.assign(tf.tensor(checked.weights[i], p.shape))));
+}
+
+/**
+ * Checks `state` against the policy (and optimiser) first, then loads it into them, and returns
+ * the saved Rng and meta. Throws METARL_CHECKPOINT_CORRUPT naming the first thing that does not
+ * fit, having changed nothing.
+ */
+export function restoreLearnerState(state: LearnerState, policy: SavedPolicy, adam: Adam | null, agent: string, prefix = ''): { rng: Rng; meta: LearnerState['meta'] } {
+  const checked = checkLearnerState(state, policy, adam, agent, prefix);
+  applyLearnerState(checked, policy, adam);
+  return { rng: checked.rng, meta: checked.meta };
 }
 
 function isRngState(x: unknown): x is RngState {
