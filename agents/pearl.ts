@@ -62,8 +62,8 @@ import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState,
 import { Rng } from '../src/core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../src/core/types.js';
 import { Adam } from '../src/nn/adam.js';
-import { diagonalGaussianEntropy, klToStandardNormal, productOfGaussians } from '../src/nn/gaussian-product.js';
-import { restoreLearnerState, saveLearnerState, type SavedPolicy } from '../src/nn/learner-state.js';
+import { klToStandardNormal, productOfGaussians } from '../src/nn/gaussian-product.js';
+import { applyLearnerState, checkLearnerState, saveLearnerState, type SavedPolicy } from '../src/nn/learner-state.js';
 import { createMlp, type Mlp } from '../src/nn/mlp.js';
 import { variableFrom } from '../src/nn/init.js';
 import { softUpdate } from '../src/nn/polyak.js';
@@ -104,29 +104,22 @@ export const pearlConfigSchema = z.strictObject({
   horizon: z.number().int().positive().nullable().default(null).describe('steps per episode at most; null = the family horizon'),
   evalEpisodes: z.number().int().min(1).default(3).describe('episodes of a meta-test trial: the first with z ~ prior, each later one with z from the posterior of the trial so far'),
   deterministicEval: z.boolean().default(true).describe('meta-test acts with tanh(mean), as oyster; false samples actions'),
-}).refine((c) => c.trainTasks >= c.collectTasks, { path: ['trainTasks'], message: 'must be at least collectTasks: the buffers of one iteration\'s tasks must all stay live' });
+})
+  .refine((c) => c.trainTasks >= c.collectTasks, { path: ['trainTasks'], message: 'must be at least collectTasks: the buffers of one iteration\'s tasks must all stay live' })
+  .refine((c) => c.posteriorEpisodes === 0 || c.evalEpisodes >= 2, { path: ['evalEpisodes'], message: "must be at least 2 when posteriorEpisodes > 0: training reports (and streams) its posterior phase as stage 'episode 2'" });
 
 export type PearlConfig = z.output<typeof pearlConfigSchema>;
 
-/** point-nav is oyster's point-robot with MAML's goals and horizon 100: its reward scale. */
+/**
+ * point-nav is oyster's point-robot with MAML's goals and horizon 100: its reward scale. The
+ * generic defaults are cheetah-vel's: reward scale 5, KL weight 0.1 and latent size 5 are
+ * oyster's defaults, which its cheetah-vel config keeps; the sizes are cut to fit two CPU cores.
+ */
 const familyDefaults: Record<string, Partial<z.input<typeof pearlConfigSchema>>> = {
   'point-nav': { rewardScale: 10, trainTasks: 80 },
 };
 
 // ───────────────────────────── networks ─────────────────────────────
-
-/** x [N, in] → [N, out]: ReLU hidden layers, linear output (rlkit's FlattenMlp); params as src/nn/mlp's order. */
-function reluMlp(params: readonly tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    let h: tf.Tensor2D = x;
-    const layers = params.length / 2;
-    for (let l = 0; l < layers; l++) {
-      const pre = tf.add(tf.matMul(h, params[2 * l] as tf.Tensor2D), params[2 * l + 1]) as tf.Tensor2D;
-      h = l < layers - 1 ? tf.relu(pre) : pre;
-    }
-    return h;
-  });
-}
 
 /** The networks and their optimisers. Critic = encoder + twin Q (one loss trains all three). */
 export interface PearlNets {
@@ -159,12 +152,12 @@ function sizesOf(family: TaskFamily, config: PearlConfig): PearlSizes {
   return { obsSize: O, actSize: A, latentSize: config.latentSize, contextSize: O + A + 1 + (config.contextNextObs ? O : 0) };
 }
 
-/** Builds every network from the agent's Rng (Glorot weights; the actor's output layer near zero, so it starts as tanh(N(0, 1))). */
+/** Builds every network from the agent's Rng: ReLU MLPs (rlkit's FlattenMlp), Glorot weights (the actor's output layer near zero, so it starts as tanh(N(0, 1))). */
 export function buildNets(sizes: PearlSizes, config: PearlConfig, rng: Rng): PearlNets {
   const { obsSize: O, actSize: A, latentSize: L, contextSize: D } = sizes;
-  const encoder = createMlp({ inputSize: D, hidden: config.encoderHidden, outputSize: 2 * L }, rng);
-  const actor = createMlp({ inputSize: O + L, hidden: config.hidden, outputSize: 2 * A }, rng, { outputGain: 0.01 });
-  const qSpec = { inputSize: O + A + L, hidden: config.hidden, outputSize: 1 };
+  const encoder = createMlp({ inputSize: D, hidden: config.encoderHidden, outputSize: 2 * L, activation: 'relu' }, rng);
+  const actor = createMlp({ inputSize: O + L, hidden: config.hidden, outputSize: 2 * A, activation: 'relu' }, rng, { outputGain: 0.01 });
+  const qSpec = { inputSize: O + A + L, hidden: config.hidden, outputSize: 1, activation: 'relu' as const };
   const q1 = createMlp(qSpec, rng);
   const q2 = createMlp(qSpec, rng);
   const q1Target = createMlp(qSpec, rng);
@@ -195,18 +188,18 @@ function disposeNets(nets: PearlNets): void {
 }
 
 /** The actor at [s, z]: pre-tanh mean and clipped log-std, [N, A] each. */
-function actorHead(params: readonly tf.Tensor[], obs: tf.Tensor2D, z: tf.Tensor2D, A: number) {
+function actorHead(actor: Mlp, obs: tf.Tensor2D, z: tf.Tensor2D, A: number) {
   return tf.tidy(() => {
-    const out = reluMlp(params, tf.concat([obs, z], 1));
+    const out = actor.forward(actor.params, tf.concat([obs, z], 1));
     return { mean: tf.slice(out, [0, 0], [-1, A]) as tf.Tensor2D, logStd: tf.clipByValue(tf.slice(out, [0, A], [-1, A]), LOG_STD_MIN, LOG_STD_MAX) as tf.Tensor2D };
   });
 }
 
 /** min(Q1, Q2)(s, a, z) → [N]. */
-function minQ(q1: readonly tf.Tensor[], q2: readonly tf.Tensor[], obs: tf.Tensor2D, action: tf.Tensor2D, z: tf.Tensor2D): tf.Tensor1D {
+function minQ(q1: Mlp, q2: Mlp, obs: tf.Tensor2D, action: tf.Tensor2D, z: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const x = tf.concat([obs, action, z], 1);
-    return tf.reshape(tf.minimum(reluMlp(q1, x), reluMlp(q2, x)), [-1]) as tf.Tensor1D;
+    return tf.reshape(tf.minimum(q1.forward(q1.params, x), q2.forward(q2.params, x)), [-1]) as tf.Tensor1D;
   });
 }
 
@@ -216,10 +209,10 @@ function minQ(q1: readonly tf.Tensor[], q2: readonly tf.Tensor[], obs: tf.Tensor
  * q(z | c) per task: context [T, N, D] → mean, variance [T, L]. Each transition's factor is
  * (μ, softplus(·)) from the encoder; their product is the posterior (src/nn/gaussian-product).
  */
-export function posterior(params: readonly tf.Tensor[], context: tf.Tensor3D, L: number): { mean: tf.Tensor2D; variance: tf.Tensor2D } {
+export function posterior(encoder: Mlp, context: tf.Tensor3D, L: number): { mean: tf.Tensor2D; variance: tf.Tensor2D } {
   return tf.tidy(() => {
     const [T, N, D] = context.shape;
-    const out = reluMlp(params, tf.reshape(context, [T * N, D]));
+    const out = encoder.forward(encoder.params, tf.reshape(context, [T * N, D]));
     const mu = tf.reshape(tf.slice(out, [0, 0], [-1, L]), [T, N, L]) as tf.Tensor3D;
     const variance = tf.reshape(tf.softplus(tf.slice(out, [0, L], [-1, L])), [T, N, L]) as tf.Tensor3D;
     return productOfGaussians(mu, variance);
@@ -253,7 +246,7 @@ function contextRows(tr: Transitions, n: number, sizes: PearlSizes, withNext: bo
 /** The posterior of one task from `rows` [N, D] of its context, on the CPU: mean and variance [L]. @internal (the tests' probe) */
 export async function beliefOf(nets: PearlNets, rows: Float32Array, sizes: PearlSizes): Promise<{ mean: Float32Array; variance: Float32Array }> {
   const n = rows.length / sizes.contextSize;
-  const q = tf.tidy(() => posterior(nets.encoder.params, tf.tensor3d(rows, [1, n, sizes.contextSize]), sizes.latentSize));
+  const q = tf.tidy(() => posterior(nets.encoder, tf.tensor3d(rows, [1, n, sizes.contextSize]), sizes.latentSize));
   const [mean, variance] = [(await q.mean.data()) as Float32Array, (await q.variance.data()) as Float32Array];
   tf.dispose([q.mean, q.variance]);
   return { mean, variance };
@@ -295,7 +288,7 @@ class LatentPolicy implements VectorPolicy {
         this.onBelief?.(s, this.episodes[s]++, { mean: this.beliefs.mean.subarray(s * L, (s + 1) * L), std: this.beliefs.std.subarray(s * L, (s + 1) * L) });
       }
     }
-    const { mean, logStd } = tf.tidy(() => actorHead(this.nets.actor.params, tf.tensor2d(input.obs, [S, O]), tf.tensor2d(this.z, [S, L]), A));
+    const { mean, logStd } = tf.tidy(() => actorHead(this.nets.actor, tf.tensor2d(input.obs, [S, O]), tf.tensor2d(this.z, [S, L]), A));
     const [m, ls] = [(await mean.data()) as Float32Array, (await logStd.data()) as Float32Array];
     tf.dispose([mean, logStd]);
     return actTanhGaussian(m, ls, this.rng, this.deterministic, this.actions);
@@ -386,21 +379,21 @@ function gradientStep(nets: PearlNets, config: PearlConfig, sizes: PearlSizes, b
   const B = config.batchSize;
   return tf.tidy(() => {
     const alpha = tf.exp(nets.logAlpha);
-    const z = perRow(reparameterise(posterior(nets.encoder.params, b.context, L), b.zNoise), B);
-    const next = actorHead(nets.actor.params, b.nextObs, z, A);
+    const z = perRow(reparameterise(posterior(nets.encoder, b.context, L), b.zNoise), B);
+    const next = actorHead(nets.actor, b.nextObs, z, A);
     const nextAction = sampleTanhGaussian(next.mean, next.logStd, b.nextNoise);
-    const bootstrap = tf.sub(minQ(nets.q1Target.params, nets.q2Target.params, b.nextObs, nextAction.action, z), tf.mul(alpha, nextAction.logProb));
+    const bootstrap = tf.sub(minQ(nets.q1Target, nets.q2Target, b.nextObs, nextAction.action, z), tf.mul(alpha, nextAction.logProb));
     const y = tf.add(tf.mul(config.rewardScale, b.rewards), tf.mul(tf.mul(config.discount, tf.sub(1, b.terminals)), bootstrap));
 
     let qLoss: tf.Scalar | null = null;
     let kl: tf.Scalar | null = null;
     let zStd: tf.Scalar | null = null;
     const critic = tf.variableGrads(() => {
-      const q = posterior(nets.encoder.params, b.context, L);
+      const q = posterior(nets.encoder, b.context, L);
       const zc = perRow(reparameterise(q, b.zNoise), B);
       const x = tf.concat([b.obs, b.actions, zc], 1);
-      const q1 = tf.reshape(reluMlp(nets.q1.params, x), [-1]);
-      const q2 = tf.reshape(reluMlp(nets.q2.params, x), [-1]);
+      const q1 = tf.reshape(nets.q1.forward(nets.q1.params, x), [-1]);
+      const q2 = tf.reshape(nets.q2.forward(nets.q2.params, x), [-1]);
       qLoss = tf.keep(tf.add(tf.mean(tf.square(tf.sub(q1, y))), tf.mean(tf.square(tf.sub(q2, y)))) as tf.Scalar);
       kl = tf.keep(tf.sum(klToStandardNormal(q.mean, q.variance)) as tf.Scalar);
       zStd = tf.keep(tf.mean(tf.sqrt(q.variance)) as tf.Scalar);
@@ -411,9 +404,9 @@ function gradientStep(nets: PearlNets, config: PearlConfig, sizes: PearlSizes, b
     let logPi: tf.Scalar | null = null;
     let qNew: tf.Scalar | null = null;
     const actor = tf.variableGrads(() => {
-      const head = actorHead(nets.actor.params, b.obs, z, A);
+      const head = actorHead(nets.actor, b.obs, z, A);
       const sampled = sampleTanhGaussian(head.mean, head.logStd, b.actionNoise);
-      const q = minQ(nets.q1.params, nets.q2.params, b.obs, sampled.action, z);
+      const q = minQ(nets.q1, nets.q2, b.obs, sampled.action, z);
       logPi = tf.keep(tf.mean(sampled.logProb) as tf.Scalar);
       qNew = tf.keep(tf.mean(q) as tf.Scalar);
       const reg = tf.mul(config.policyReg, tf.add(tf.mean(tf.square(head.mean)), tf.mean(tf.square(head.logStd))));
@@ -455,7 +448,6 @@ class PearlLearner implements MetaLearner {
   /** The live task buffers, a ring of `trainTasks`: slot `nextTask` is replaced next. */
   private tasks: TaskData[] = [];
   private nextTask = 0;
-  private iterations = 0;
   private disposed = false;
 
   constructor(private readonly ctx: PearlContext) {
@@ -494,7 +486,6 @@ class PearlLearner implements MetaLearner {
       values.forEach((x, i) => (sums[i] += x));
       if (step % 20 === 19) await letEventLoopRun();
     }
-    this.iterations++;
     const priorReturn = average(meanReturns(prior));
     const figures: Record<string, number> = Object.fromEntries(FIGURE_NAMES.map((name, i) => [name, sums[i] / config.numTrainSteps]));
     figures.bufferedTransitions = this.tasks.reduce((n, t) => n + t.replay.size, 0);
@@ -545,7 +536,7 @@ class PearlLearner implements MetaLearner {
       d.context.sample(rng, C, scratch);
       rows.set(contextRows(scratch, C, sizes, config.contextNextObs), t * C * sizes.contextSize);
     });
-    const q = tf.tidy(() => posterior(nets.encoder.params, tf.tensor3d(rows, [data.length, C, sizes.contextSize]), sizes.latentSize));
+    const q = tf.tidy(() => posterior(nets.encoder, tf.tensor3d(rows, [data.length, C, sizes.contextSize]), sizes.latentSize));
     const mean = (await q.mean.data()) as Float32Array;
     const variance = (await q.variance.data()) as Float32Array;
     tf.dispose([q.mean, q.variance]);
@@ -614,7 +605,10 @@ class PearlLearner implements MetaLearner {
       const belief = e === 0 ? priorBeliefs(tasks.length, sizes.latentSize) : await this.trialBeliefs(context);
       beliefs.push(belief);
       const hooks = watchedOnly(this.ctx.watch?.(e, names[e]), false);
-      const job: SampleJob = { tasks, slotsPerTask: 1, episodesPerSlot: 1, seed: resetSeed(seed, e, 0) };
+      // Each episode of the trial is its own sampling call with its own reset seed: e goes in layout's
+      // slot argument (every call's episode index is 0). Kept so, as the tests' recorded numbers rest on it.
+      const callIndex = e;
+      const job: SampleJob = { tasks, slotsPerTask: 1, episodesPerSlot: 1, seed: resetSeed(seed, callIndex, 0) };
       if (config.horizon !== null) job.horizon = config.horizon;
       if (hooks?.watchSlots.length) job.watchSlots = hooks.watchSlots.filter((s) => s < tasks.length);
       const batch = await sampler.sample(job, new LatentPolicy(nets, sizes, tasks.length, belief, rng, config.deterministicEval, hooks?.onBelief), hooks ?? {});
@@ -665,34 +659,54 @@ class PearlLearner implements MetaLearner {
       }
       buffers.push(entry);
     });
-    return { arrays, meta: { ...meta, iterations: this.iterations, nextTask: this.nextTask, buffers } };
+    return { arrays, meta: { ...meta, nextTask: this.nextTask, buffers } };
   }
 
+  /**
+   * Checks every part (each network group, its optimiser, the Rng, every task buffer) before it
+   * loads any, so a checkpoint that does not fit is refused with METARL_CHECKPOINT_CORRUPT naming
+   * the field, and the learner is left exactly as it was.
+   */
   async restore(state: LearnerState): Promise<void> {
     this.alive();
-    const { iterations, nextTask, buffers } = state.meta;
+    const { config, sizes } = this.ctx;
     const corrupt = (why: string): never => {
       throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `PEARL checkpoint does not fit this learner: ${why}`, { agent: 'PEARL' });
     };
-    if (typeof iterations !== 'number' || typeof nextTask !== 'number' || !Array.isArray(buffers)) corrupt('meta.iterations, meta.nextTask or meta.buffers is missing');
-    const { config, sizes } = this.ctx;
-    const list = buffers as Array<{ task: Task; replay: { size: number; next: number }; context: { size: number; next: number } }>;
-    if (list.length > config.trainTasks) corrupt(`it holds ${list.length} task buffers, more than --train-tasks ${config.trainTasks}`);
-    const tasks = list.map((entry, k) => {
+    const { nextTask, buffers } = state.meta;
+    if (!Array.isArray(buffers)) corrupt('meta.buffers is missing or not a list');
+    const list = buffers as JsonValue[];
+    if (list.length > config.trainTasks) corrupt(`meta.buffers holds ${list.length} task buffers, more than --train-tasks ${config.trainTasks}`);
+    if (typeof nextTask !== 'number' || !Number.isInteger(nextTask) || nextTask < 0 || nextTask >= config.trainTasks) {
+      corrupt(`meta.nextTask is ${JSON.stringify(nextTask)}, not a buffer slot in [0, ${config.trainTasks}) (--train-tasks)`);
+    }
+    if (list.length < config.trainTasks && nextTask !== list.length) {
+      corrupt(`meta.nextTask is ${nextTask} with ${list.length} of ${config.trainTasks} task buffers: a ring that is not full fills slot ${list.length} next`);
+    }
+    const tasks = list.map((entry, k): TaskData => {
+      const field = `meta.buffers[${k}]`;
+      if (!isRecord(entry)) return corrupt(`${field} is not an object`);
+      if (!isRecord(entry.task)) return corrupt(`${field}.task is not an object (a task is a JSON object)`);
       const data: TaskData = { task: entry.task, replay: new ReplayBuffer(config.replayCapacity, sizes.obsSize, sizes.actSize), context: new ReplayBuffer(config.replayCapacity, sizes.obsSize, sizes.actSize) };
       for (const kind of ['replay', 'context'] as const) {
+        const cursor = entry[kind];
+        if (!isRecord(cursor)) return corrupt(`${field}.${kind} is not an object`);
         const array = (name: string) => state.arrays[`${kind}/${k}/${name}`]?.data ?? corrupt(`'${kind}/${k}/${name}' is missing`);
-        const saved: ReplayState = { ...entry[kind], obs: array('obs'), actions: array('actions'), rewards: array('rewards'), nextObs: array('nextObs'), terminals: array('terminals') };
-        data[kind].load(saved);
+        const saved: ReplayState = { size: cursor.size as number, next: cursor.next as number, obs: array('obs'), actions: array('actions'), rewards: array('rewards'), nextObs: array('nextObs'), terminals: array('terminals') };
+        try {
+          data[kind].load(saved); // a new buffer: the learner's are untouched until every part has passed
+        } catch (err) {
+          if (err instanceof MetarlError) corrupt(`${field}.${kind}: ${err.message}`);
+          throw err;
+        }
       }
       return data;
     });
-    let rng: Rng | null = null;
-    for (const { prefix, policy, adam } of savedParts(this.ctx.nets)) rng = restoreLearnerState(state, policy, adam, 'PEARL', prefix).rng;
-    this.ctx.rng = rng!;
+    const parts = savedParts(this.ctx.nets).map((part) => ({ part, checked: checkLearnerState(state, part.policy, part.adam, 'PEARL', part.prefix) }));
+    for (const { part, checked } of parts) applyLearnerState(checked, part.policy, part.adam);
+    this.ctx.rng = parts[parts.length - 1].checked.rng;
     this.tasks = tasks;
     this.nextTask = nextTask as number;
-    this.iterations = iterations as number;
   }
 
   dispose(): void {
@@ -718,6 +732,10 @@ function savedParts(nets: PearlNets): Array<{ prefix: string; policy: SavedPolic
     { prefix: 'target/', policy: named(['q1', nets.q1Target], ['q2', nets.q2Target]), adam: null },
     { prefix: 'temperature/', policy: { names: ['logAlpha'], params: [nets.logAlpha] }, adam: nets.alphaAdam },
   ];
+}
+
+function isRecord(x: JsonValue | undefined): x is { [key: string]: JsonValue } {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 function stageNames(episodes: number): string[] {
