@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { variableFrom } from '../../src/nn/init.js';
-import { softUpdate } from '../../src/nn/polyak.js';
 import { actTanhGaussian, sampleTanhGaussian, tanhGaussianLogProb } from '../../src/nn/tanh-gaussian.js';
 import { tf } from '../../src/nn/tf.js';
 
@@ -43,6 +42,19 @@ describe('tanh-squashed Gaussian (SAC policy, #8)', () => {
     tf.dispose([mean, noise, action, g.value, ...Object.values(g.grads)]);
   });
 
+  it("a sample's log π takes its Gaussian term from ε, exact where std ≪ |mean| (rebuilding ε from u loses it in float32)", async () => {
+    // mean 1000, std e^−12 ≈ 6e−6: u = 1000 + 6e−6·ε rounds to 1000 in float32, so (u − mean)/std is 0, not ε.
+    const [mean, logStd, noise] = [tf.tensor2d([[1000]]), tf.tensor2d([[-12]]), tf.tensor2d([[1.5]])];
+    const { action, logProb } = sampleTanhGaussian(mean, logStd, noise);
+    // u = 1000: −log(1 − tanh²u) = 2(u − log 2 + softplus(−2u)) = 2(1000 − log 2).
+    const expected = -0.5 * 1.5 ** 2 + 12 - 0.5 * Math.log(2 * Math.PI) + 2 * (1000 - Math.LN2);
+    expect((await logProb.data())[0]).toBeCloseTo(expected, 1);
+    const u = tf.add(mean, tf.mul(tf.exp(logStd), noise)) as tf.Tensor2D;
+    const rebuilt = (await tanhGaussianLogProb(mean, logStd, u).data())[0];
+    expect(Math.abs(rebuilt - expected)).toBeGreaterThan(1); // the from-u form lost −½ε² = −1.125
+    tf.dispose([mean, logStd, noise, action, logProb, u]);
+  });
+
   it('acts on the CPU: tanh(mean) when deterministic, reproducible noise under a seed otherwise', () => {
     const mean = Float32Array.from([0.5, -3]);
     const logStd = Float32Array.from([0, 0]);
@@ -51,18 +63,5 @@ describe('tanh-squashed Gaussian (SAC policy, #8)', () => {
     expect(Array.from(actTanhGaussian(mean, logStd, new Rng(7), false))).toEqual(Array.from(a));
     expect(a.every((x) => x > -1 && x < 1)).toBe(true);
     expect(a[0]).not.toBeCloseTo(Math.tanh(0.5), 3);
-  });
-});
-
-describe('Polyak averaging of target networks', () => {
-  it('moves each target τ of the way to its source; τ = 1 copies', async () => {
-    const target = [variableFrom(tf.tensor1d([0, 10])), variableFrom(tf.tensor2d([[4]]))];
-    const source = [tf.tensor1d([1, 0]), tf.tensor2d([[0]])];
-    softUpdate(target, source, 0.25);
-    expect(Array.from(await target[0].data())).toEqual([0.25, 7.5]);
-    expect(Array.from(await target[1].data())).toEqual([3]);
-    softUpdate(target, source, 1);
-    expect(Array.from(await target[0].data())).toEqual([1, 0]);
-    tf.dispose([...target, ...source]);
   });
 });
