@@ -17,9 +17,13 @@ export const LOG_STD_MAX = 2;
 
 /** log π(tanh(u)) for pre-squash samples u under N(mean, exp(logStd)²): mean, logStd, u [N, A] → [N]. */
 export function tanhGaussianLogProb(mean: tf.Tensor2D, logStd: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => squashedLogProb(tf.mul(tf.sub(u, mean), tf.exp(tf.neg(logStd))) as tf.Tensor2D, logStd, u));
+}
+
+/** Σ over dims of log N(u; μ, σ) − log(1 − tanh(u)²), given the standardised ε = (u − μ)/σ. */
+function squashedLogProb(standardised: tf.Tensor2D, logStd: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
-    const z = tf.mul(tf.sub(u, mean), tf.exp(tf.neg(logStd)));
-    const gaussian = tf.sub(tf.mul(-0.5, tf.square(z)), tf.add(logStd, 0.5 * LOG_2PI));
+    const gaussian = tf.sub(tf.mul(-0.5, tf.square(standardised)), tf.add(logStd, 0.5 * LOG_2PI));
     const logDetJacobian = tf.mul(2, tf.sub(tf.sub(Math.LN2, u), tf.softplus(tf.mul(-2, u))));
     return tf.sum(tf.sub(gaussian, logDetJacobian), 1) as tf.Tensor1D;
   });
@@ -28,12 +32,13 @@ export function tanhGaussianLogProb(mean: tf.Tensor2D, logStd: tf.Tensor2D, u: t
 /**
  * A reparameterised sample: u = mean + exp(logStd)·ε with ε given (drawn on the CPU from the
  * agent's Rng, so a seed gives the same draws on every backend); returns the action tanh(u) and
- * its log-probability, both differentiable in mean and logStd.
+ * its log-probability, both differentiable in mean and logStd. The Gaussian term comes from ε
+ * itself: rebuilding it as (u − mean)/std loses float32 precision where std ≪ |mean|.
  */
 export function sampleTanhGaussian(mean: tf.Tensor2D, logStd: tf.Tensor2D, noise: tf.Tensor2D): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
   return tf.tidy(() => {
     const u = tf.add(mean, tf.mul(tf.exp(logStd), noise)) as tf.Tensor2D;
-    return { action: tf.tanh(u), logProb: tanhGaussianLogProb(mean, logStd, u) };
+    return { action: tf.tanh(u), logProb: squashedLogProb(noise, logStd, u) };
   });
 }
 
