@@ -1,61 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMaml, definition, fisherProduct, innerStep, mamlConfigSchema, metaObjective, oldPolicy, type MamlConfig, type OldPolicy, type StageData, type TaskRun } from '../../agents/maml.js';
+import { describe, expect, it } from 'vitest';
+import { definition, fisherProduct, innerStep, mamlConfigSchema, metaObjective, oldPolicy, type MamlConfig, type OldPolicy, type StageData, type TaskRun } from '../../agents/maml.js';
+import { disposeStage, pointNavLearners, randomStage, relErr } from './maml-harness.js';
 import type { MetaLearner } from '../../src/core/learner.js';
-import { loadFamily, type FamilyRef } from '../../src/core/registry.js';
 import { Rng } from '../../src/core/rng.js';
-import type { TaskFamily } from '../../src/core/types.js';
-import { initBackend } from '../../src/nn/backend.js';
 import { gaussianKl } from '../../src/nn/distributions.js';
 import { createGaussianMlp } from '../../src/nn/mlp.js';
 import { flattenParams, unflattenParams } from '../../src/nn/params.js';
 import { tf } from '../../src/nn/tf.js';
 import { fisherVectorProduct } from '../../src/rl/fvp.js';
-import { createTaskPool } from '../../src/workers/pool.js';
-import type { TaskPool } from '../../src/workers/types.js';
 
-const POINT_NAV: FamilyRef = { name: 'point-nav', module: new URL('../../envs/point-nav.ts', import.meta.url).href };
-
-let family: TaskFamily;
-const learners: MetaLearner[] = [];
-const pools: TaskPool[] = [];
-
-beforeAll(async () => {
-  await initBackend('cpu', { log: () => {} });
-  family = await loadFamily(POINT_NAV);
-});
-afterEach(async () => {
-  while (learners.length) learners.pop()!.dispose();
-  while (pools.length) await pools.pop()!.close();
-});
+const { family, learner } = pointNavLearners();
 
 const config = (overrides: Partial<MamlConfig> = {}): MamlConfig =>
   mamlConfigSchema.parse({ ...definition.familyDefaults['point-nav'], hidden: [16], metaBatchSize: 4, episodesPerTask: 4, horizon: 20, ...overrides });
-
-/** A learner whose tasks run on the calling thread (the worker-count tests are in maml-workers.test.ts). */
-async function learner(cfg: MamlConfig, seed: number): Promise<MetaLearner> {
-  const pool = await createTaskPool({ family: POINT_NAV, agent: 'maml', config: cfg, backend: 'cpu', stepTimeoutMs: 0, workers: 0 });
-  pools.push(pool);
-  const l = await createMaml({ config: cfg, family, familyRef: POINT_NAV, pool, seed });
-  learners.push(l);
-  return l;
-}
-
-/** A random stage of one task's N rows, the last `padding` masked out, for the gradient checks. */
-function randomStage(rng: Rng, N: number, O: number, A: number, padding = 0): StageData {
-  const fill = (size: number, std = 1) => Float32Array.from({ length: size }, () => rng.normal(0, std));
-  const mask = new Float32Array(N).fill(1).fill(0, N - padding);
-  return {
-    obs: tf.tensor2d(fill(N * O), [N, O]),
-    actions: tf.tensor2d(fill(N * A), [N, A]),
-    advantages: tf.tensor1d(fill(N).map((x, i) => x * mask[i])),
-    mask: tf.tensor1d(mask),
-    steps: N - padding,
-    meanReturn: 0,
-    envSteps: N - padding,
-  };
-}
-
-const disposeStage = (s: StageData) => tf.dispose([s.obs, s.actions, s.advantages, s.mask]);
 
 /** ∇θ f at a flat θ, flat. */
 async function gradientAt(f: (ps: tf.Tensor[]) => tf.Scalar, theta: Float32Array, shapes: number[][]): Promise<Float64Array> {
@@ -66,8 +23,6 @@ async function gradientAt(f: (ps: tf.Tensor[]) => tf.Scalar, theta: Float32Array
   tf.dispose([flat, ...grads, ...ps]);
   return values;
 }
-
-const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.hypot(...Array.from(a, (x, i) => x - b[i])) / Math.hypot(...Array.from(b));
 
 describe('MAML meta-gradient', () => {
   it('matches central finite differences through the inner step; first-order differs (tfjs#3252)', async () => {
@@ -168,10 +123,10 @@ describe('MAML on point-nav', () => {
   it('learns to adapt: post-update return well above pre-update, and above the untrained post-update return', async () => {
     const cfg = config({ hidden: [32], metaBatchSize: 10, episodesPerTask: 10, horizon: 30 });
     const l = await learner(cfg, 1);
-    const heldOut = family.sampleTasks(new Rng(99), 10);
+    const heldOut = family().sampleTasks(new Rng(99), 10);
     const [pre0, post0] = stageMeans(await l.evaluate(heldOut, { seed: 3 }));
     const taskRng = new Rng(5);
-    for (let i = 0; i < 12; i++) await l.iterate(family.sampleTasks(taskRng, l.tasksPerIteration));
+    for (let i = 0; i < 12; i++) await l.iterate(family().sampleTasks(taskRng, l.tasksPerIteration));
     const [pre, post] = stageMeans(await l.evaluate(heldOut, { seed: 3 }));
     // Untrained, one VPG step barely helps (measured gain ≈ 0.3); after meta-training it is ≈ 3.
     expect(post - pre).toBeGreaterThan(1.5);
@@ -184,12 +139,12 @@ describe('MAML on point-nav', () => {
 describe('the baselines MAML trains (innerSteps 0)', () => {
   it('pretrained learns from all tasks at once; the oracle, which sees the goal, beats it', async () => {
     const cfg = config({ innerSteps: 0, hidden: [32], metaBatchSize: 10, episodesPerTask: 10, horizon: 30 });
-    const heldOut = family.sampleTasks(new Rng(99), 10);
+    const heldOut = family().sampleTasks(new Rng(99), 10);
     const trained = async (oracle: boolean) => {
       const l = await learner({ ...cfg, oracle }, 1);
       const [before] = (await l.evaluate(heldOut, { seed: 3 })).returns;
       const taskRng = new Rng(5);
-      for (let i = 0; i < 8; i++) await l.iterate(family.sampleTasks(taskRng, l.tasksPerIteration));
+      for (let i = 0; i < 8; i++) await l.iterate(family().sampleTasks(taskRng, l.tasksPerIteration));
       const [after] = (await l.evaluate(heldOut, { seed: 3 })).returns;
       return { before, after };
     };
@@ -250,7 +205,7 @@ describe('MAML outer step', () => {
       const taskRng = new Rng(6);
       for (let i = 0; i < 3; i++) {
         const before = await thetaOf(l);
-        const { figures } = await l.iterate(family.sampleTasks(taskRng, l.tasksPerIteration));
+        const { figures } = await l.iterate(family().sampleTasks(taskRng, l.tasksPerIteration));
         const after = await thetaOf(l);
         expect(figures.stepAccepted).toBe(1);
         expect(figures.kl).toBeLessThanOrEqual(maxKl * (1 + 1e-6));
@@ -275,11 +230,11 @@ describe('MAML state', () => {
     const cfg = config({ outer });
     const a = await learner(cfg, 3);
     const taskRng = new Rng(7);
-    await a.iterate(family.sampleTasks(taskRng, cfg.metaBatchSize));
+    await a.iterate(family().sampleTasks(taskRng, cfg.metaBatchSize));
     const saved = await a.state();
     const b = await learner(cfg, 12345);
     await b.restore(saved);
-    const tasks = family.sampleTasks(taskRng, cfg.metaBatchSize);
+    const tasks = family().sampleTasks(taskRng, cfg.metaBatchSize);
     const ra = await a.iterate(tasks);
     const rb = await b.iterate(tasks);
     expect(rb.stageReturns).toEqual(ra.stageReturns);
@@ -303,10 +258,10 @@ describe('MAML state', () => {
     const taskRng = new Rng(8);
     const counts: number[] = [];
     for (let i = 1; i <= 20; i++) {
-      await l.iterate(family.sampleTasks(taskRng, l.tasksPerIteration));
+      await l.iterate(family().sampleTasks(taskRng, l.tasksPerIteration));
       if (i === 5 || i === 20) counts.push(tf.memory().numTensors);
     }
-    await l.evaluate(family.sampleTasks(taskRng, 2), { adaptationSteps: 2, seed: 1 });
+    await l.evaluate(family().sampleTasks(taskRng, 2), { adaptationSteps: 2, seed: 1 });
     counts.push(tf.memory().numTensors);
     expect(counts[1]).toBe(counts[0]);
     expect(counts[2]).toBe(counts[0]);
@@ -327,9 +282,9 @@ describe('MAML config', () => {
   it('names one stage per adaptation step', async () => {
     const l = await learner(config({ innerSteps: 2, hidden: [8], metaBatchSize: 2, episodesPerTask: 2, horizon: 8 }), 6);
     expect(l.stages).toEqual(['pre', 'step 1', 'step 2']);
-    const m = await l.iterate(family.sampleTasks(new Rng(9), 2));
+    const m = await l.iterate(family().sampleTasks(new Rng(9), 2));
     expect(m.stageReturns).toHaveLength(3);
-    const r = await l.evaluate(family.sampleTasks(new Rng(9), 3), { adaptationSteps: 3, seed: 2 });
+    const r = await l.evaluate(family().sampleTasks(new Rng(9), 3), { adaptationSteps: 3, seed: 2 });
     expect(r.stages).toEqual(['pre', 'step 1', 'step 2', 'step 3']);
     expect(r.returns.map((x) => x.length)).toEqual([3, 3, 3, 3]);
   });

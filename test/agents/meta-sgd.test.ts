@@ -1,58 +1,16 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMaml, definition, fisherProduct, learnedPath, mamlConfigSchema, metaGradient, oldPolicy, type MamlConfig, type OldPolicy, type StageData, type TaskRun } from '../../agents/maml.js';
-import type { MetaLearner } from '../../src/core/learner.js';
-import { loadFamily, type FamilyRef } from '../../src/core/registry.js';
+import { describe, expect, it } from 'vitest';
+import { definition, fisherProduct, learnedPath, mamlConfigSchema, metaGradient, oldPolicy, type MamlConfig, type OldPolicy, type StageData, type TaskRun } from '../../agents/maml.js';
+import { disposeStage, pointNavLearners, randomStage, relErr } from './maml-harness.js';
 import { Rng } from '../../src/core/rng.js';
-import type { TaskFamily } from '../../src/core/types.js';
-import { initBackend } from '../../src/nn/backend.js';
 import { gaussianKl, gaussianLogProb } from '../../src/nn/distributions.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../../src/nn/mlp.js';
 import { flattenParams, unflattenParams } from '../../src/nn/params.js';
 import { tf } from '../../src/nn/tf.js';
-import { createTaskPool } from '../../src/workers/pool.js';
-import type { TaskPool } from '../../src/workers/types.js';
 
-const POINT_NAV: FamilyRef = { name: 'point-nav', module: new URL('../../envs/point-nav.ts', import.meta.url).href };
-
-let family: TaskFamily;
-const learners: MetaLearner[] = [];
-const pools: TaskPool[] = [];
-
-beforeAll(async () => {
-  await initBackend('cpu', { log: () => {} });
-  family = await loadFamily(POINT_NAV);
-});
-afterEach(async () => {
-  while (learners.length) learners.pop()!.dispose();
-  while (pools.length) await pools.pop()!.close();
-});
+const { family, learner } = pointNavLearners();
 
 const config = (overrides: Partial<MamlConfig> = {}): MamlConfig =>
   mamlConfigSchema.parse({ ...definition.familyDefaults['point-nav'], hidden: [8], metaBatchSize: 3, episodesPerTask: 3, horizon: 10, ...overrides });
-
-async function learner(cfg: MamlConfig, seed: number): Promise<MetaLearner> {
-  const pool = await createTaskPool({ family: POINT_NAV, agent: 'maml', config: cfg, backend: 'cpu', stepTimeoutMs: 0, workers: 0 });
-  pools.push(pool);
-  const l = await createMaml({ config: cfg, family, familyRef: POINT_NAV, pool, seed });
-  learners.push(l);
-  return l;
-}
-
-function randomStage(rng: Rng, N: number, O: number, A: number, padding = 0): StageData {
-  const fill = (size: number) => Float32Array.from({ length: size }, () => rng.normal(0, 1));
-  const mask = new Float32Array(N).fill(1).fill(0, N - padding);
-  return {
-    obs: tf.tensor2d(fill(N * O), [N, O]),
-    actions: tf.tensor2d(fill(N * A), [N, A]),
-    advantages: tf.tensor1d(fill(N).map((x, i) => x * mask[i])),
-    mask: tf.tensor1d(mask),
-    steps: N - padding,
-    meanReturn: 0,
-    envSteps: N - padding,
-  };
-}
-
-const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.hypot(...Array.from(a, (x, i) => x - b[i])) / Math.hypot(...Array.from(b));
 
 /**
  * Meta-SGD's adaptation written out with the tape alone (no closed-form products): θ'_k of
@@ -143,7 +101,8 @@ describe('Meta-SGD meta-gradient', () => {
     // First order drops the Hessian terms; at this α that is far off (measured 0.95).
     expect(relErr(await closedForm(policy, phi, pre, surrogate, { ...cfg, firstOrder: true }), fd)).toBeGreaterThan(0.1);
     policy.dispose();
-    tf.dispose([...[...pre, post].flatMap((s) => [s.obs, s.actions, s.advantages, s.mask]), old.mean, old.logStd, old.logProb]);
+    [...pre, post].forEach(disposeStage);
+    tf.dispose([old.mean, old.logStd, old.logProb]);
   });
 
   it('the Fisher product over φ = (θ, α) is the Hessian of the re-adapted KL (finite differences)', async () => {
@@ -175,7 +134,8 @@ describe('Meta-SGD meta-gradient', () => {
     expect(relErr(exact, fd)).toBeLessThan(2e-2);
     policy.dispose();
     disposeRun(run);
-    tf.dispose([vt, product, ...[...pre, post].flatMap((s) => [s.obs, s.actions, s.advantages, s.mask])]);
+    [...pre, post].forEach(disposeStage);
+    tf.dispose([vt, product]);
   });
 });
 
@@ -184,8 +144,8 @@ describe('MAML with and without --learn-inner-lr', () => {
   it('off: two TRPO iterations give the recorded numbers of MAML before Meta-SGD existed', async () => {
     const l = await learner(config(), 5);
     const rng = new Rng(9);
-    const first = await l.iterate(family.sampleTasks(rng, 3));
-    const second = await l.iterate(family.sampleTasks(rng, 3));
+    const first = await l.iterate(family().sampleTasks(rng, 3));
+    const second = await l.iterate(family().sampleTasks(rng, 3));
     expect(first.stageReturns).toEqual([-4.639961587058173, -5.131712012820774]);
     expect([first.figures.surrogate, first.figures.kl]).toEqual([-0.007969151561458906, 0.009587782435119152]);
     expect(second.stageReturns).toEqual([-5.576573901706271, -4.484204133351644]);
@@ -195,8 +155,8 @@ describe('MAML with and without --learn-inner-lr', () => {
   it('on: starts where MAML starts (α = innerLr everywhere), then learns α, reports its spread, and evaluates with it', async () => {
     const plain = await learner(config(), 5);
     const sgd = await learner(config({ learnInnerLr: true }), 5);
-    const tasks = family.sampleTasks(new Rng(9), 3);
-    const heldOut = family.sampleTasks(new Rng(10), 3);
+    const tasks = family().sampleTasks(new Rng(9), 3);
+    const heldOut = family().sampleTasks(new Rng(10), 3);
     // With α = innerLr in every entry the adapted policies, and so every sampled return, are MAML's.
     expect((await sgd.evaluate(heldOut, { seed: 4 })).returns).toEqual((await plain.evaluate(heldOut, { seed: 4 })).returns);
     const [a, b] = [await plain.iterate(tasks), await sgd.iterate(tasks)];
@@ -205,7 +165,7 @@ describe('MAML with and without --learn-inner-lr', () => {
     expect(Math.abs(b.figures.innerLrMean - Math.fround(0.1))).toBeGreaterThan(1e-6);
     expect(b.figures.innerLrStd).toBeGreaterThan(0);
     expect(a.figures.innerLrMean).toBeUndefined();
-    const next = await sgd.iterate(family.sampleTasks(new Rng(11), 3));
+    const next = await sgd.iterate(family().sampleTasks(new Rng(11), 3));
     expect(next.figures.kl).toBeLessThanOrEqual(0.01 * (1 + 1e-6));
     expect(next.figures.innerLrMean).not.toBe(b.figures.innerLrMean);
     const state = await sgd.state();
@@ -225,20 +185,20 @@ describe('MAML with and without --learn-inner-lr', () => {
     const cfg = config({ learnInnerLr: true, outer });
     const a = await learner(cfg, 3);
     const rng = new Rng(7);
-    await a.iterate(family.sampleTasks(rng, 3));
+    await a.iterate(family().sampleTasks(rng, 3));
     const b = await learner(cfg, 999);
     await b.restore(await a.state());
-    const tasks = family.sampleTasks(rng, 3);
+    const tasks = family().sampleTasks(rng, 3);
     const [ra, rb] = [await a.iterate(tasks), await b.iterate(tasks)];
     const { outerSeconds: _a, ...fa } = ra.figures;
     const { outerSeconds: _b, ...fb } = rb.figures;
     expect(fb).toEqual(fa);
     const counts: number[] = [];
     for (let i = 1; i <= 8; i++) {
-      await a.iterate(family.sampleTasks(rng, 3));
+      await a.iterate(family().sampleTasks(rng, 3));
       if (i === 2 || i === 8) counts.push(tf.memory().numTensors);
     }
-    await a.evaluate(family.sampleTasks(rng, 2), { adaptationSteps: 2, seed: 1 });
+    await a.evaluate(family().sampleTasks(rng, 2), { adaptationSteps: 2, seed: 1 });
     counts.push(tf.memory().numTensors);
     expect(counts[1]).toBe(counts[0]);
     expect(counts[2]).toBe(counts[0]);
