@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SceneDescription } from '../../src/core/scene.js';
 import type { RunInfo } from '../../src/stream/protocol.js';
@@ -18,7 +19,6 @@ import { startViewer, type ViewerServer } from '../../src/stream/server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = join(root, 'test-output/e2e');
-const CHROMIUM = '/usr/bin/chromium';
 const DT = 0.05;
 const TICK_MS = 60;
 const LANES = 3;
@@ -74,12 +74,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer: the belief panel (issue 8, headl
       step++;
     }, TICK_MS);
     userDir = mkdtempSync(join(tmpdir(), 'metarl-belief-'));
-    context = await chromium.launchPersistentContext(userDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 960, height: 720 },
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-    });
+    context = await launchChromium(userDir, { width: 960, height: 720 });
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(server.url);

@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SceneDescription } from '../../src/core/scene.js';
 import { startViewer, type ViewerServer } from '../../src/stream/server.js';
@@ -81,12 +82,7 @@ describe('viewer camera framing at 1280×800 (headless Chromium)', () => {
       server.frame(1, step++, POSES, 1);
     }, 20);
     userDir = mkdtempSync(join(tmpdir(), 'metarl-framing-'));
-    context = await chromium.launchPersistentContext(userDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      viewport: { width: WIDTH, height: HEIGHT },
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-    });
+    context = await launchChromium(userDir, { width: WIDTH, height: HEIGHT });
   }, 60_000);
 
   afterAll(async () => {

@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SceneDescription } from '../../src/core/scene.js';
 import type { RunInfo } from '../../src/stream/protocol.js';
@@ -18,7 +19,6 @@ import { startViewer, type ViewerServer } from '../../src/stream/server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = join(root, 'test-output/e2e');
-const CHROMIUM = '/usr/bin/chromium';
 const DT = 0.05;
 /** viewer/src/trails.ts keeps 4 s of steps. */
 const TRAIL_POINTS = 4 / DT;
@@ -75,12 +75,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer: reference curves and fading trai
       step++;
     }, TICK_MS);
     userDir = mkdtempSync(join(tmpdir(), 'metarl-trails-'));
-    context = await chromium.launchPersistentContext(userDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 960, height: 540 },
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-    });
+    context = await launchChromium(userDir, { width: 960, height: 540 });
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(server.url);

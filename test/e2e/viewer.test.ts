@@ -10,7 +10,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION } from '../../src/stream/protocol.js';
@@ -20,31 +21,12 @@ import { ensureViewerBundle, viewerDir } from './viewer-bundle.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = join(root, 'test-output/e2e');
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Small enough for a few seconds an iteration on two busy cores; 50 steps = 2.5 s on screen. */
 const TRAIN_ARGS = ['--env', 'cheetah-vel', '--agent', 'maml', '--iterations', '40', '--seed', '3', '--backend', 'wasm', '--workers', '1', '--quiet'];
 const AGENT_ARGS = ['--meta-batch-size', '4', '--episodes-per-task', '4', '--horizon', '50'];
 
-async function launch(userDataDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 960, height: 540 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // WebGL without a GPU: ANGLE on SwiftShader's software Vulkan.
-      '--use-angle=swiftshader',
-      '--enable-unsafe-swiftshader',
-    ],
-  });
-}
+const launch = (userDataDir: string): Promise<BrowserContext> => launchChromium(userDataDir, { width: 960, height: 540 });
 
 /** Luminance of the WebGL canvas, downsampled to 96 × 54, read in the page. */
 function canvasLuma(page: Page): Promise<number[]> {
