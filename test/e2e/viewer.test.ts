@@ -162,7 +162,8 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium on real meta
   }, 120_000);
 
   it('reconnects by itself when the server restarts: view, then view --replay on the same port', async () => {
-    expect(await proc!.interrupt()).toBe(0);
+    // Ctrl-C stops view after the task it is sampling: on a loaded machine that took more than 30 s.
+    expect(await proc!.interrupt(90_000)).toBe(0);
     proc = null;
     await page.waitForFunction(() => !document.getElementById('banner')!.hidden, null, { timeout: 30_000 });
     // The banner alternates between the two while the page retries.
@@ -184,7 +185,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium on real meta
     expect(await proc.interrupt()).toBe(0);
     proc = null;
     expect(pageErrors).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 
   it('a protocol version mismatch is a clear message on the page', async () => {
     // A server from "another version": the same page, a hello with protocol 99.
