@@ -43,22 +43,14 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A one-iteration run on the calling thread with no final table: something for `view` to show. */
+const tinyRun = (runDir: string, env: string, agent: string, agentConfig: Record<string, unknown>) =>
+  train({ env, agent, iterations: 1, seed: 2, backend: 'cpu', workers: 0, out: runDir, quiet: true, log: () => {}, skipFinalEval: true, agentConfig });
+
 describe('metarl view <run>', () => {
   it('records each task with every stage, side by side or in turn, and plays it', async () => {
     const runDir = join(dir, 'rl2-run');
-    await train({
-      env: 'cheetah-vel',
-      agent: 'rl2',
-      iterations: 1,
-      seed: 2,
-      backend: 'cpu',
-      workers: 0,
-      out: runDir,
-      quiet: true,
-      log: () => {},
-      skipFinalEval: true,
-      agentConfig: { metaBatchSize: 1, trialsPerTask: 1, episodesPerTrial: 2, horizon: 10, hidden: 8, epochs: 1, minibatches: 1 },
-    });
+    await tinyRun(runDir, 'cheetah-vel', 'rl2', { metaBatchSize: 1, trialsPerTask: 1, episodesPerTrial: 2, horizon: 10, hidden: 8, epochs: 1, minibatches: 1 });
 
     const servers: ViewerServer[] = [];
     const side = await viewRun(runDir, { tasks: 1, speed: 16, workers: 0, log: () => {}, onListening: (s) => servers.push(s) });
@@ -88,19 +80,7 @@ describe('metarl view <run>', () => {
 
   it("a PEARL run's recording carries each episode's belief, in its lane after its scene: the prior, then the posteriors (issue 8)", async () => {
     const runDir = join(dir, 'pearl-run');
-    await train({
-      env: 'point-nav',
-      agent: 'pearl',
-      iterations: 1,
-      seed: 2,
-      backend: 'cpu',
-      workers: 0,
-      out: runDir,
-      quiet: true,
-      log: () => {},
-      skipFinalEval: true,
-      agentConfig: { hidden: [8], encoderHidden: [8], latentSize: 3, collectTasks: 1, numTrainSteps: 1, metaBatchSize: 1, batchSize: 8, contextBatch: 8, trainTasks: 2, evalEpisodes: 3, horizon: 10 },
-    });
+    await tinyRun(runDir, 'point-nav', 'pearl', { hidden: [8], encoderHidden: [8], latentSize: 3, collectTasks: 1, numTrainSteps: 1, metaBatchSize: 1, batchSize: 8, contextBatch: 8, trainTasks: 2, evalEpisodes: 3, horizon: 10 });
     const [shown] = await viewRun(runDir, { tasks: 1, speed: 16, workers: 0, log: () => {} });
     const messages = loadRecording(shown.path).messages;
     const beliefs = messages.filter((m): m is Extract<ServerMessage, { type: 'belief' }> => m.type === 'belief');
