@@ -13,7 +13,8 @@ if (!runDir || !out) {
 }
 const rows = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const stages = Object.keys(rows[0]).filter((k) => /^return\d+$/.test(k));
-const labels = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).agent === 'rl2'
+// MAML adapts by gradient steps; the others (RL², PEARL) by the episodes of a trial.
+const labels = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).agent !== 'maml'
   ? stages.map((_, i) => `episode ${i + 1}`)
   : stages.map((_, i) => (i === 0 ? 'before adaptation' : `after ${i} step${i > 1 ? 's' : ''}`));
 
