@@ -755,12 +755,22 @@ export async function createPearl(args: AgentArgs<PearlConfig>): Promise<PearlLe
   return new PearlLearner({ config, family: args.family, sampler: args.sampler, sizes, nets: buildNets(sizes, config, rng), rng, watch: args.watch });
 }
 
+/**
+ * A shipped run keeps the networks, their optimisers and the Rng, and no task buffers: acting and
+ * meta-testing read only the networks, and a run resumed from it refills its buffers from new tasks.
+ */
+function shippedState(state: LearnerState): LearnerState {
+  const arrays = Object.fromEntries(Object.entries(state.arrays).filter(([name]) => !/^(replay|context)\//.test(name)));
+  return { arrays, meta: { ...state.meta, buffers: [], nextTask: 0 } };
+}
+
 export const definition: AgentDefinition<typeof pearlConfigSchema> = {
   name: 'pearl',
   description: 'PEARL: a context encoder infers a Gaussian belief over a task latent z (product of per-transition factors); SAC acts on [s, z]',
   configSchema: pearlConfigSchema,
   familyDefaults,
   create: createPearl,
+  shippedState,
 };
 
 export type { PearlLearner };

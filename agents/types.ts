@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { MetaLearner } from '../src/core/learner.js';
+import type { LearnerState, MetaLearner } from '../src/core/learner.js';
 import type { FamilyRef } from '../src/core/registry.js';
 import type { TaskFamily } from '../src/core/types.js';
 import type { Belief, SampleHooks, Sampler } from '../src/sampling/types.js';
@@ -19,6 +19,12 @@ export interface AgentDefinition<Schema extends z.ZodObject = z.ZodObject> {
    * workers (ARCHITECTURE.md "Workers"). Such an agent gets a `pool`; the others a `sampler`.
    */
   createShardWorker?(args: ShardWorkerArgs): Promise<ShardWorker>;
+  /**
+   * What a run shipped under zoo/ keeps of a checkpoint's learner state: enough to act, view and
+   * evaluate, not to resume bit for bit (e.g. PEARL's replay buffers, megabytes that only
+   * training reads). Absent: the whole state ships.
+   */
+  shippedState?(state: LearnerState): LearnerState;
 }
 
 export interface AgentArgs<Config> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beliefOf, buildNets, createPearl, pearlConfigSchema, type PearlConfig } from '../../agents/pearl.js';
+import { beliefOf, buildNets, createPearl, definition, pearlConfigSchema, type PearlConfig } from '../../agents/pearl.js';
 import { isMetarlError } from '../../src/core/errors.js';
 import { loadFamily, type FamilyRef } from '../../src/core/registry.js';
 import { Rng } from '../../src/core/rng.js';
@@ -228,6 +228,32 @@ describe('PEARL buffers and checkpoints', () => {
       expect(Object.keys(sb.arrays).sort()).toEqual(Object.keys(sa.arrays).sort());
       for (const key of Object.keys(sa.arrays)) expect(Array.from(sb.arrays[key].data), key).toEqual(Array.from(sa.arrays[key].data));
       expect(sb.meta).toEqual(sa.meta);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('a shipped state (zoo/) drops the task buffers and evaluates exactly as the full state; a run resumed from it trains on', async () => {
+    const cfg = config({ numTrainSteps: 5, trainTasks: 6 });
+    const line = families['line-goal'];
+    const a = await learner(cfg, 21);
+    const b = await learner(cfg, 22);
+    try {
+      const taskRng = new Rng(8);
+      for (let i = 0; i < 2; i++) await a.iterate(line.sampleTasks(taskRng, cfg.collectTasks));
+      const full = await a.state();
+      const shipped = definition.shippedState!(full);
+      const buffers = Object.keys(full.arrays).filter((k) => /^(replay|context)\//.test(k));
+      expect(buffers.length).toBeGreaterThan(0);
+      expect(Object.keys(shipped.arrays).sort()).toEqual(Object.keys(full.arrays).filter((k) => !buffers.includes(k)).sort());
+      expect(shipped.meta.buffers).toEqual([]);
+      await b.restore(shipped);
+      const heldOut = line.sampleTasks(new Rng(2), 3);
+      expect(await b.evaluate(heldOut, { seed: 4 })).toEqual(await a.evaluate(heldOut, { seed: 4 }));
+      const m = await b.iterate(line.sampleTasks(taskRng, cfg.collectTasks));
+      expect(m.figures.bufferedTransitions).toBeGreaterThan(0);
+      expect(m.stageReturns.every(Number.isFinite)).toBe(true);
     } finally {
       a.dispose();
       b.dispose();
