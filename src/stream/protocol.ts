@@ -9,7 +9,7 @@
  *
  * This file is bundled into the browser: it imports only dependency-free core files.
  */
-import { MetarlError } from '../core/errors.js';
+import { MetarlError, isMetarlError } from '../core/errors.js';
 import { belief, checkId, id, int, num, obj, parseObject, positive, protocolError, runInfo, scene, show, stage, versionMismatch, metricsRow } from './protocol-checks.js';
 import { POSE_STRIDE } from '../core/scene.js';
 import type { SceneDescription } from '../core/scene.js';
@@ -152,6 +152,19 @@ export { MAX_BELIEF_DIMS } from './protocol-checks.js';
  */
 export function beliefMessage(envId: number, stage: Stage, episode: number, b: { mean: ArrayLike<number>; std: ArrayLike<number> }): BeliefMessage {
   return belief({ type: 'belief', envId, stage, episode, mean: Array.from(b.mean), std: Array.from(b.std) });
+}
+
+/**
+ * `beliefMessage`, or why the belief cannot be sent: a diverged learner's belief is dropped by a
+ * server or a recording (the viewer's loss, never the training loop's); any other error throws.
+ */
+export function sendableBelief(envId: number, stage: Stage, episode: number, b: { mean: ArrayLike<number>; std: ArrayLike<number> }): BeliefMessage | { dropped: string } {
+  try {
+    return beliefMessage(envId, stage, episode, b);
+  } catch (err) {
+    if (!isMetarlError(err, 'METARL_PROTOCOL')) throw err;
+    return { dropped: err.message };
+  }
 }
 
 /** Whether a belief of lane `beliefEnvId` stays when a scene for lane `sceneEnvId` arrives (see BeliefMessage). */

@@ -23,10 +23,9 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isMetarlError } from '../core/errors.js';
 import type { SceneDescription } from '../core/scene.js';
 import { POSE_STRIDE } from '../core/scene.js';
-import { PROTOCOL_VERSION, ROLLOUT_STAGE, beliefMessage, encodeFrame, frameByteLength, shownStepS } from './protocol.js';
+import { PROTOCOL_VERSION, ROLLOUT_STAGE, encodeFrame, frameByteLength, sendableBelief, shownStepS } from './protocol.js';
 import type { RunInfo, ServerMessage, Stage } from './protocol.js';
 import type { Publisher } from './publisher.js';
 
@@ -143,15 +142,9 @@ export function createRecorder(path: string, run: RunInfo | null = null): Rollou
       json({ type: 'episode', phase: 'end', envId, stage: stage ?? env(envId).stage, ret, length });
     },
     belief(envId, episode, b, stage) {
-      let msg: ServerMessage;
-      try {
-        msg = beliefMessage(envId, stage ?? env(envId).stage, episode, b);
-      } catch (err) {
-        // A NaN belief (a diverged learner) is left out: the file must stay loadable.
-        if (isMetarlError(err, 'METARL_PROTOCOL')) return;
-        throw err;
-      }
-      json(msg);
+      // A diverged learner's belief is left out: the file must stay loadable.
+      const msg = sendableBelief(envId, stage ?? env(envId).stage, episode, b);
+      if (!('dropped' in msg)) json(msg);
     },
     metrics(row) {
       json({ type: 'metrics', replace: false, rows: [row] });

@@ -15,7 +15,7 @@ import { WebSocketServer, WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import {
   MAX_CLIENT_MESSAGE_BYTES,
-  beliefMessage,
+  sendableBelief,
   beliefOutlivesScene,
   decodeClientMessage,
   encodeFrame,
@@ -26,7 +26,6 @@ import {
 } from './protocol.js';
 import type { ClientMessage, MetricsRow, ReplayStateMessage, RunInfo, ServerMessage, Stage } from './protocol.js';
 import { ROLLOUT_STAGE } from './protocol.js';
-import { isMetarlError } from '../core/errors.js';
 import { POSE_STRIDE } from '../core/scene.js';
 import type { Publisher } from './publisher.js';
 import { MalformedLog } from './malformed-log.js';
@@ -318,17 +317,9 @@ export async function startViewer(options: ViewerServerOptions = {}): Promise<Vi
       server.publish({ type: 'episode', phase: 'end', envId, stage: stage ?? envState(envId).stage, ret, length });
     },
     belief(envId, episode, b, stage) {
-      let msg: ServerMessage;
-      try {
-        msg = beliefMessage(envId, stage ?? envState(envId).stage, episode, b);
-      } catch (err) {
-        // A diverged learner's NaN belief is the viewer's loss, never the training loop's;
-        // anything else is a bug and goes up.
-        if (!isMetarlError(err, 'METARL_PROTOCOL')) throw err;
-        log(`belief of env ${envId}, episode ${episode} not sent: ${err.message}`);
-        return;
-      }
-      server.publish(msg);
+      const msg = sendableBelief(envId, stage ?? envState(envId).stage, episode, b);
+      if ('dropped' in msg) log(`belief of env ${envId}, episode ${episode} not sent: ${msg.dropped}`);
+      else server.publish(msg);
     },
     metrics(row) {
       server.publish({ type: 'metrics', replace: false, rows: [row] });
