@@ -5,17 +5,16 @@
  * dashed unit circle, and the entropy per episode falls; a new trial's scene or a reset clears
  * it; a one-dimensional belief still shows, as a circle. Screenshots go to test-output/e2e/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, launchChromium } from './browser.js';
+import type { Page } from 'playwright-core';
+import { CHROMIUM } from './browser.js';
+import { openScriptedViewer, type ScriptedViewer } from './scripted-viewer.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SceneDescription } from '../../src/core/scene.js';
 import type { RunInfo } from '../../src/stream/protocol.js';
-import { ensureViewerBundle, viewerDir } from './viewer-bundle.js';
-import { startViewer, type ViewerServer } from '../../src/stream/server.js';
+import type { ViewerServer } from '../../src/stream/server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = join(root, 'test-output/e2e');
@@ -52,40 +51,31 @@ const ellipses = (page: Page): Promise<Ellipse[]> =>
 const panelHidden = (page: Page): Promise<boolean> => page.$eval('#belief', (el) => (el as HTMLElement).hidden);
 
 describe.skipIf(!existsSync(CHROMIUM))('viewer: the belief panel (issue 8, headless Chromium)', () => {
+  let viewer: ScriptedViewer;
   let server: ViewerServer;
-  let context: BrowserContext;
   let page: Page;
-  let userDir: string;
-  let ticker: NodeJS.Timeout;
-  let step = 0;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    ensureViewerBundle();
-    mkdirSync(outDir, { recursive: true });
-    server = await startViewer({ viewerDir, log: () => {} });
-    server.hello(RUN);
-    for (let e = 0; e < LANES; e++) server.scene(e, scene, stage(e), DT);
-    const poses = new Float32Array(7);
-    poses[6] = 1;
-    ticker = setInterval(() => {
-      poses[0] = step * 0.03;
-      for (let e = 0; e < LANES; e++) server.frame(e, step, poses, -0.1);
-      step++;
-    }, TICK_MS);
-    userDir = mkdtempSync(join(tmpdir(), 'metarl-belief-'));
-    context = await launchChromium(userDir, { width: 960, height: 720 });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(server.url);
+    viewer = await openScriptedViewer({
+      run: RUN,
+      viewport: { width: 960, height: 720 },
+      tickMs: TICK_MS,
+      outDir,
+      setup: (server) => {
+        for (let e = 0; e < LANES; e++) server.scene(e, scene, stage(e), DT);
+      },
+      tick: (server, step) => {
+        const poses = new Float32Array(7);
+        poses[6] = 1;
+        poses[0] = step * 0.03;
+        for (let e = 0; e < LANES; e++) server.frame(e, step, poses, -0.1);
+      },
+    });
+    ({ server, page, pageErrors } = viewer);
   }, 60_000);
 
-  afterAll(async () => {
-    clearInterval(ticker);
-    await context?.close();
-    await server?.close();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
-  });
+  afterAll(() => viewer?.close());
 
   it('shows no belief panel while no belief arrives', async () => {
     // Frames have been played: the page is live, and it has had every chance to show a panel.

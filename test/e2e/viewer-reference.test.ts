@@ -5,17 +5,16 @@
  * its root body that grows with the played frames, stays within its ring, and starts
  * afresh with a new episode. Screenshots go to test-output/e2e/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, launchChromium } from './browser.js';
+import type { Page } from 'playwright-core';
+import { CHROMIUM } from './browser.js';
+import { openScriptedViewer, type ScriptedViewer } from './scripted-viewer.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SceneDescription } from '../../src/core/scene.js';
 import type { RunInfo } from '../../src/stream/protocol.js';
-import { ensureViewerBundle, viewerDir } from './viewer-bundle.js';
-import { startViewer, type ViewerServer } from '../../src/stream/server.js';
+import type { ViewerServer } from '../../src/stream/server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = join(root, 'test-output/e2e');
@@ -48,45 +47,36 @@ const trailPoints = (page: Page): Promise<number[]> =>
   page.$eval('#app', (el) => (el.getAttribute('data-trail-points') ?? '').split(' ').filter(Boolean).map(Number));
 
 describe.skipIf(!existsSync(CHROMIUM))('viewer: reference curves and fading trails (issue 10, headless Chromium)', () => {
+  let viewer: ScriptedViewer;
   let server: ViewerServer;
-  let context: BrowserContext;
   let page: Page;
-  let userDir: string;
-  let ticker: NodeJS.Timeout;
-  let step = 0;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    ensureViewerBundle();
-    mkdirSync(outDir, { recursive: true });
-    server = await startViewer({ viewerDir, log: () => {} });
-    server.hello(RUN);
-    server.scene(0, scene, { index: 0, label: 'pre' }, DT);
-    server.scene(1, scene, { index: 1, label: 'step 1' }, DT);
-    const poses = new Float32Array(7);
-    poses[6] = 1;
-    ticker = setInterval(() => {
-      // Both points walk along x on a gentle curve: a trail has a shape to see.
-      poses[0] = step * 0.03;
-      poses[1] = 0.1;
-      poses[2] = 0.3 * Math.sin(step * 0.08);
-      server.frame(0, step, poses, -0.5);
-      server.frame(1, step, poses, -0.2);
-      step++;
-    }, TICK_MS);
-    userDir = mkdtempSync(join(tmpdir(), 'metarl-trails-'));
-    context = await launchChromium(userDir, { width: 960, height: 540 });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(server.url);
+    viewer = await openScriptedViewer({
+      run: RUN,
+      viewport: { width: 960, height: 540 },
+      tickMs: TICK_MS,
+      outDir,
+      setup: (server) => {
+        server.scene(0, scene, { index: 0, label: 'pre' }, DT);
+        server.scene(1, scene, { index: 1, label: 'step 1' }, DT);
+      },
+      tick: (server, step) => {
+        // Both points walk along x on a gentle curve: a trail has a shape to see.
+        const poses = new Float32Array(7);
+        poses[6] = 1;
+        poses[0] = step * 0.03;
+        poses[1] = 0.1;
+        poses[2] = 0.3 * Math.sin(step * 0.08);
+        server.frame(0, step, poses, -0.5);
+        server.frame(1, step, poses, -0.2);
+      },
+    });
+    ({ server, page, pageErrors } = viewer);
   }, 60_000);
 
-  afterAll(async () => {
-    clearInterval(ticker);
-    await context?.close();
-    await server?.close();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
-  });
+  afterAll(() => viewer?.close());
 
   it('the adaptation chart draws each reference curve, labelled, beside the task on screen', async () => {
     await page.waitForFunction(() => Number(document.getElementById('chart-adapt')!.dataset.referencePoints) === 6, null, { timeout: 30_000 });
@@ -106,7 +96,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer: reference curves and fading trai
     expect(await page.$eval('#app', (el) => el.getAttribute('data-trail-capacity'))).toBe(`${TRAIL_POINTS} ${TRAIL_POINTS}`);
     // A new episode (the step starts again at 0): the trail starts afresh instead of joining the
     // two. Any length short of the ring shows the restart; a busy machine may poll it late.
-    step = 0;
+    viewer.clock.step = 0;
     await page.waitForFunction((n) => {
       const points = (document.getElementById('app')!.dataset.trailPoints ?? '').split(' ').map(Number);
       return points.length === 2 && points.every((p) => p > 0 && p < n);
