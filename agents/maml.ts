@@ -20,12 +20,15 @@
  * bits with 0, 1 or N workers.
  *
  * The policy is a function of an explicit parameter list (`policy.forward(params, obs)`), so
- * θ'_t is computed functionally and nothing is mutated until the outer step sets θ.
+ * θ'_t is computed functionally and nothing is mutated until the outer step sets θ. The math the
+ * workers run is in src/rl: the differentiable inner loop (inner-loop.ts), the Jacobian products
+ * through it (meta-gradient.ts), TRPO's surrogate (surrogate.ts) and a task's outer-step terms
+ * (meta-task.ts).
  * Shapes, per task: n episodes, H horizon, O/A obs/action size, M = n·H rows (the sampler's
  * padded layout; a mask marks the steps actually taken).
  *
- * Sections, in order: config · policy · rollout · advantages · losses · inner step ·
- * Fisher product · shard side · learner · save/load.
+ * Sections, in order: config · policy · rollout · advantages · losses · shard side · learner ·
+ * save/load.
  */
 import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';
@@ -37,18 +40,19 @@ import type { Task, TaskFamily } from '../src/core/types.js';
 import { Adam } from '../src/nn/adam.js';
 import { LinearFeatureBaseline } from '../src/nn/baseline.js';
 import { restoreLearnerState, saveLearnerState } from '../src/nn/learner-state.js';
-import { gaussianKl, gaussianLogProb, sampleGaussian } from '../src/nn/distributions.js';
-import { klHessianProduct, vpgHessianProduct } from '../src/nn/curvature.js';
+import { sampleGaussian } from '../src/nn/distributions.js';
 import { variableFrom } from '../src/nn/init.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../src/nn/mlp.js';
-import { exp } from '../src/nn/ops.js';
-import { flattenParams, paramsFromFlat, readFlat, unflattenParams } from '../src/nn/params.js';
+import { paramsFromFlat, readFlat, unflattenParams } from '../src/nn/params.js';
 import { tf } from '../src/nn/tf.js';
-import { discountedReturns, gae, normalizeAdvantages, ppoClipLoss, trpoStep, validMask } from '../src/rl/index.js';
+import { adaptParams, disposeRows, innerUpdate, type Params, type PolicyRows, type StepSize } from '../src/rl/inner-loop.js';
+import { disposeMetaTask, metaTask, taskClippedGradient, taskFisherProduct, taskGradient, taskLossKl, type MetaTask } from '../src/rl/meta-task.js';
+import { surrogateLoss, type OldPolicy } from '../src/rl/surrogate.js';
+import { discountedReturns, gae, normalizeAdvantages, trpoStep, validMask } from '../src/rl/index.js';
 import { batchWithFeatures, featureCount, taskFeatures, withFeatures } from '../src/rl/task-features.js';
 import { resetSeed } from '../src/sampling/layout.js';
 import type { Batch, Sampler, VectorPolicy } from '../src/sampling/types.js';
-import { shardRanges } from '../src/workers/shards.js';
+import { askTaskShards, indexedTasks, meanVector, shardRanges, weightedSum, type IndexedTask } from '../src/workers/shards.js';
 import { emittingHooks, routeEvents } from '../src/workers/events.js';
 import type { ShardEvent, ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 import type { AgentArgs, AgentDefinition } from './types.js';
@@ -116,9 +120,6 @@ const parseAgentConfig = (config: unknown): MamlConfig => parseConfig(mamlConfig
 
 // ──────────────────────────────── policy ────────────────────────────────
 
-/** A parameter list in the policy's order: weights [in, out], biases and logStd [size]. */
-type Params = readonly tf.Tensor[];
-
 /** 'pre', 'step 1', …, 'step k'. */
 function stageNames(steps: number): string[] {
   return ['pre', ...Array.from({ length: steps }, (_, i) => `step ${i + 1}`)];
@@ -133,14 +134,8 @@ function buildPolicy(family: TaskFamily, config: MamlConfig, rng: Rng): Gaussian
 
 // ─────────────────────────────── rollout ───────────────────────────────
 
-/** A task with its place in the meta-batch: its index seeds its rollouts and orders the sums. */
-export interface IndexedTask {
-  index: number;
-  task: Task;
-}
-
 /** A slot of the meta-batch (task index × n + episode) streamed to the viewer at a stage. */
-export interface WatchedSlot {
+interface WatchedSlot {
   stage: number;
   slot: number;
 }
@@ -174,34 +169,32 @@ async function rollout(shard: ShardContext, task: IndexedTask, params: Params, s
 /** The VectorPolicy the sampler calls each step: one forward over the task's slots, plus Gaussian noise. */
 async function actor(policy: GaussianMlpPolicy, params: Params, rng: Rng, features: Float32Array | null): Promise<VectorPolicy> {
   const logStd = (await params[params.length - 1].data()) as Float32Array;
-  let widened: Float32Array | null = null;
+  let widened: Float32Array | undefined;
   return {
     act: async (input) => {
       const rows = input.active.length;
-      const obs = features ? withFeatures(input.obs, rows, policy.obsSize - features.length, features, (widened ??= new Float32Array(rows * policy.obsSize))) : input.obs;
-      const mean = tf.tidy(() => policy.forward(params, tf.tensor2d(obs, [rows, policy.obsSize])).mean);
-      const values = (await mean.data()) as Float32Array;
-      mean.dispose();
-      return sampleGaussian(values, logStd, rng);
+      const out = features ? (widened ??= new Float32Array(rows * policy.obsSize)) : undefined;
+      return sampleGaussian(await meanActions(policy, params, input.obs, rows, features, out), logStd, rng);
     },
   };
 }
 
+/** The policy's mean at `rows` observations [rows, O], an oracle's each followed by the task's features (widened into `out`): [rows, A]. */
+async function meanActions(policy: GaussianMlpPolicy, params: Params, obs: Float32Array, rows: number, features: Float32Array | null, out?: Float32Array): Promise<Float32Array> {
+  const input = features ? withFeatures(obs, rows, policy.obsSize - features.length, features, out) : obs;
+  const mean = tf.tidy(() => policy.forward(params, tf.tensor2d(input, [rows, policy.obsSize])).mean);
+  const values = (await mean.data()) as Float32Array;
+  mean.dispose();
+  return values;
+}
+
 // ────────────────────────────── advantages ──────────────────────────────
 
-/** One adaptation stage of one task: its n episodes × H steps (M = n·H rows), padding zero and masked out. */
-export interface StageData {
-  /** [M, O] */
-  obs: tf.Tensor2D;
-  /** [M, A] */
-  actions: tf.Tensor2D;
-  /** [M]: normalised, 0 on padding. */
-  advantages: tf.Tensor1D;
-  /** [M]: 1 for real steps, 0 for padding. */
-  mask: tf.Tensor1D;
-  /** Real steps (at least 1). */
-  steps: number;
-  /** Mean undiscounted return of the n episodes. */
+/**
+ * One adaptation stage of one task: its n episodes × H steps as rows (M = n·H; padding zero and
+ * masked out, advantages normalised), with the episodes' mean undiscounted return.
+ */
+export interface StageData extends PolicyRows {
   meanReturn: number;
   envSteps: number;
 }
@@ -235,153 +228,14 @@ export function prepareStage(batch: Batch, config: Pick<MamlConfig, 'discount' |
   };
 }
 
-function disposeStage(stage: StageData): void {
-  tf.dispose([stage.obs, stage.actions, stage.advantages, stage.mask]);
-}
-
-/** Every k-th row (k = round(1 / fraction)): the rows Fisher-vector products use. */
-async function subsample(stage: StageData, fraction: number): Promise<StageData> {
-  const stride = Math.max(1, Math.round(1 / fraction));
-  const picked = tf.tidy(() => {
-    const rows = tf.range(0, stage.obs.shape[0], stride, 'int32');
-    return { obs: tf.gather(stage.obs, rows), actions: tf.gather(stage.actions, rows), advantages: tf.gather(stage.advantages, rows), mask: tf.gather(stage.mask, rows) };
-  });
-  // Read asynchronously: WebGPU cannot read a tensor synchronously in Node (no OffscreenCanvas).
-  const steps = (await picked.mask.data() as Float32Array).reduce((a, b) => a + b, 0);
-  return { ...stage, ...picked, steps: Math.max(1, steps) } as StageData;
-}
-
 // ──────────────────────────────── losses ────────────────────────────────
-
-/** Mean over the real steps: x [M] → scalar. */
-function stepMean(x: tf.Tensor, stage: StageData): tf.Scalar {
-  return tf.div(tf.sum(tf.mul(x, stage.mask)), stage.steps) as tf.Scalar;
-}
-
-/** log π(a_t | s_t) of every row under `params`: [M]. */
-function logProb(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Tensor1D {
-  return tf.tidy(() => {
-    const { mean, logStd } = policy.forward(params, stage.obs);
-    return gaussianLogProb(mean, logStd, stage.actions);
-  });
-}
-
-/** The inner loss, VPG: −mean_t log π(a_t|s_t) Â_t. */
-export function innerLoss(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Scalar {
-  return tf.tidy(() => tf.neg(stepMean(tf.mul(logProb(policy, params, stage), stage.advantages), stage)));
-}
-
-/** The outer (TRPO) surrogate −mean_t r_t Â_t, r_t = π_θ'(a|s) / π_old(a|s), θ' the adapted parameters. */
-function surrogateLoss(policy: GaussianMlpPolicy, adapted: Params, post: StageData, old: OldPolicy): tf.Scalar {
-  return tf.tidy(() => tf.neg(stepMean(tf.mul(exp(tf.sub(logProb(policy, adapted, post), old.logProb)), post.advantages), post)));
-}
-
-/** mean_t KL(π_old(·|s_t) ‖ π_θ'(·|s_t)) on the post-update steps. */
-function meanKl(policy: GaussianMlpPolicy, adapted: Params, post: StageData, old: OldPolicy): tf.Scalar {
-  return tf.tidy(() => {
-    const { mean, logStd } = policy.forward(adapted, post.obs);
-    return stepMean(gaussianKl(old.mean, old.logStd, mean, logStd), post);
-  });
-}
-
-/** The policy that sampled the post-update episodes, held fixed during the outer step. */
-export interface OldPolicy {
-  /** [M, A] */
-  mean: tf.Tensor2D;
-  /** [A] */
-  logStd: tf.Tensor;
-  /** [M] */
-  logProb: tf.Tensor1D;
-}
-
-/** π_old on `post`'s rows; disposed by the caller. */
-export function oldPolicy(policy: GaussianMlpPolicy, adapted: Params, post: StageData): OldPolicy {
-  return tf.tidy(() => {
-    const { mean, logStd } = policy.forward(adapted, post.obs);
-    return { mean, logStd: tf.clone(logStd), logProb: gaussianLogProb(mean, logStd, post.actions) };
-  });
-}
-
-function disposeOld(old: OldPolicy): void {
-  tf.dispose([old.mean, old.logStd, old.logProb]);
-}
-
-/** Rows of π_old, as `subsample` picks rows of a stage. */
-function subsampleOld(old: OldPolicy, stage: StageData, fraction: number): OldPolicy {
-  const stride = Math.max(1, Math.round(1 / fraction));
-  return tf.tidy(() => {
-    const rows = tf.range(0, stage.obs.shape[0], stride, 'int32');
-    return { mean: tf.gather(old.mean, rows), logStd: tf.clone(old.logStd), logProb: tf.gather(old.logProb, rows) };
-  }) as OldPolicy;
-}
-
-// ────────────────────────────── inner step ──────────────────────────────
-
-/**
- * The inner step size: MAML's one α, or Meta-SGD's α per parameter (`learnInnerLr`: tensors in
- * the policy's shapes, meta-learned by the outer step with θ).
- */
-export type StepSize = number | readonly tf.Tensor[];
-
-/**
- * One VPG step θ' = θ − α ⊙ ∇ L_in(θ), computed functionally: nothing is mutated. Called inside
- * an outer `tf.grads`, the inner gradient is itself on the tape and the meta-gradient flows
- * through it (second order): this is why every op of the policy and the log-prob comes from
- * src/nn/ops.ts (tfjs#3252). With `firstOrder` the inner gradient is a constant.
- */
-export function innerStep(policy: GaussianMlpPolicy, params: Params, stage: StageData, alpha: StepSize, firstOrder: boolean): tf.Tensor[] {
-  return tf.tidy(() => {
-    const grads = tf.grads((...ps: tf.Tensor[]) => innerLoss(policy, ps, stage))([...params]);
-    return params.map((p, i) => tf.sub(p, tf.mul(firstOrder ? stopGradient(grads[i]) : grads[i], typeof alpha === 'number' ? alpha : alpha[i])));
-  });
-}
-
-/** θ' after the inner stages: stage j's step uses the episodes sampled at stage j. */
-export function adapt(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], alpha: StepSize, firstOrder: boolean): tf.Tensor[] {
-  return tf.tidy(() => {
-    let p: Params = theta;
-    for (const stage of pre) p = innerStep(policy, p, stage, alpha, firstOrder);
-    return [...p];
-  });
-}
-
-/** Identity whose gradient is zero (tfjs has no stop_gradient). */
-const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const x = args[0] as tf.Tensor;
-  return { value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
-}) as (x: tf.Tensor) => tf.Tensor;
-
-/**
- * Meta-SGD's view of the inner steps: the flat per-parameter α and each step's inner gradient
- * g_j (flat), which is ∂θ'_j/∂α = −diag(g_j).
- */
-export interface LearnedStep {
-  /** [P] */
-  alpha: tf.Tensor1D;
-  /** g_j at θ'_{j−1} on stage j−1's episodes, [P] each. */
-  grads: tf.Tensor1D[];
-}
-
-/** The inner gradient ∇θ L_in at `params`, flat. */
-function innerGradient(policy: GaussianMlpPolicy, params: Params, stage: StageData): tf.Tensor1D {
-  return tf.tidy(() => flattenParams(tf.grads((...ps: tf.Tensor[]) => innerLoss(policy, ps, stage))([...params])));
-}
-
-/** A Meta-SGD inner step from its flat gradient g: θ − α ⊙ g, α flat [P]. */
-function stepAlong(params: Params, g: tf.Tensor1D, alpha: tf.Tensor1D): tf.Tensor[] {
-  return tf.tidy(() => unflattenParams(tf.sub(flattenParams(params), tf.mul(alpha, g)), params.map((p) => p.shape)));
-}
-
-/** Meta-SGD's path [θ, θ'_1, …, θ'_k] from θ on stages 0..k−1, with the inner gradients of its steps. @internal Exported for the finite-difference tests. */
-export function learnedPath(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], alpha: tf.Tensor1D): { path: tf.Tensor[][]; step: LearnedStep } {
-  const path: tf.Tensor[][] = [[...theta]];
-  const grads: tf.Tensor1D[] = [];
-  pre.forEach((stage, j) => {
-    grads.push(innerGradient(policy, path[j], stage));
-    path.push(stepAlong(path[j], grads[j], alpha));
-  });
-  return { path, step: { alpha, grads } };
-}
+//
+// Inner: VPG, −mean_t log π_θ(a_t|s_t) Â_t on a stage's episodes (src/rl/inner-loop.ts `innerLoss`),
+// one step per stage: θ'_j = θ'_{j−1} − α ⊙ ∇L_in.
+// Outer: TRPO's surrogate −mean_t r_t Â_t, r_t = π_θ'(a|s) / π_old(a|s), and its bound on the mean
+// KL(π_old ‖ π_θ') (src/rl/surrogate.ts), on the post-update episodes, with θ' = θ'(θ) through the
+// inner steps: the meta-gradient and the Fisher product carry the outer terms back to θ
+// (src/rl/meta-gradient.ts, closed-form Hessian-vector products).
 
 /**
  * One task's MAML objective as a function of θ: the surrogate of its post-update episodes under
@@ -389,85 +243,7 @@ export function learnedPath(policy: GaussianMlpPolicy, theta: Params, pre: reado
  * finite-difference tests check; the workers take its gradient in closed form (`metaGradient`).
  */
 export function metaObjective(policy: GaussianMlpPolicy, theta: Params, pre: readonly StageData[], post: StageData, old: OldPolicy, alpha: StepSize, firstOrder: boolean): tf.Scalar {
-  return tf.tidy(() => surrogateLoss(policy, adapt(policy, theta, pre, alpha, firstOrder), post, old));
-}
-
-// ──────────────────────────── Fisher product ────────────────────────────
-
-/**
- * F_t·v, the Hessian at θ of the task's KL(π_θ'(θ_old) ‖ π_θ'(θ)) on its post-update steps, as
- * pytorch-maml-rl's, which differentiates the KL through the inner update. Its gradient is zero
- * at θ_old, so the Hessian is Jᵀ F J: F the adapted policy's Fisher matrix and J = dθ'/dθ =
- * J_k ⋯ J_1 with J_j = I − α H_j, H_j the inner loss's Hessian at the stage's start (symmetric,
- * so Jᵀ = J_1 ⋯ J_k). That is 2k + 1 Hessian-vector products, in closed form (src/nn/curvature.ts:
- * a third of the kernels of double backprop through the tape), and no third-order tape. Holding
- * the inner step's offset fixed instead (F alone) was exact only for first-order MAML: its
- * steps overshot the trust region, the line search backtracked 3–6 times per iteration and
- * learning per iteration fell behind the reference.
- */
-export function fisherProduct(run: TaskRun, v: tf.Tensor1D, config: MamlConfig): tf.Tensor1D {
-  return tf.tidy(() => {
-    const k = run.pre.length;
-    if (run.learned) {
-      const u = learnedJacobianProduct(run.params, run.fisherPre, run.learned, v, config.firstOrder);
-      return learnedJacobianTransposeProduct(run.params, run.fisherPre, run.learned, klHessianProduct(run.params[k], run.fisherPost, u), config.firstOrder);
-    }
-    if (config.firstOrder) return klHessianProduct(run.params[k], run.fisherPost, v);
-    const u = jacobianProduct(run.params, run.fisherPre, v, config.innerLr, false);
-    return jacobianProduct(run.params, run.fisherPre, klHessianProduct(run.params[k], run.fisherPost, u), config.innerLr, true);
-  });
-}
-
-/**
- * J·x, or Jᵀ·x with `transpose`, for J = dθ'_k/dθ = J_k ⋯ J_1, J_j = I − α H_j, H_j the inner
- * loss's Hessian at path[j] on stages[j]. `path` is [θ, θ'_1, …, θ'_k].
- */
-function jacobianProduct(path: readonly Params[], stages: readonly StageData[], x: tf.Tensor1D, alpha: number, transpose: boolean): tf.Tensor1D {
-  const order = stages.map((_, j) => j);
-  if (transpose) order.reverse();
-  return order.reduce((acc, j) => tf.sub(acc, tf.mul(vpgHessianProduct(path[j], stages[j], acc), alpha)) as tf.Tensor1D, x);
-}
-
-/**
- * Meta-SGD's J_φ·v, φ = (θ, α), v = [v_θ, v_α]: the steps run forward,
- * u_j = u_{j−1} − α ⊙ H_j u_{j−1} − g_j ⊙ v_α from u_0 = v_θ (first order: without the H_j term).
- */
-function learnedJacobianProduct(path: readonly Params[], stages: readonly StageData[], learned: LearnedStep, v: tf.Tensor1D, firstOrder: boolean): tf.Tensor1D {
-  const [vTheta, vAlpha] = tf.split(v, 2) as [tf.Tensor1D, tf.Tensor1D];
-  return stages.reduce((u, stage, j) => {
-    const through = firstOrder ? u : tf.sub(u, tf.mul(learned.alpha, vpgHessianProduct(path[j], stage, u)));
-    return tf.sub(through, tf.mul(learned.grads[j], vAlpha)) as tf.Tensor1D;
-  }, vTheta);
-}
-
-/**
- * Meta-SGD's J_φᵀ·w = [w_θ, w_α]: back from w_k = w, step j adds −g_j ⊙ w_j to w_α and passes
- * w_{j−1} = w_j − H_j (α ⊙ w_j) on (H_j symmetric; first order: w_{j−1} = w_j).
- */
-function learnedJacobianTransposeProduct(path: readonly Params[], stages: readonly StageData[], learned: LearnedStep, w: tf.Tensor1D, firstOrder: boolean): tf.Tensor1D {
-  let wTheta = w;
-  let wAlpha: tf.Tensor1D = tf.zerosLike(w);
-  for (let j = stages.length - 1; j >= 0; j--) {
-    wAlpha = tf.sub(wAlpha, tf.mul(learned.grads[j], wTheta));
-    if (!firstOrder) wTheta = tf.sub(wTheta, vpgHessianProduct(path[j], stages[j], tf.mul(learned.alpha, wTheta)));
-  }
-  return tf.concat([wTheta, wAlpha]);
-}
-
-/**
- * A task's meta-gradient ∇θ loss(θ'_k(θ)) = Jᵀ ∇θ' loss(θ'_k): a first-order gradient at the
- * adapted parameters, carried back through the inner steps by closed-form Hessian-vector
- * products (the same as differentiating through the inner update on the tape, which the
- * finite-difference tests check, at a fraction of its cost). `path` is [θ, θ'_1, …, θ'_k].
- * With Meta-SGD (`learned`) the gradient is with respect to φ = (θ, α): [2P].
- */
-export function metaGradient(path: readonly Params[], pre: readonly StageData[], loss: (adapted: tf.Tensor[]) => tf.Scalar, config: MamlConfig, learned: LearnedStep | null = null): { value: tf.Scalar; gradient: tf.Tensor1D } {
-  return tf.tidy(() => {
-    const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => loss(ps))([...path[pre.length]]);
-    const atAdapted = flattenParams(grads);
-    if (learned) return { value, gradient: learnedJacobianTransposeProduct(path, pre, learned, atAdapted, config.firstOrder) };
-    return { value, gradient: config.firstOrder ? atAdapted : jacobianProduct(path, pre, atAdapted, config.innerLr, true) };
-  });
+  return tf.tidy(() => surrogateLoss(policy, adaptParams(policy, theta, pre, alpha, firstOrder), post, old));
 }
 
 // ────────────────────────────── shard side ──────────────────────────────
@@ -482,25 +258,7 @@ interface ShardContext {
   obsSize: number;
 }
 
-/** What a worker keeps of one task between the requests of an iteration. */
-export interface TaskRun {
-  index: number;
-  /** [θ, θ'_1, …, θ'_k]: θ is the shard's (shared), the others the task's own. */
-  params: tf.Tensor[][];
-  /** Stages 0..k−1: the episodes each inner step was taken on. */
-  pre: StageData[];
-  /** Stage k: the post-update episodes the outer loss is measured on. */
-  post: StageData;
-  old: OldPolicy;
-  /** The rows Fisher-vector products use (`fisherSubsample`). */
-  fisherPre: StageData[];
-  fisherPost: StageData;
-  fisherOld: OldPolicy;
-  /** Meta-SGD: the learned α and the inner gradients of the steps; null for MAML's one α. */
-  learned: LearnedStep | null;
-}
-
-export interface IterateRequest {
+interface IterateRequest {
   seed: number;
   theta: Float32Array;
   tasks: IndexedTask[];
@@ -509,7 +267,7 @@ export interface IterateRequest {
   gradient: boolean;
 }
 
-export interface TaskIterateResult {
+interface TaskIterateResult {
   index: number;
   stageReturns: number[];
   envSteps: number;
@@ -521,7 +279,8 @@ export interface TaskIterateResult {
   gradient: Float32Array | null;
 }
 
-export interface EvaluateRequest {
+/** Meta-test: `stages` inner steps on each task, then the adapted policy's episodes. */
+interface EvaluateRequest {
   seed: number;
   theta: Float32Array;
   tasks: IndexedTask[];
@@ -530,7 +289,7 @@ export interface EvaluateRequest {
 }
 
 /** Starts the shard side in a task worker (or on the calling thread with `--workers 0`). */
-export async function createMamlShard(args: ShardWorkerArgs): Promise<ShardWorker> {
+async function createMamlShard(args: ShardWorkerArgs): Promise<ShardWorker> {
   const config = parseAgentConfig(args.config);
   // Only `forward` and the shapes are used: θ comes with every request.
   const policy = buildPolicy(args.family, config, new Rng(0));
@@ -548,10 +307,24 @@ function splitMeta(flat: Float32Array, policy: GaussianMlpPolicy, learnInnerLr: 
   return { theta: paramsFromFlat(flat.subarray(0, P), shapes), alpha: tf.tensor1d(flat.subarray(P)) };
 }
 
+/** One task's stages as `sampleStages` leaves them. */
+interface Sampled {
+  path: tf.Tensor[][];
+  stages: StageData[];
+  grads: tf.Tensor1D[];
+  sampleSeconds: number;
+}
+
+/** Frees a task's stages, its path past θ and its inner gradients. */
+function disposeSampled(sampled: Sampled): void {
+  sampled.stages.forEach(disposeRows);
+  tf.dispose([...sampled.path.slice(1).flat(), ...sampled.grads]);
+}
+
 class MamlShard implements ShardWorker {
   private theta: tf.Tensor[] = [];
   private alpha: tf.Tensor1D | null = null;
-  private runs: TaskRun[] = [];
+  private runs: Array<MetaTask<StageData>> = [];
 
   constructor(private readonly ctx: ShardContext) {}
 
@@ -588,45 +361,15 @@ class MamlShard implements ShardWorker {
     ({ theta: this.theta, alpha: this.alpha } = splitMeta(request.theta, policy, config.learnInnerLr));
     const results: TaskIterateResult[] = [];
     for (const task of request.tasks) {
-      const stages: StageData[] = [];
-      const params: tf.Tensor[][] = [this.theta];
-      const grads: tf.Tensor1D[] = [];
-      let sampleSeconds = 0;
-      for (let j = 0; j <= config.innerSteps; j++) {
-        const t0 = performance.now();
-        const batch = await rollout(this.ctx, task, params[j], j, request.seed, request.watch, emit);
-        sampleSeconds += (performance.now() - t0) / 1000;
-        stages.push(prepareStage(batch, config));
-        if (j === config.innerSteps) break;
-        if (this.alpha) {
-          grads.push(innerGradient(policy, params[j], stages[j]));
-          params.push(stepAlong(params[j], grads[j], this.alpha));
-        } else {
-          params.push(innerStep(policy, params[j], stages[j], config.innerLr, false));
-        }
-      }
-      const pre = stages.slice(0, -1);
-      const post = stages[config.innerSteps];
-      const old = oldPolicy(policy, params[config.innerSteps], post);
-      const learned = this.alpha ? { alpha: this.alpha, grads } : null;
-      const run: TaskRun = {
-        index: task.index,
-        params,
-        pre,
-        post,
-        old,
-        fisherPre: await Promise.all(pre.map((s) => subsample(s, config.fisherSubsample))),
-        fisherPost: await subsample(post, config.fisherSubsample),
-        fisherOld: subsampleOld(old, post, config.fisherSubsample),
-        learned,
-      };
+      const { path, stages, grads, sampleSeconds } = await this.sampleStages(task, this.theta, this.alpha, config.innerSteps, request.seed, request.watch, emit);
+      const run = await metaTask(policy, path, stages, this.alpha ? { alpha: this.alpha, grads } : null, config.fisherSubsample);
       this.runs.push(run);
-      const outer = request.gradient ? await read(metaGradient(params, pre, (ps) => surrogateLoss(policy, ps, post, old), config, learned)) : null;
+      const outer = request.gradient ? await read(taskGradient(policy, run, config)) : null;
       results.push({
         index: task.index,
         stageReturns: stages.map((s) => s.meanReturn),
         envSteps: stages.reduce((n, s) => n + s.envSteps, 0),
-        postSteps: post.steps,
+        postSteps: run.post.steps,
         sampleSeconds,
         loss: outer?.loss ?? 0,
         gradient: outer?.gradient ?? null,
@@ -639,7 +382,7 @@ class MamlShard implements ShardWorker {
     const vector = tf.tensor1d(v);
     const out: Float32Array[] = [];
     for (const run of this.runs) {
-      const fv = fisherProduct(run, vector, this.ctx.config);
+      const fv = taskFisherProduct(run, vector, this.ctx.config);
       out.push((await fv.data()) as Float32Array);
       fv.dispose();
     }
@@ -653,10 +396,7 @@ class MamlShard implements ShardWorker {
     const { theta: candidate, alpha } = splitMeta(phi, policy, config.learnInnerLr);
     const out: Array<{ loss: number; kl: number }> = [];
     for (const run of this.runs) {
-      const [loss, kl] = tf.tidy(() => {
-        const adapted = alpha ? learnedPath(policy, candidate, run.pre, alpha).path[run.pre.length] : adapt(policy, candidate, run.pre, config.innerLr, false);
-        return [surrogateLoss(policy, adapted, run.post, run.old), meanKl(policy, adapted, run.post, run.old)];
-      });
+      const [loss, kl] = taskLossKl(policy, run, candidate, alpha ?? config.innerLr);
       out.push({ loss: (await loss.data())[0], kl: (await kl.data())[0] });
       tf.dispose([loss, kl]);
     }
@@ -669,46 +409,20 @@ class MamlShard implements ShardWorker {
     const { config, policy } = this.ctx;
     const { theta: at, alpha } = splitMeta(phi, policy, config.learnInnerLr);
     const out: Array<{ loss: number; gradient: Float32Array }> = [];
-    for (const run of this.runs) {
-      const clipped = (ps: tf.Tensor[]) =>
-        ppoClipLoss({ logProb: logProb(policy, ps, run.post), oldLogProb: run.old.logProb, advantages: run.post.advantages, mask: run.post.mask, clip: config.ppoClip }).policyLoss;
-      // θ moved since sampling: the inner steps are retaken from it, and J is J at θ.
-      if (alpha) {
-        const { path, step } = learnedPath(policy, at, run.pre, alpha);
-        out.push(await read(metaGradient(path, run.pre, clipped, config, step)));
-        tf.dispose([...path.slice(1).flat(), ...step.grads]);
-        continue;
-      }
-      const path: tf.Tensor[][] = [at];
-      for (const stage of run.pre) path.push(innerStep(policy, path[path.length - 1], stage, config.innerLr, false));
-      out.push(await read(metaGradient(path, run.pre, clipped, config)));
-      tf.dispose(path.slice(1).flat());
-    }
+    for (const run of this.runs) out.push(await read(taskClippedGradient(policy, run, at, alpha ?? config.innerLr, config)));
     tf.dispose([...at, ...(alpha ? [alpha] : [])]);
     return out;
   }
 
   /** Meta-test: per task, the mean return before adaptation and after each of 1..K inner steps. */
   private async evaluate(request: EvaluateRequest, emit: Emit): Promise<number[][]> {
-    const { config, policy } = this.ctx;
-    const { theta, alpha } = splitMeta(request.theta, policy, config.learnInnerLr);
+    const { theta, alpha } = splitMeta(request.theta, this.ctx.policy, this.ctx.config.learnInnerLr);
     const out: number[][] = [];
     try {
       for (const task of request.tasks) {
-        let params: Params = theta;
-        const returns: number[] = [];
-        for (let j = 0; j <= request.stages; j++) {
-          const stage = prepareStage(await rollout(this.ctx, task, params, j, request.seed, request.watch, emit), config);
-          returns.push(stage.meanReturn);
-          if (j < request.stages) {
-            const next = alpha ? tf.tidy(() => stepAlong(params, innerGradient(policy, params, stage), alpha)) : innerStep(policy, params, stage, config.innerLr, false);
-            if (params !== theta) tf.dispose([...params]);
-            params = next;
-          }
-          disposeStage(stage);
-        }
-        if (params !== theta) tf.dispose([...params]);
-        out.push(returns);
+        const sampled = await this.sampleStages(task, theta, alpha, request.stages, request.seed, request.watch, emit);
+        out.push(sampled.stages.map((s) => s.meanReturn));
+        disposeSampled(sampled);
       }
     } finally {
       tf.dispose([...theta, ...(alpha ? [alpha] : [])]);
@@ -716,12 +430,29 @@ class MamlShard implements ShardWorker {
     return out;
   }
 
-  private release(): null {
-    for (const run of this.runs) {
-      [...run.pre, run.post, ...run.fisherPre, run.fisherPost].forEach(disposeStage);
-      [run.old, run.fisherOld].forEach(disposeOld);
-      tf.dispose([...run.params.slice(1).flat(), ...(run.learned?.grads ?? [])]);
+  /**
+   * Samples stages 0..K of one task, stage j with θ'_j, taking the inner step on each stage before
+   * K: the path [θ, θ'_1, …, θ'_K], the stages' rows, Meta-SGD's inner gradients and the seconds
+   * spent sampling.
+   */
+  private async sampleStages(task: IndexedTask, theta: Params, alpha: tf.Tensor1D | null, K: number, seed: number, watch: readonly WatchedSlot[], emit: Emit): Promise<Sampled> {
+    const { config, policy } = this.ctx;
+    const sampled: Sampled = { path: [[...theta]], stages: [], grads: [], sampleSeconds: 0 };
+    for (let j = 0; j <= K; j++) {
+      const t0 = performance.now();
+      const batch = await rollout(this.ctx, task, sampled.path[j], j, seed, watch, emit);
+      sampled.sampleSeconds += (performance.now() - t0) / 1000;
+      sampled.stages.push(prepareStage(batch, config));
+      if (j === K) break;
+      const next = innerUpdate(policy, sampled.path[j], sampled.stages[j], alpha ?? config.innerLr);
+      sampled.path.push(next.params);
+      if (next.grad) sampled.grads.push(next.grad);
     }
+    return sampled;
+  }
+
+  private release(): null {
+    this.runs.forEach(disposeMetaTask);
     tf.dispose([...this.theta, ...(this.alpha ? [this.alpha] : [])]);
     this.runs = [];
     this.theta = [];
@@ -777,9 +508,9 @@ class MamlLearner implements MetaLearner {
     const watched = this.watched(config.innerSteps);
     const theta = await readFlat(this.metaParams);
     const seed = this.rng.seed();
-    const requests = shards.map(([from, to]): IterateRequest => ({ seed, theta, tasks: indexed(tasks, from, to), watch: watched.slots, gradient: config.outer === 'trpo' }));
+    const request = (from: number, to: number): IterateRequest => ({ seed, theta, tasks: indexedTasks(tasks, from, to), watch: watched.slots, gradient: config.outer === 'trpo' });
     try {
-      const results = (await this.pool.run('iterate', requests, { onEvent: watched.onEvent, describe: describeShards(shards, 'iterate') })).flat() as TaskIterateResult[];
+      const results = await askTaskShards<TaskIterateResult>(this.pool, 'MAML', 'iterate', shards, request, watched.onEvent);
       // The shards sample side by side: the slowest one's sampling is the iteration's.
       const sampleSeconds = Math.max(...shards.map(([from, to]) => results.slice(from, to).reduce((s, r) => s + r.sampleSeconds, 0)));
       const t0 = performance.now();
@@ -843,8 +574,8 @@ class MamlLearner implements MetaLearner {
   }
 
   /** The same request to every shard's lane; the per-task answers in task order. */
-  private async ask<R>(kind: string, shards: Array<[number, number]>, request: unknown): Promise<R[]> {
-    return (await this.pool.run(kind, shards.map(() => request), { describe: describeShards(shards, kind) })).flat() as R[];
+  private ask<R>(kind: string, shards: Array<[number, number]>, request: unknown): Promise<R[]> {
+    return askTaskShards<R>(this.pool, 'MAML', kind, shards, () => request);
   }
 
   /**
@@ -858,8 +589,8 @@ class MamlLearner implements MetaLearner {
     const shards = shardRanges(tasks.length, this.pool.lanes);
     const watched = this.watched(K);
     const theta = await readFlat(this.metaParams);
-    const requests = shards.map(([from, to]): EvaluateRequest => ({ seed: options.seed ?? 0, theta, tasks: indexed(tasks, from, to), stages: K, watch: watched.slots }));
-    const perTask = (await this.pool.run('evaluate', requests, { onEvent: watched.onEvent, describe: describeShards(shards, 'evaluate') })).flat() as number[][];
+    const request = (from: number, to: number): EvaluateRequest => ({ seed: options.seed ?? 0, theta, tasks: indexedTasks(tasks, from, to), stages: K, watch: watched.slots });
+    const perTask = await askTaskShards<number[]>(this.pool, 'MAML', 'evaluate', shards, request, watched.onEvent);
     return { stages: stageNames(K), returns: stageNames(K).map((_, j) => perTask.map((r) => r[j])) };
   }
 
@@ -910,32 +641,6 @@ class MamlLearner implements MetaLearner {
 async function read(g: { value: tf.Scalar; gradient: tf.Tensor1D }): Promise<{ loss: number; gradient: Float32Array }> {
   const out = { loss: (await g.value.data())[0], gradient: (await g.gradient.data()) as Float32Array };
   tf.dispose([g.value, g.gradient]);
-  return out;
-}
-
-/** Tasks [from, to) with their meta-batch indices. */
-function indexed(tasks: Task[], from: number, to: number): IndexedTask[] {
-  return tasks.slice(from, to).map((task, i) => ({ index: from + i, task }));
-}
-
-/** Names shard i in errors: which tasks, and what was being done. */
-function describeShards(shards: Array<[number, number]>, kind: string): (i: number) => string {
-  return (i) => {
-    const [from, to] = shards[i];
-    return `${to - from === 1 ? `task ${from}` : `tasks ${from}–${to - 1}`} of the meta-batch (MAML '${kind}')`;
-  };
-}
-
-/** The mean of per-task vectors, added up in task order in float64: the same bits however the tasks were sharded. */
-function meanVector(vectors: readonly Float32Array[]): Float64Array {
-  return weightedSum(vectors, vectors.map(() => 1 / vectors.length));
-}
-
-function weightedSum(vectors: readonly Float32Array[], weights: readonly number[]): Float64Array {
-  const out = new Float64Array(vectors[0].length);
-  vectors.forEach((v, t) => {
-    for (let i = 0; i < out.length; i++) out[i] += weights[t] * v[i];
-  });
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { definition, fisherProduct, innerStep, mamlConfigSchema, metaObjective, oldPolicy, type MamlConfig, type OldPolicy, type StageData, type TaskRun } from '../../agents/maml.js';
+import { definition, mamlConfigSchema, metaObjective, type MamlConfig, type StageData } from '../../agents/maml.js';
 import { disposeStage, pointNavLearners, randomStage, relErr } from './maml-harness.js';
 import type { MetaLearner } from '../../src/core/learner.js';
 import { Rng } from '../../src/core/rng.js';
@@ -8,6 +8,9 @@ import { createGaussianMlp } from '../../src/nn/mlp.js';
 import { flattenParams, unflattenParams } from '../../src/nn/params.js';
 import { tf } from '../../src/nn/tf.js';
 import { fisherVectorProduct } from '../../src/rl/fvp.js';
+import { innerStep } from '../../src/rl/inner-loop.js';
+import { taskFisherProduct, type MetaTask } from '../../src/rl/meta-task.js';
+import { oldPolicy, type OldPolicy } from '../../src/rl/surrogate.js';
 
 const { family, learner } = pointNavLearners();
 
@@ -87,11 +90,11 @@ describe('MAML meta-gradient', () => {
     const post = randomStage(rng, N, O, A, 2);
     const adapted = innerStep(policy, theta, pre[0], cfg.innerLr, false);
     const old = oldPolicy(policy, adapted, post);
-    const run: TaskRun = { index: 0, params: [[...theta], adapted], pre, post, old, fisherPre: pre, fisherPost: post, fisherOld: old, learned: null };
+    const run: MetaTask = { path: [[...theta], adapted], pre, post, old, fisherPre: pre, fisherPost: post, learned: null };
     const theta0 = Float32Array.from(await flattenParams(theta).data());
     const v = Float32Array.from(theta0, () => rng.normal(0, 1));
     const vt = tf.tensor1d(v);
-    const exact = Float64Array.from(await fisherProduct(run, vt, cfg).data());
+    const exact = Float64Array.from(await taskFisherProduct(run, vt, cfg).data());
     // ∇θ KL(π_old ‖ π_θ'(θ)) at θ ± εv, the KL re-adapted from θ as the line search measures it.
     const klGrad = (sign: number) =>
       gradientAt(

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { definition, fisherProduct, learnedPath, mamlConfigSchema, metaGradient, oldPolicy, type MamlConfig, type OldPolicy, type StageData, type TaskRun } from '../../agents/maml.js';
+import { definition, mamlConfigSchema, type MamlConfig, type StageData } from '../../agents/maml.js';
 import { disposeStage, pointNavLearners, randomStage, relErr } from './maml-harness.js';
 import { Rng } from '../../src/core/rng.js';
 import { gaussianKl, gaussianLogProb } from '../../src/nn/distributions.js';
 import { createGaussianMlp, type GaussianMlpPolicy } from '../../src/nn/mlp.js';
 import { flattenParams, unflattenParams } from '../../src/nn/params.js';
 import { tf } from '../../src/nn/tf.js';
+import { innerPath } from '../../src/rl/inner-loop.js';
+import { metaGradient } from '../../src/rl/meta-gradient.js';
+import { taskFisherProduct, type MetaTask } from '../../src/rl/meta-task.js';
+import { oldPolicy, type OldPolicy } from '../../src/rl/surrogate.js';
 
 const { family, learner } = pointNavLearners();
 
@@ -38,24 +42,24 @@ function adaptedAt(policy: GaussianMlpPolicy, phi: Float32Array, pre: readonly S
 /** The closed-form [∂/∂θ, ∂/∂α] of `loss(θ'_k)` at φ, through the learner's own code path. */
 async function closedForm(policy: GaussianMlpPolicy, phi: Float32Array, pre: readonly StageData[], loss: (adapted: tf.Tensor[]) => tf.Scalar, cfg: MamlConfig): Promise<Float64Array> {
   const run = runAt(policy, phi, pre, pre[0]);
-  const { value, gradient } = metaGradient(run.params, pre, loss, cfg, run.learned);
+  const { value, gradient } = metaGradient(run.path, pre, loss, cfg, run.learned);
   const out = Float64Array.from(await gradient.data());
   tf.dispose([value, gradient]);
   disposeRun(run);
   return out;
 }
 
-/** A TaskRun at φ as a worker builds it (the shard's own Meta-SGD path and inner gradients), for `fisherProduct` and `metaGradient`. */
-function runAt(policy: GaussianMlpPolicy, phi: Float32Array, pre: readonly StageData[], post: StageData): TaskRun {
+/** A MetaTask at φ as a worker builds it (the shard's own Meta-SGD path and inner gradients), for `taskFisherProduct` and `metaGradient`. */
+function runAt(policy: GaussianMlpPolicy, phi: Float32Array, pre: readonly StageData[], post: StageData): MetaTask {
   const P = phi.length / 2;
   const theta = unflattenParams(tf.tensor1d(phi.subarray(0, P)), policy.params.map((p) => p.shape));
-  const { path, step } = learnedPath(policy, theta, pre, tf.tensor1d(phi.subarray(P)));
+  const { path, step } = innerPath(policy, theta, pre, tf.tensor1d(phi.subarray(P)));
   const old = oldPolicy(policy, path[path.length - 1], post);
-  return { index: 0, params: path, pre: [...pre], post, old, fisherPre: [...pre], fisherPost: post, fisherOld: old, learned: step };
+  return { path, pre: [...pre], post, old, fisherPre: [...pre], fisherPost: post, learned: step };
 }
 
-function disposeRun(run: TaskRun): void {
-  tf.dispose([...run.params.flat(), ...run.learned!.grads, run.learned!.alpha, run.old.mean, run.old.logStd, run.old.logProb]);
+function disposeRun(run: MetaTask): void {
+  tf.dispose([...run.path.flat(), ...run.learned!.grads, run.learned!.alpha, run.old.mean, run.old.logStd, run.old.logProb]);
 }
 
 describe('Meta-SGD meta-gradient', () => {
@@ -117,7 +121,7 @@ describe('Meta-SGD meta-gradient', () => {
     const run = runAt(policy, phi, pre, post);
     const v = Float32Array.from(phi, () => rng.normal(0, 1));
     const vt = tf.tensor1d(v);
-    const product = fisherProduct(run, vt, cfg);
+    const product = taskFisherProduct(run, vt, cfg);
     const exact = Float64Array.from(await product.data());
     const kl = (ps: tf.Tensor[]) =>
       tf.tidy(() => {
