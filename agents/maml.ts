@@ -31,10 +31,11 @@
  * save/load.
  */
 import { z } from 'zod';
+import { adaptedPolicy, resolveAdaptOptions } from '../src/core/adapted-policy.js';
 import { MetarlError } from '../src/core/errors.js';
 import { parseConfig } from '../src/core/parse-config.js';
 import { letEventLoopRun } from '../src/core/event-loop.js';
-import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
+import type { AdaptationResult, AdaptedPolicy, AdaptOptions, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
 import { Rng } from '../src/core/rng.js';
 import type { Task, TaskFamily } from '../src/core/types.js';
 import { Adam } from '../src/nn/adam.js';
@@ -288,6 +289,14 @@ interface EvaluateRequest {
   watch: WatchedSlot[];
 }
 
+/** `MetaLearner.adapt`: meta-test's `stages` inner steps on one task; the answer is θ'_k, flat. */
+interface AdaptRequest {
+  seed: number;
+  theta: Float32Array;
+  task: IndexedTask;
+  stages: number;
+}
+
 /** Starts the shard side in a task worker (or on the calling thread with `--workers 0`). */
 async function createMamlShard(args: ShardWorkerArgs): Promise<ShardWorker> {
   const config = parseAgentConfig(args.config);
@@ -340,6 +349,8 @@ class MamlShard implements ShardWorker {
         return this.clippedGradients((request as { theta: Float32Array }).theta);
       case 'evaluate':
         return this.evaluate(request as EvaluateRequest, emit);
+      case 'adapt':
+        return this.adapt(request as AdaptRequest);
       case 'release':
         return this.release();
       case 'tensors':
@@ -430,15 +441,29 @@ class MamlShard implements ShardWorker {
     return out;
   }
 
+  /** θ'_K of one task, adapted as `evaluate` adapts it (without sampling its stage K), and the mean return of each stage it stepped on. */
+  private async adapt(request: AdaptRequest): Promise<{ params: Float32Array; returns: number[] }> {
+    const { theta, alpha } = splitMeta(request.theta, this.ctx.policy, this.ctx.config.learnInnerLr);
+    try {
+      const sampled = await this.sampleStages(request.task, theta, alpha, request.stages, request.seed, [], () => {}, false);
+      const params = await readFlat(sampled.path[request.stages]);
+      disposeSampled(sampled);
+      return { params, returns: sampled.stages.map((s) => s.meanReturn) };
+    } finally {
+      tf.dispose([...theta, ...(alpha ? [alpha] : [])]);
+    }
+  }
+
   /**
    * Samples stages 0..K of one task, stage j with θ'_j, taking the inner step on each stage before
-   * K: the path [θ, θ'_1, …, θ'_K], the stages' rows, Meta-SGD's inner gradients and the seconds
-   * spent sampling.
+   * K: the path [θ, θ'_1, …, θ'_K], the stages' rows (stage K's only with `sampleLast`), Meta-SGD's
+   * inner gradients and the seconds spent sampling.
    */
-  private async sampleStages(task: IndexedTask, theta: Params, alpha: tf.Tensor1D | null, K: number, seed: number, watch: readonly WatchedSlot[], emit: Emit): Promise<Sampled> {
+  private async sampleStages(task: IndexedTask, theta: Params, alpha: tf.Tensor1D | null, K: number, seed: number, watch: readonly WatchedSlot[], emit: Emit, sampleLast = true): Promise<Sampled> {
     const { config, policy } = this.ctx;
     const sampled: Sampled = { path: [[...theta]], stages: [], grads: [], sampleSeconds: 0 };
     for (let j = 0; j <= K; j++) {
+      if (j === K && !sampleLast) break;
       const t0 = performance.now();
       const batch = await rollout(this.ctx, task, sampled.path[j], j, seed, watch, emit);
       sampled.sampleSeconds += (performance.now() - t0) / 1000;
@@ -592,6 +617,26 @@ class MamlLearner implements MetaLearner {
     const request = (from: number, to: number): EvaluateRequest => ({ seed: options.seed ?? 0, theta, tasks: indexedTasks(tasks, from, to), stages: K, watch: watched.slots });
     const perTask = await askTaskShards<number[]>(this.pool, 'MAML', 'evaluate', shards, request, watched.onEvent);
     return { stages: stageNames(K), returns: stageNames(K).map((_, j) => perTask.map((r) => r[j])) };
+  }
+
+  /**
+   * Meta-test on one task, handed over: the inner steps `evaluate` takes on it (as task 0 of
+   * `evaluate([task], { seed })`), in a task worker; the policy acts with the adapted mean.
+   */
+  async adapt(task: Task, options: AdaptOptions = {}): Promise<AdaptedPolicy> {
+    this.checkAlive('adapt');
+    const { steps, seed } = resolveAdaptOptions(options, this.config.innerSteps, 'MAML');
+    const request: AdaptRequest = { seed, theta: await readFlat(this.metaParams), task: { index: 0, task }, stages: steps };
+    const [adapted] = await askTaskShards<{ params: Float32Array; returns: number[] }>(this.pool, 'MAML', 'adapt', [[0, 1]], () => request);
+    const { policy } = this;
+    const params = paramsFromFlat(adapted.params, policy.params.map((p) => p.shape));
+    const features = this.config.oracle ? taskFeatures(task) : null;
+    return adaptedPolicy('MAML', {
+      obsSize: policy.obsSize - (features?.length ?? 0),
+      returns: adapted.returns,
+      act: (obs) => meanActions(policy, params, obs, 1, features),
+      free: () => tf.dispose(params),
+    });
   }
 
   /** The viewer's hooks of each stage 0..K, as the slots the workers stream and a router for their events. */

@@ -58,7 +58,8 @@ import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';
 import { parseConfig } from '../src/core/parse-config.js';
 import { letEventLoopRun } from '../src/core/event-loop.js';
-import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
+import { adaptedPolicy, resolveAdaptOptions } from '../src/core/adapted-policy.js';
+import type { AdaptationResult, AdaptedPolicy, AdaptOptions, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
 import { Rng } from '../src/core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../src/core/types.js';
 import { Adam } from '../src/nn/adam.js';
@@ -187,10 +188,10 @@ function disposeNets(nets: PearlNets): void {
   nets.alphaAdam?.dispose();
 }
 
-/** The actor at [s, z]: pre-tanh mean and clipped log-std, [N, A] each. */
-function actorHead(actor: Mlp, obs: tf.Tensor2D, z: tf.Tensor2D, A: number) {
+/** The actor at [s, z] (with `params`, default its own): pre-tanh mean and clipped log-std, [N, A] each. */
+function actorHead(actor: Mlp, obs: tf.Tensor2D, z: tf.Tensor2D, A: number, params: readonly tf.Tensor[] = actor.params) {
   return tf.tidy(() => {
-    const out = actor.forward(actor.params, tf.concat([obs, z], 1));
+    const out = actor.forward(params, tf.concat([obs, z], 1));
     return { mean: tf.slice(out, [0, 0], [-1, A]) as tf.Tensor2D, logStd: tf.clipByValue(tf.slice(out, [0, A], [-1, A]), LOG_STD_MIN, LOG_STD_MAX) as tf.Tensor2D };
   });
 }
@@ -590,10 +591,37 @@ class PearlLearner implements MetaLearner {
   }
 
   /**
+   * Meta-test on one task, handed over: the first `steps` episodes of the trial `evaluate([task],
+   * { seed })` runs, their transitions into the posterior; the policy acts with tanh(mean) at z =
+   * the posterior mean (the prior's, 0, without episodes), where the trial's next episode draws z
+   * from the posterior.
+   */
+  async adapt(task: Task, options: AdaptOptions = {}): Promise<AdaptedPolicy> {
+    this.alive();
+    const { sizes, nets } = this.ctx;
+    const { steps, seed } = resolveAdaptOptions(options, this.ctx.config.evalEpisodes - 1, 'PEARL');
+    const trial = steps > 0 ? await this.trial([task], steps, seed, false) : null;
+    const z = trial ? (await this.trialBeliefs(trial.context)).mean : priorBeliefs(1, sizes.latentSize).mean;
+    const params = nets.actor.params.map((p) => tf.clone(p));
+    const zRow = tf.tensor2d(z, [1, sizes.latentSize]);
+    return adaptedPolicy('PEARL', {
+      obsSize: sizes.obsSize,
+      returns: trial?.returns.map((r) => r[0]) ?? [],
+      act: async (obs) => {
+        const { mean, logStd } = tf.tidy(() => actorHead(nets.actor, tf.tensor2d(obs, [1, sizes.obsSize]), zRow, sizes.actSize, params));
+        const m = (await mean.data()) as Float32Array;
+        tf.dispose([mean, logStd]);
+        return m.map(Math.tanh);
+      },
+      free: () => tf.dispose([...params, zRow]),
+    });
+  }
+
+  /**
    * Runs the meta-test trial: returns [episode][task] and the belief each episode acted on.
    * @internal (the tests read the beliefs)
    */
-  async trial(tasks: Task[], episodes: number, seed: number): Promise<{ returns: number[][]; beliefs: Beliefs[]; context: ReplayBuffer[] }> {
+  async trial(tasks: Task[], episodes: number, seed: number, watched = true): Promise<{ returns: number[][]; beliefs: Beliefs[]; context: ReplayBuffer[] }> {
     const { config, sizes, nets, sampler } = this.ctx;
     const rng = new Rng(seed);
     const horizon = config.horizon ?? this.ctx.family.spec.horizon;
@@ -604,7 +632,7 @@ class PearlLearner implements MetaLearner {
     for (let e = 0; e < episodes; e++) {
       const belief = e === 0 ? priorBeliefs(tasks.length, sizes.latentSize) : await this.trialBeliefs(context);
       beliefs.push(belief);
-      const hooks = watchedOnly(this.ctx.watch?.(e, names[e]), false);
+      const hooks = watched ? watchedOnly(this.ctx.watch?.(e, names[e]), false) : undefined;
       // Each episode of the trial is its own sampling call with its own reset seed: e goes in layout's
       // slot argument (every call's episode index is 0). Kept so, as the tests' recorded numbers rest on it.
       const callIndex = e;

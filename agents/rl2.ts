@@ -24,7 +24,8 @@ import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';
 import { parseConfig } from '../src/core/parse-config.js';
 import { letEventLoopRun } from '../src/core/event-loop.js';
-import type { AdaptationResult, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
+import { adaptedPolicy, resolveAdaptOptions } from '../src/core/adapted-policy.js';
+import type { AdaptationResult, AdaptedPolicy, AdaptOptions, EvaluateOptions, IterationMetrics, LearnerState, MetaLearner } from '../src/core/learner.js';
 import { Rng } from '../src/core/rng.js';
 import type { Task, TaskFamily } from '../src/core/types.js';
 import { resetSeed } from '../src/sampling/layout.js';
@@ -236,6 +237,13 @@ export class TrialPolicy implements VectorPolicy {
     return this.actions;
   }
 
+  /** Hands the LSTM state after the last step over to the caller, who disposes it. */
+  takeState(): LstmState {
+    const state = this.state;
+    this.state = this.policy.initialState(0);
+    return state;
+  }
+
   dispose(): void {
     tf.dispose([this.state.h, this.state.c]);
   }
@@ -258,7 +266,7 @@ export interface ShardSpec {
  * action noise come from (seed, shard id) alone, so the trials are the same wherever they run.
  * Slot s of the shard is slot first + s of the meta-batch, first = its first task's index × trials.
  */
-async function sampleTrials(shard: ShardContext, spec: ShardSpec, params: readonly tf.Tensor[], episodes: number, seed: number, watch: readonly number[], emit: Emit): Promise<Batch> {
+async function sampleTrials(shard: ShardContext, spec: ShardSpec, params: readonly tf.Tensor[], episodes: number, seed: number, watch: readonly number[], emit: Emit, keep?: (state: LstmState) => void): Promise<Batch> {
   const { family, sampler, config, policy } = shard;
   const trials = config.trialsPerTask;
   const logStd = (await params[params.length - 1].data()) as Float32Array;
@@ -273,7 +281,9 @@ async function sampleTrials(shard: ShardContext, spec: ShardSpec, params: readon
   if (watchSlots.length > 0) job.watchSlots = watchSlots;
   const hooks = emittingHooks(emit, 0, first);
   try {
-    return await sampler.sample(job, rollout, watchSlots.length > 0 ? hooks : {});
+    const batch = await sampler.sample(job, rollout, watchSlots.length > 0 ? hooks : {});
+    keep?.(rollout.takeState());
+    return batch;
   } finally {
     rollout.dispose();
   }
@@ -453,6 +463,24 @@ export interface EvaluateRequest {
   watch: number[];
 }
 
+/** `MetaLearner.adapt`: the trial `evaluate` runs on one task (shard 0), `episodes` long. */
+interface AdaptRequest {
+  seed: number;
+  theta: Float32Array;
+  shard: ShardSpec;
+  episodes: number;
+}
+
+/** An adaptation trial's returns per episode, and what its first slot carries into the next episode: the LSTM state [hidden] and the last action and reward. */
+interface AdaptedTrial {
+  id: number;
+  returns: number[];
+  h: Float32Array;
+  c: Float32Array;
+  prevAction: Float32Array;
+  prevReward: number;
+}
+
 /** Starts the shard side in a task worker (or on the calling thread with `--workers 0`). */
 export async function createRl2Shard(args: ShardWorkerArgs): Promise<ShardWorker> {
   const config = parseAgentConfig(args.config);
@@ -473,6 +501,8 @@ class Rl2Shard implements ShardWorker {
         return this.gradient(request as GradientRequest);
       case 'evaluate':
         return this.evaluate(request as EvaluateRequest, emit);
+      case 'adapt':
+        return this.adapt(request as AdaptRequest);
       case 'release':
         return this.release();
       case 'tensors':
@@ -562,6 +592,22 @@ class Rl2Shard implements ShardWorker {
     }
   }
 
+  /** The shard's trial as `evaluate` runs it, and where its first slot stands at the end. */
+  private async adapt(request: AdaptRequest): Promise<AdaptedTrial[]> {
+    const params = paramsFromFlat(request.theta, this.ctx.policy.params.map((p) => p.shape));
+    let state: LstmState | null = null;
+    try {
+      const batch = await sampleTrials(this.ctx, request.shard, params, request.episodes, request.seed, [], () => {}, (s) => (state = s));
+      const { episodes: E, horizon: H, actSize: A } = batch;
+      // Slot 0's last step: row (0 · E + E − 1) · H + its length − 1 of the padded batch.
+      const last = (E - 1) * H + batch.lengths[E - 1] - 1;
+      const [h, c] = await Promise.all([state!.h, state!.c].map(async (x) => ((await x.data()) as Float32Array).slice(0, x.shape[1])));
+      return [{ id: request.shard.id, returns: returnsPerEpisode(batch).map((r) => r[0]), h, c, prevAction: batch.actions.slice(last * A, (last + 1) * A), prevReward: batch.rewards[last] }];
+    } finally {
+      tf.dispose([...params, ...(state ? [(state as LstmState).h, (state as LstmState).c] : [])]);
+    }
+  }
+
   private release(): null {
     for (const { device } of this.runs.values()) tf.dispose(Object.values(device));
     this.runs.clear();
@@ -576,6 +622,8 @@ const PART_NAMES = ['loss', 'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'c
 /** What the learner reads; built once by `createRl2`. */
 interface Rl2Context {
   config: Rl2Config;
+  /** The family's observation size (the LSTM's input also holds the previous action, reward and done flag). */
+  obsSize: number;
   pool: TaskPool;
   policy: LstmGaussianPolicy;
   optimizer: Adam;
@@ -703,6 +751,24 @@ class Rl2Learner implements MetaLearner {
   }
 
   /**
+   * Meta-test on one task, handed over: the first `steps` episodes of the trial `evaluate([task],
+   * { seed })` runs, in a task worker; the policy goes on from where its first trial's LSTM state,
+   * last action and reward left off, acting with the mean.
+   */
+  async adapt(task: Task, options: AdaptOptions = {}): Promise<AdaptedPolicy> {
+    this.alive();
+    const { config, policy, obsSize } = this.ctx;
+    const { steps, seed } = resolveAdaptOptions(options, config.episodesPerTrial - 1, 'RL²');
+    const A = policy.spec.actSize;
+    let trial: AdaptedTrial = { id: 0, returns: [], h: new Float32Array(config.hidden), c: new Float32Array(config.hidden), prevAction: new Float32Array(A), prevReward: 0 };
+    if (steps > 0) {
+      const theta = await readFlat(policy.params);
+      [trial] = await this.ask<AdaptedTrial>('adapt', shardsOf([task], 1), (mine) => ({ seed, theta, shard: mine[0], episodes: steps }));
+    }
+    return trialActor(policy, obsSize, trial);
+  }
+
+  /**
    * Sends each lane the request for its shards and returns the shards' results by shard id.
    * Lane i always gets shards i, i + lanes, …: a shard's trials stay where they were sampled.
    */
@@ -751,6 +817,50 @@ class Rl2Learner implements MetaLearner {
   }
 }
 
+/**
+ * The policy `adapt` hands over: the LSTM (its weights copied) from where the adaptation trial
+ * left its first slot, acting with the mean. Its input is built as the sampler builds it within a
+ * trial: the previous action and reward carried across episodes, the done flag at an episode's
+ * first step.
+ */
+function trialActor(policy: LstmGaussianPolicy, O: number, trial: AdaptedTrial): AdaptedPolicy {
+  const A = policy.spec.actSize;
+  const params = policy.params.map((p) => tf.clone(p));
+  let state: LstmState = { h: tf.tensor2d(trial.h, [1, trial.h.length]), c: tf.tensor2d(trial.c, [1, trial.c.length]) };
+  const input = new Float32Array(rl2InputSize(O, A));
+  input.set(trial.prevAction, O);
+  input[O + A] = trial.prevReward;
+  let episodeStart = true;
+  return adaptedPolicy('RL²', {
+    obsSize: O,
+    returns: trial.returns,
+    reset: () => {
+      episodeStart = true;
+    },
+    act: async (obs, reward) => {
+      if (!episodeStart) {
+        if (reward === undefined) throw new MetarlError('METARL_CONFIG_INVALID', "RL² adapted policy: act(obs, reward) needs the env's reward for the previous action after an episode's first step: the LSTM's input holds it");
+        input[O + A] = reward;
+      }
+      input.set(obs, 0);
+      input[O + A + 1] = episodeStart ? 1 : 0;
+      const previous = state;
+      const out = tf.tidy(() => {
+        const { mean, state: next } = policy.step(params, tf.tensor2d(input, [1, input.length]), previous);
+        return { mean, h: next.h, c: next.c };
+      });
+      tf.dispose([previous.h, previous.c]);
+      state = { h: out.h, c: out.c };
+      const action = (await out.mean.data()) as Float32Array;
+      out.mean.dispose();
+      input.set(action, O);
+      episodeStart = false;
+      return action;
+    },
+    free: () => tf.dispose([...params, state.h, state.c]),
+  });
+}
+
 /** Tasks in consecutive groups of `size`: shard k holds tasks [k·size, (k + 1)·size). */
 function shardsOf(tasks: Task[], size: number): ShardSpec[] {
   const out: ShardSpec[] = [];
@@ -786,7 +896,7 @@ export async function createRl2(args: AgentArgs<Rl2Config>): Promise<Rl2Learner>
   const rng = new Rng(args.seed);
   const policy = buildPolicy(args.family, config, rng);
   const optimizer = new Adam(policy.params, { learningRate: config.lr });
-  return new Rl2Learner({ config, pool: args.pool, policy, optimizer, rng, watch: args.watch });
+  return new Rl2Learner({ config, obsSize: args.family.spec.obsSize, pool: args.pool, policy, optimizer, rng, watch: args.watch });
 }
 
 export const definition: AgentDefinition<typeof rl2ConfigSchema> = {

@@ -24,7 +24,7 @@ export type {
   Vec3,
 } from './core/scene.js';
 export type { Env, EnvSpec, JsonValue, StepResult, Task, TaskFamily } from './core/types.js';
-export type { AdaptationResult, IterationMetrics, LearnerState, MetaLearner } from './core/learner.js';
+export type { AdaptationResult, AdaptedPolicy, AdaptOptions, IterationMetrics, LearnerState, MetaLearner } from './core/learner.js';
 export { loadFamily } from './core/registry.js';
 export type { FamilyRef } from './core/registry.js';
 
@@ -36,6 +36,8 @@ export { train } from './train/train.js';
 export type { TrainObserver, TrainOptions, TrainResult } from './train/train.js';
 export { evaluate } from './train/evaluate.js';
 export type { EvaluateRunOptions, EvaluateRunResult } from './train/evaluate.js';
+export { openRun } from './train/open-run.js';
+export type { OpenRun, OpenRunOptions } from './train/open-run.js';
 export type { BaselineRow, BaselineRuns } from './train/baselines.js';
 export type { StageSummary } from './train/adaptation-table.js';
 export type { RunConfig, RunConfigInput } from './train/config.js';

@@ -15,6 +15,12 @@ export interface MetaLearner {
   iterate(tasks: Task[]): Promise<IterationMetrics>;
   /** Mean return per adaptation stage on held-out tasks, without changing the learner. */
   evaluate(tasks: Task[], options?: EvaluateOptions): Promise<AdaptationResult>;
+  /**
+   * Adapts to one task the way meta-test does (`evaluate([task], { seed, adaptationSteps: steps })`
+   * adapts on the same episodes) and hands back the adapted policy, to act with in your own loop.
+   * The learner is left as it was; the policy is independent of it (its own tensors).
+   */
+  adapt(task: Task, options?: AdaptOptions): Promise<AdaptedPolicy>;
   /** Everything needed to continue exactly: weights, optimiser, baseline, RNG. */
   state(): Promise<LearnerState>;
   restore(state: LearnerState): Promise<void>;
@@ -42,6 +48,36 @@ export interface EvaluateOptions {
   adaptationSteps?: number;
   /** Reset seed of the evaluation rollouts. */
   seed?: number;
+}
+
+export interface AdaptOptions {
+  /**
+   * Adaptation steps, as `EvaluateOptions.adaptationSteps`: MAML's inner steps, RL²'s and PEARL's
+   * episodes played before the policy is handed over (default: as evaluation, stages − 1).
+   */
+  steps?: number;
+  /** Seed of the adaptation episodes (reset seeds and noise), as `EvaluateOptions.seed`; default 0. */
+  seed?: number;
+}
+
+/**
+ * A policy adapted to one task by `MetaLearner.adapt`. Acting is deterministic: MAML's adapted
+ * Gaussian mean; RL²'s LSTM mean, its state carried from the adaptation episodes on; PEARL's
+ * tanh(mean) at z = the posterior mean of the adaptation episodes' context.
+ */
+export interface AdaptedPolicy {
+  /** Mean return of each adaptation stage played (`steps` of them): `evaluate`'s first `steps` stages. */
+  readonly returns: readonly number[];
+  /** Starts an episode: call after `env.reset()`, before the episode's first `act`. */
+  reset(): void;
+  /**
+   * The action for `obs` [obsSize], a new [actSize] array (unclipped; envs clip). `reward` is what
+   * the env returned for the previous action: RL² reads it (its input holds the previous reward),
+   * MAML and PEARL ignore it, and it is ignored at an episode's first step.
+   */
+  act(obs: Float32Array, reward?: number): Promise<Float32Array>;
+  /** Frees the policy's tensors; idempotent. */
+  dispose(): void;
 }
 
 export interface AdaptationResult {

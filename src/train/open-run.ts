@@ -6,6 +6,7 @@ import { readLatestCheckpoint } from './checkpoint.js';
 import type { RunConfig } from './config.js';
 import { readRunConfig } from './run-config.js';
 import { assembleRun } from './assemble.js';
+import { resolveRunDir } from './zoo.js';
 
 export interface OpenRun {
   config: RunConfig;
@@ -28,8 +29,9 @@ export interface OpenRunOptions {
   agentConfig?: Record<string, unknown>;
 }
 
-/** A trained run, loaded from its latest checkpoint, ready to evaluate or watch. */
-export async function openRun(runDir: string, options: OpenRunOptions = {}): Promise<OpenRun> {
+/** A trained run (`zoo/<name>`: a shipped one), loaded from its latest checkpoint, ready to evaluate, watch or adapt. */
+export async function openRun(given: string, options: OpenRunOptions = {}): Promise<OpenRun> {
+  const runDir = resolveRunDir(given);
   const saved = readRunConfig(runDir, options.backend ? { backend: options.backend } : {});
   const config = { ...saved, agentConfig: { ...saved.agentConfig, ...options.agentConfig } };
   const checkpoint = options.fresh ? null : readLatestCheckpoint(runDir);
