@@ -115,6 +115,8 @@ export const definition: AgentDefinition<typeof mamlConfigSchema> = {
   familyDefaults,
   create: (args) => createMaml(args),
   createShardWorker: (args) => createMamlShard(args),
+  randomInitLabel: 'random init + fine-tune',
+  adaptationConfig: ['innerLr', 'episodesPerTask'],
 };
 
 const parseAgentConfig = (config: unknown): MamlConfig => parseConfig(mamlConfigSchema, config, 'maml config');

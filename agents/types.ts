@@ -20,6 +20,18 @@ export interface AgentDefinition<Schema extends z.ZodObject = z.ZodObject> {
    */
   createShardWorker?(args: ShardWorkerArgs): Promise<ShardWorker>;
   /**
+   * The row label of this agent's random-init baseline (`metarl eval --baselines`: its fresh
+   * weights, adapted as the agent adapts), e.g. MAML's 'random init + fine-tune'. Absent:
+   * 'random init (untrained <name>)', for an agent that adapts without a gradient step.
+   */
+  randomInitLabel?: string;
+  /**
+   * Config fields that set how the agent adapts at meta-test (MAML: the inner step size and the
+   * episodes per step). The pretrained and oracle baselines are runs of this agent too when it is
+   * the one that trains them; beside a run of it they take the run's values, so the rows compare.
+   */
+  adaptationConfig?: readonly string[];
+  /**
    * What a run shipped under zoo/ keeps of a checkpoint's learner state: enough to act, view and
    * evaluate, not to resume bit for bit (e.g. PEARL's replay buffers, megabytes that only
    * training reads). Absent: the whole state ships.

@@ -39,6 +39,9 @@ export interface BaselineRuns {
   oracle?: string;
 }
 
+/** The agent whose `--inner-steps 0` runs are the pretrained and oracle baselines (the MAML paper's). */
+const BASELINE_AGENT = 'maml';
+
 const LABELS: Record<Exclude<BaselineName, 'random-init'>, string> = {
   pretrained: 'pretrained + fine-tune',
   oracle: 'oracle (observes the task)',
@@ -46,7 +49,9 @@ const LABELS: Record<Exclude<BaselineName, 'random-init'>, string> = {
 
 /** The baseline rows of the run in `runDir` (its `config`, adapting over `steps` stages past the first), on the held-out tasks of `seed`. */
 export async function evaluateBaselines(runDir: string, config: RunConfig, steps: number, seed: number, tasks: number, runs: BaselineRuns, backend?: RunConfig['backend']): Promise<BaselineRow[]> {
-  const asTheRun = config.agent === 'maml' ? { innerLr: config.agentConfig.innerLr, episodesPerTask: config.agentConfig.episodesPerTask } : {};
+  const definition = agentDefinition(config.agent);
+  const adaptsLikeTheRun = config.agent === BASELINE_AGENT ? (definition.adaptationConfig ?? []) : [];
+  const asTheRun = Object.fromEntries(adaptsLikeTheRun.map((key) => [key, config.agentConfig[key]]));
   const rows: BaselineRow[] = [];
   const measure = async (dir: string, options: { fresh?: boolean; agentConfig?: Record<string, unknown> }) => {
     const opened = await openRun(dir, { backend, ...options });
@@ -56,7 +61,7 @@ export async function evaluateBaselines(runDir: string, config: RunConfig, steps
       await opened.close();
     }
   };
-  const label = config.agent === 'maml' ? 'random init + fine-tune' : `random init (untrained ${config.agent})`;
+  const label = definition.randomInitLabel ?? `random init (untrained ${config.agent})`;
   rows.push({ name: 'random-init', label, adaptation: await measure(runDir, { fresh: true }) });
   for (const name of ['pretrained', 'oracle'] as const) {
     const given = runs[name];
@@ -83,10 +88,10 @@ export function assertBaselineRuns(runs: BaselineRuns, of: RunConfig): void {
 function assertBaselineRun(dir: string, name: 'pretrained' | 'oracle', of: RunConfig): void {
   const config = readRunConfig(dir);
   readLatestCheckpoint(dir);
-  const agent = config.agent === 'maml' ? resolveAgentConfig(agentDefinition('maml'), config.env, config.agentConfig) : config.agentConfig;
+  const agent = config.agent === BASELINE_AGENT ? resolveAgentConfig(agentDefinition(BASELINE_AGENT), config.env, config.agentConfig) : config.agentConfig;
   const horizon = (h: unknown): string => (h == null ? "the family's" : String(h));
   const wrong =
-    config.agent !== 'maml' ? `it is a ${config.agent} run`
+    config.agent !== BASELINE_AGENT ? `it is a ${config.agent} run`
     : agent.innerSteps !== 0 ? `it adapts by ${String(agent.innerSteps)} inner step(s)`
     : agent.oracle !== (name === 'oracle') ? (name === 'oracle' ? 'its policy does not observe the task' : 'its policy observes the task (that is the oracle)')
     : config.env !== of.env ? `it was trained on ${config.env}, not ${of.env}`
@@ -94,6 +99,6 @@ function assertBaselineRun(dir: string, name: 'pretrained' | 'oracle', of: RunCo
     : null;
   if (wrong) {
     const flags = `--inner-steps 0${name === 'oracle' ? ' --oracle' : ''}${of.agentConfig.horizon == null ? '' : ` --horizon ${String(of.agentConfig.horizon)}`}`;
-    throw new MetarlError('METARL_CONFIG_INVALID', `${wrong}; train one with \`metarl train --env ${of.env} --agent maml ${flags}\``, { dir });
+    throw new MetarlError('METARL_CONFIG_INVALID', `${wrong}; train one with \`metarl train --env ${of.env} --agent ${BASELINE_AGENT} ${flags}\``, { dir });
   }
 }
