@@ -208,7 +208,7 @@ export interface StageData extends PolicyRows {
  * over the task's steps. The baseline is refitted for every task and stage, so it carries no
  * state between iterations.
  */
-export function prepareStage(batch: Batch, config: Pick<MamlConfig, 'discount' | 'gaeLambda' | 'baselineReg'>): StageData {
+function prepareStage(batch: Batch, config: Pick<MamlConfig, 'discount' | 'gaeLambda' | 'baselineReg'>): StageData {
   const { horizon: H, obsSize: O, actSize: A, slots: n } = batch;
   if (batch.episodes !== 1 || batch.tasks.length !== 1) throw new MetarlError('METARL_SPEC_MISMATCH', `MAML prepares one task's slots of one episode each, the batch has ${batch.tasks.length} tasks × ${batch.episodes} episodes`);
   const M = n * H;

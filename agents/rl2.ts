@@ -31,6 +31,7 @@ import type { Task, TaskFamily } from '../src/core/types.js';
 import { resetSeed } from '../src/sampling/layout.js';
 import type { Batch, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
 import { emittingHooks, routeEvents } from '../src/workers/events.js';
+import type { IndexedTask } from '../src/workers/shards.js';
 import type { ShardEvent, ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 import { Adam, clipByGlobalNorm } from '../src/nn/adam.js';
 import { restoreLearnerState, saveLearnerState } from '../src/nn/learner-state.js';
@@ -249,14 +250,8 @@ export class TrialPolicy implements VectorPolicy {
   }
 }
 
-/** A task with its place in the meta-batch: its index places its trials among the batch's slots. */
-export interface IndexedTask {
-  index: number;
-  task: Task;
-}
-
 /** A fixed group of consecutive tasks: the unit a worker samples and differentiates as one batch. */
-export interface ShardSpec {
+interface ShardSpec {
   id: number;
   tasks: IndexedTask[];
 }
@@ -419,7 +414,7 @@ interface ShardContext {
   policy: LstmGaussianPolicy;
 }
 
-export interface IterateRequest {
+interface IterateRequest {
   seed: number;
   theta: Float32Array;
   shards: ShardSpec[];
@@ -427,7 +422,7 @@ export interface IterateRequest {
   watch: number[];
 }
 
-export interface ShardIterateResult {
+interface ShardIterateResult {
   id: number;
   /** [E][tasks of the shard]: mean return of episode e over each task's trials. */
   returns: number[][];
@@ -439,7 +434,7 @@ export interface ShardIterateResult {
   advantageSums: [number, number, number];
 }
 
-export interface GradientRequest {
+interface GradientRequest {
   theta: Float32Array;
   /** Per shard, its trials (local columns) in this minibatch, in the minibatch's order. */
   shards: Array<{ id: number; columns: number[] }>;
@@ -448,14 +443,14 @@ export interface GradientRequest {
   steps: number;
 }
 
-export interface ShardGradient {
+interface ShardGradient {
   id: number;
   gradient: Float32Array;
   /** SHARD_PARTS, weighted by the shard's share of the minibatch's steps. */
   parts: number[];
 }
 
-export interface EvaluateRequest {
+interface EvaluateRequest {
   seed: number;
   theta: Float32Array;
   shards: ShardSpec[];
@@ -482,7 +477,7 @@ interface AdaptedTrial {
 }
 
 /** Starts the shard side in a task worker (or on the calling thread with `--workers 0`). */
-export async function createRl2Shard(args: ShardWorkerArgs): Promise<ShardWorker> {
+async function createRl2Shard(args: ShardWorkerArgs): Promise<ShardWorker> {
   const config = parseAgentConfig(args.config);
   const policy = buildPolicy(args.family, config, new Rng(0));
   return new Rl2Shard({ config, family: args.family, sampler: args.sampler, policy });
