@@ -6,9 +6,9 @@
  * third of its kernels and none of its bookkeeping: MAML-TRPO asks for three of these per task
  * per conjugate-gradient step, on a few hundred rows each, where tfjs's per-op cost dominates.
  *
- * Rows are weighted by `mask / steps`: the masked means over a task's real steps that
- * agents/maml.ts's losses take. Every function returns the product as one flat vector in the
- * policy's parameter order.
+ * Rows are weighted by `mask / steps`: the masked means over a task's real steps that MAML's
+ * losses take (src/rl/inner-loop.ts, src/rl/surrogate.ts). Every function returns the product as
+ * one flat vector in the policy's parameter order.
  */
 import { flattenParams, unflattenParams } from './params.js';
 import { tf } from './tf.js';
@@ -39,9 +39,9 @@ export function klHessianProduct(params: readonly tf.Tensor[], rows: CurvatureRo
 }
 
 /**
- * H·v: the Hessian of the VPG loss −mean_t log π(a_t|s_t) Â_t (agents/maml.ts's inner loss) at
- * `params`, along v: Pearlmutter's R-operator through the forward pass, the log-prob's
- * derivatives and the backward pass.
+ * H·v: the Hessian of the VPG loss −mean_t log π(a_t|s_t) Â_t (MAML's inner loss, `innerLoss` in
+ * src/rl/inner-loop.ts) at `params`, along v: Pearlmutter's R-operator through the forward pass,
+ * the log-prob's derivatives and the backward pass.
  */
 export function vpgHessianProduct(params: readonly tf.Tensor[], rows: CurvatureRows & { actions: tf.Tensor2D; advantages: tf.Tensor1D }, v: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
