@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { serialize } from 'node:v8';
 import { Worker, type Job } from 'bullmq';
-import { MetarlError } from '../../core/errors.js';
+import { MetarlError, isMetarlError } from '../../core/errors.js';
 import { METARL_VERSION } from '../../core/version.js';
 import { serializeError } from '../../sampling/failure.js';
 import { defaultWorkerMemoryMb } from '../../sampling/limits.js';
@@ -55,25 +55,40 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const decoder = new RequestDecoder(redis);
   const publish = (run: string, notice: WorkerNotice) => redis.publish(keys.channel(run), serialize(notice)).catch(() => undefined);
 
-  async function serve(jobId: string, job: Extract<LaneJob, { type: 'call' }>): Promise<unknown> {
-    if (job.version !== METARL_VERSION) {
-      throw new MetarlError('METARL_VERSION_MISMATCH', `${name} runs metarl ${METARL_VERSION}, the learner ${job.version}: install the same version on every machine`, { worker: info.id, version: METARL_VERSION, learner: job.version });
+  /** The lane's thread, or a refusal (another version, a family not loadable here) naming the shard and this worker. */
+  async function laneOf(kind: string, job: Extract<LaneJob, { type: 'call' }>) {
+    try {
+      if (job.protocol !== QUEUE_PROTOCOL || job.version !== METARL_VERSION) {
+        throw new MetarlError(
+          'METARL_VERSION_MISMATCH',
+          `${name} runs metarl ${METARL_VERSION} (queue protocol ${QUEUE_PROTOCOL}), the learner ${job.version} (protocol ${job.protocol}): install the same version on every machine`,
+          { worker: info.id, version: METARL_VERSION, learner: job.version },
+        );
+      }
+      return await lanes.get(job.run, job.lane, job.spec);
+    } catch (err) {
+      throw withShardContext(err, kind, job.describe ?? undefined, name);
     }
-    const pool = await lanes.get(job.run, job.lane, job.spec);
+  }
+
+  /** Runs the lane's replay, then the request; errors come from the lane's thread pool with the shard and this worker named. */
+  async function serve(jobId: string, kind: string, job: Extract<LaneJob, { type: 'call' }>): Promise<unknown> {
+    const pool = await laneOf(kind, job);
     try {
       // A lane taken over from a lost worker: its state is rebuilt from the same requests, bit for bit.
       for (const entry of job.replay) {
-        const { kind, request } = (await decoder.decode(Buffer.from(entry, 'base64'))) as { kind: string; request: unknown };
-        await pool.run(kind, [request]);
+        const replayed = (await decoder.decode(Buffer.from(entry, 'base64'))) as { kind: string; request: unknown };
+        await pool.run(replayed.kind, [replayed.request]);
       }
-      const { kind, request } = (await decoder.decode(Buffer.from(job.body, 'base64'))) as { kind: string; request: unknown };
+      const { request } = (await decoder.decode(Buffer.from(job.body, 'base64'))) as { request: unknown };
       const [result] = await pool.run(kind, [request], {
         onEvent: (event) => void publish(job.run, { type: 'event', jobId, event }),
         describe: job.describe ? () => job.describe! : undefined,
       });
       return result;
     } catch (err) {
-      lanes.drop(`${job.run}/${job.lane}`);
+      // Its state is suspect now: the lane's next request starts a fresh thread.
+      if (!isMetarlError(err) || err.details.reason !== 'blob-missing') lanes.drop(`${job.run}/${job.lane}`);
       throw err;
     }
   }
@@ -84,12 +99,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     if (data.type === 'close') return lanes.dropRun(data.run);
     let outcome: JobOutcome;
     try {
-      if (data.protocol !== QUEUE_PROTOCOL) throw new MetarlError('METARL_VERSION_MISMATCH', `${name} speaks queue protocol ${QUEUE_PROTOCOL}, the learner ${data.protocol}: install the same metarl version on every machine`);
-      outcome = { ok: true, result: await serve(jobId, data) };
+      outcome = { ok: true, result: await serve(jobId, job.name, data) };
     } catch (err) {
-      // Whatever failed (a refusal, an env), the learner's error says which shard and which machine.
-      const named = err instanceof Error && err.message.includes(name) ? err : withShardContext(err, job.name, data.describe ?? undefined, name);
-      outcome = { ok: false, error: serializeError(named) };
+      outcome = { ok: false, error: serializeError(err) };
     }
     await redis.set(keys.result(jobId), serialize(outcome), 'PX', RESULT_TTL_MS);
     await publish(data.run, { type: 'done', jobId });
@@ -99,8 +111,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     connection: connect(options.url),
     prefix: PREFIX,
     concurrency: options.threads,
-    removeOnComplete: { age: RESULT_TTL_MS / 1000 },
-    removeOnFail: { age: RESULT_TTL_MS / 1000 },
+    // The outcome is in metarl's result key: the job itself can go at once.
+    removeOnComplete: { count: 0 },
+    removeOnFail: { count: 0 },
   });
   worker.on('error', (err) => log(`${name}: ${err.message}`));
   await worker.waitUntilReady();
