@@ -23,7 +23,7 @@ import { RESUMABLE_OPTIONS } from './run-config.js';
 import { train } from './train.js';
 import { availableParallelism } from 'node:os';
 import { queueUrl } from '../workers/queue/connection.js';
-import { startQueueWorker } from '../workers/queue/worker.js';
+import { startQueueWorker } from '../workers/queue/worker-process.js';
 
 const program = new Command('metarl')
   .description('Meta-reinforcement learning on simulated robots: Rapier task families, RL² and MAML on TensorFlow.js, a live viewer.')

@@ -100,7 +100,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     const metrics = new MetricsWriter(config.out, checkpoint ? iteration : undefined, log);
     const rows: MetricsRow[] = [];
-    const progress = new Progress(config.iterations, iteration, { quiet: options.quiet, log });
+    const pool = 'progress' in workers ? workers : null;
+    const progress = new Progress(config.iterations, iteration, { quiet: options.quiet, log, pool: pool?.progress ? () => pool.progress!() : undefined });
     const save = (it: number) =>
       learner.state().then((state) => writeCheckpoint(config.out, { iteration: it, learner: state, loop: { taskRng: taskRng.state() as unknown as JsonValue } }));
     let lastSaved = iteration;

@@ -68,6 +68,17 @@ export interface TaskPool {
   run(kind: string, requests: readonly unknown[], options?: RunOptions): Promise<unknown[]>;
   /** Ends the workers; idempotent. */
   close(): Promise<void>;
+  /** Counts for the progress line, where the transport has them (the queue's: workers come and go). */
+  progress?(): PoolProgress;
+}
+
+export interface PoolProgress {
+  /** Requests answered since the pool started. */
+  done: number;
+  inFlight: number;
+  /** Requests sent again because their worker was lost. */
+  retried: number;
+  workersAlive: number;
 }
 
 export interface RunOptions {

@@ -12,7 +12,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+// Resolved when a worker starts: the offline bundle (which ships no tsx) may import this file and skip.
+const tsx = () => pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -91,7 +92,7 @@ export interface WorkerProcess {
 /** `metarl worker --queue url --threads 1`, resolved once it has registered. `cli`: another install's CLI source. */
 export function startWorker(url: string, options: { cli?: string; threads?: number } = {}): Promise<WorkerProcess> {
   const cli = options.cli ?? join(root, 'src/train/cli.ts');
-  const child = spawn(process.execPath, ['--import', tsx, cli, 'worker', '--queue', url, '--threads', String(options.threads ?? 1)], {
+  const child = spawn(process.execPath, ['--import', tsx(), cli, 'worker', '--queue', url, '--threads', String(options.threads ?? 1)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, METARL_DEBUG: '' },

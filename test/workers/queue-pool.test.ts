@@ -87,7 +87,7 @@ describe('task workers on a queue: the same numbers as in-process', () => {
     const queued = await start('maml', POINT_NAV, cfg, { queue: true });
     expect(queued.pool.lanes).toBe(2);
     expect(await twoIterations(queued.learner, queued.family, cfg.metaBatchSize)).toEqual(expected);
-    expect((queued.pool as QueuePool).stats().retried).toBe(0);
+    expect((queued.pool as QueuePool).progress().retried).toBe(0);
   });
 
   it('RL²: 2 iterations through 2 worker processes give the metrics, evaluation and weights of --workers 0', async () => {
@@ -115,7 +115,7 @@ describe('task workers on a queue: faults', () => {
 
   /** Resolves once the pool has jobs in flight on both lanes (the iteration is under way). */
   async function underWay(pool: QueuePool): Promise<void> {
-    while (pool.stats().inFlight < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (pool.progress().inFlight < 2) await new Promise((resolve) => setTimeout(resolve, 50));
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 
@@ -127,7 +127,7 @@ describe('task workers on a queue: faults', () => {
     await underWay(pool as QueuePool);
     await workers[0].kill();
     expect(summary(await iteration)).toEqual(expected);
-    expect((pool as QueuePool).stats().retried).toBeGreaterThanOrEqual(1);
+    expect((pool as QueuePool).progress().retried).toBeGreaterThanOrEqual(1);
     // The next iteration runs on the survivor alone.
     const next = await learner.iterate(slowTasks.map((t) => ({ goal: t.goal })));
     expect(next.stageReturns.every(Number.isFinite)).toBe(true);

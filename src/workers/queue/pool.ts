@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import { MetarlError, isMetarlError } from '../../core/errors.js';
 import { METARL_VERSION } from '../../core/version.js';
 import { deserializeError } from '../../sampling/failure.js';
-import type { PoolSpec, RunOptions, ShardEvent, TaskPool } from '../types.js';
+import type { PoolProgress, PoolSpec, RunOptions, ShardEvent, TaskPool } from '../types.js';
 import { RequestEncoder, isBlobMissing } from './codec.js';
 import { PREFIX, connect, keys, redact } from './connection.js';
 import { wireFamily } from './family.js';
@@ -36,12 +36,8 @@ export interface QueuePoolOptions {
   log?: (line: string) => void;
 }
 
-/** What the progress line shows; bytes are this learner's traffic (requests and blobs out, results in). */
-export interface QueueStats {
-  done: number;
-  inFlight: number;
-  retried: number;
-  workersAlive: number;
+/** The progress line's counts, and this learner's traffic (requests and blobs out, results in). */
+export interface QueueStats extends PoolProgress {
   bytesSent: number;
   bytesReceived: number;
 }
@@ -142,7 +138,7 @@ export class QueuePool implements TaskPool {
     }
   }
 
-  stats(): QueueStats {
+  progress(): QueueStats {
     return { ...this.counts, inFlight: this.pending.size, workersAlive: this.alive.size, bytesSent: this.encoder.bytesSent };
   }
 
