@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMaml, definition as mamlDefinition, mamlConfigSchema, type MamlConfig } from '../../agents/maml.js';
 import { createRl2, rl2ConfigSchema } from '../../agents/rl2.js';
+import type { AgentArgs } from '../../agents/types.js';
 import type { MetaLearner } from '../../src/core/learner.js';
 import { loadFamily, type FamilyRef } from '../../src/core/registry.js';
 import { Rng } from '../../src/core/rng.js';
@@ -52,7 +53,7 @@ const mamlConfig = (overrides: Partial<MamlConfig> = {}): MamlConfig =>
 const rl2Config = () => rl2ConfigSchema.parse({ hidden: 8, metaBatchSize: 5, trialsPerTask: 2, horizon: 8, epochs: 2, tasksPerShard: 2 });
 
 /** A learner on `workers` threads (0: in-process) or, with `queue`, on the queue's workers. */
-async function start(agent: 'maml' | 'rl2', ref: FamilyRef, config: Record<string, unknown>, options: { workers?: number; queue?: boolean; waitMs?: number }) {
+async function start(agent: 'maml' | 'rl2', ref: FamilyRef, config: Record<string, unknown>, options: { workers?: number; queue?: boolean; waitMs?: number; watch?: AgentArgs<never>['watch'] }) {
   const family = await loadFamily(ref);
   const pool = await createTaskPool({
     family: ref, agent, config, backend: 'cpu', stepTimeoutMs: 0,
@@ -60,7 +61,7 @@ async function start(agent: 'maml' | 'rl2', ref: FamilyRef, config: Record<strin
     queue: options.queue ? { url: redis.url, waitMs: options.waitMs ?? 20_000 } : undefined,
   });
   const create = agent === 'maml' ? createMaml : createRl2;
-  const learner = await create({ config: config as never, family, familyRef: ref, pool, seed: 4 });
+  const learner = await create({ config: config as never, family, familyRef: ref, pool, seed: 4, watch: options.watch });
   open.push({ learner, pool });
   return { learner, pool, family };
 }
@@ -80,14 +81,30 @@ async function twoIterations(learner: MetaLearner, family: Awaited<ReturnType<ty
 }
 
 describe('task workers on a queue: the same numbers as in-process', () => {
-  it('MAML (TRPO): 2 iterations through 2 worker processes give the metrics, evaluation and weights of --workers 0', async () => {
+  it('MAML (TRPO): 2 iterations through 2 worker processes give the metrics, evaluation and weights of --workers 0, and the viewer the same episodes', async () => {
     const cfg = mamlConfig();
-    const local = await start('maml', POINT_NAV, cfg, { workers: 0 });
+    // Slots 0 and 2 of each stage are watched: with 3 tasks on 2 lanes, one on each worker.
+    const watcher = () => {
+      const seen: string[] = [];
+      let frames = 0;
+      const watch = (stage: number) => ({
+        watchSlots: [0, 2],
+        onFrame: () => void frames++,
+        onEpisodeEnd: (slot: number, episode: number, ret: number, length: number) => void seen.push(`${stage}/${slot}/${episode}: ${ret} over ${length}`),
+      });
+      return { watch, episodes: () => [...seen].sort(), frames: () => frames };
+    };
+    const localView = watcher();
+    const local = await start('maml', POINT_NAV, cfg, { workers: 0, watch: localView.watch });
     const expected = await twoIterations(local.learner, local.family, cfg.metaBatchSize);
-    const queued = await start('maml', POINT_NAV, cfg, { queue: true });
+    const queuedView = watcher();
+    const queued = await start('maml', POINT_NAV, cfg, { queue: true, watch: queuedView.watch });
     expect(queued.pool.lanes).toBe(2);
     expect(await twoIterations(queued.learner, queued.family, cfg.metaBatchSize)).toEqual(expected);
     expect((queued.pool as QueuePool).progress().retried).toBe(0);
+    expect(localView.episodes().length).toBeGreaterThan(0);
+    expect(queuedView.episodes()).toEqual(localView.episodes());
+    expect(queuedView.frames()).toBe(localView.frames());
   });
 
   it('RL²: 2 iterations through 2 worker processes give the metrics, evaluation and weights of --workers 0', async () => {
