@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { builtinFamilies } from '../../envs/index.js';
 import { checkFamily } from '../core/check.js';
@@ -21,7 +22,6 @@ import { agentDefinition } from '../../agents/index.js';
 import { resolveAgentConfig } from './assemble.js';
 import { RESUMABLE_OPTIONS } from './run-config.js';
 import { train } from './train.js';
-import { availableParallelism } from 'node:os';
 import { queueUrl } from '../workers/queue/connection.js';
 import { startQueueWorker } from '../workers/queue/worker-process.js';
 

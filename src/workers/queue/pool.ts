@@ -164,7 +164,8 @@ export class QueuePool implements TaskPool {
         throw new MetarlError('METARL_WORKER_FAILED', `'${kind}'${describe ? ` of ${describe}` : ''} was lost ${MAX_ATTEMPTS} times (its workers died or Redis lost it); stopping`, { request: kind, shard: describe });
       }
       const worker = await this.workerFor(i);
-      const replay = lane.moved ? lane.log : [];
+      // 'iterate' replaces the lane's state: nothing before it needs replaying.
+      const replay = lane.moved && kind !== 'iterate' ? lane.log : [];
       const outcome = await this.send(`${this.learner}.${seq}.${i}.${attempt}`, worker, i, { kind, request }, replay, describe, options.onEvent);
       if (outcome === 'lost' || (!outcome.ok && isBlobMissing(outcome.error.details))) {
         this.counts.retried++;
@@ -203,7 +204,9 @@ export class QueuePool implements TaskPool {
   }
 
   private async send(jobId: string, worker: WorkerInfo, i: number, body: { kind: string; request: unknown }, replay: Lane['log'], describe: string | null, onEvent?: (e: ShardEvent) => void): Promise<Outcome> {
-    const encode = async (v: unknown) => (await this.encoder.encode(v)).toString('base64');
+    // Storing blobs waits while Redis is away: no longer than a tick would.
+    const encode = async (v: unknown) =>
+      (await bounded(this.encoder.encode(v), this.options.waitMs, () => unreachable(this.options.url, Math.round(this.options.waitMs / 1000)))).toString('base64');
     const job: LaneJob = {
       type: 'call',
       protocol: QUEUE_PROTOCOL,
