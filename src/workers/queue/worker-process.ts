@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { serialize } from 'node:v8';
-import { Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import { MetarlError, isMetarlError } from '../../core/errors.js';
 import { METARL_VERSION } from '../../core/version.js';
 import { serializeError } from '../../sampling/failure.js';
@@ -20,7 +20,7 @@ import { PREFIX, connect, keys, redact } from './connection.js';
 import { LaneTable } from './lanes.js';
 import { QUEUE_PROTOCOL, type JobOutcome, type LaneJob, type WorkerInfo, type WorkerNotice } from './protocol.js';
 import { startHeartbeat, workerName } from './registry.js';
-import { waitForRedis } from './wait.js';
+import { bounded, waitForRedis } from './wait.js';
 
 /** A result waits this long for its learner (which reads and deletes it at once). */
 const RESULT_TTL_MS = 3_600_000;
@@ -107,8 +107,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     await publish(data.run, { type: 'done', jobId });
   }
 
+  // Given to BullMQ, which closes only the connections it makes itself: this one is closed below.
+  const bullConnection = connect(options.url);
   const worker = new Worker<LaneJob>(keys.queue(info.id), handleJob, {
-    connection: connect(options.url),
+    connection: bullConnection,
     prefix: PREFIX,
     concurrency: options.threads,
     // The outcome is in metarl's result key: the job itself can go at once.
@@ -128,6 +130,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         await stopHeartbeat();
         await worker.close();
         await lanes.close();
+        // Its queue is its own: nothing of this worker stays in Redis.
+        const queue = new Queue(keys.queue(info.id), { connection: bullConnection, prefix: PREFIX });
+        await bounded(queue.obliterate({ force: true }), 5000, () => new Error('timeout')).catch(() => undefined);
+        await queue.close().catch(() => undefined);
+        bullConnection.disconnect();
         redis.disconnect();
       })();
       return closing;
