@@ -164,8 +164,8 @@ export class QueuePool implements TaskPool {
         throw new MetarlError('METARL_WORKER_FAILED', `'${kind}'${describe ? ` of ${describe}` : ''} was lost ${MAX_ATTEMPTS} times (its workers died or Redis lost it); stopping`, { request: kind, shard: describe });
       }
       const worker = await this.workerFor(i);
-      // 'iterate' replaces the lane's state: nothing before it needs replaying.
-      const replay = lane.moved && kind !== 'iterate' ? lane.log : [];
+      // 'iterate' replaces the lane's state and 'release' clears it: nothing before them needs replaying.
+      const replay = lane.moved && kind !== 'iterate' && kind !== 'release' ? lane.log : [];
       const outcome = await this.send(`${this.learner}.${seq}.${i}.${attempt}`, worker, i, { kind, request }, replay, describe, options.onEvent);
       if (outcome === 'lost' || (!outcome.ok && isBlobMissing(outcome.error.details))) {
         this.counts.retried++;
