@@ -68,6 +68,8 @@ export class RequestEncoder {
       }
       return { $blob: hash, type } satisfies BlobRef;
     });
+    // Every CG direction is a new blob: forget the expired ones, so a long run's memory stays flat.
+    if (this.stored.size > 4096) for (const [hash, at] of this.stored) if (now - at > BLOB_TTL_MS / 2) this.stored.delete(hash);
     if (uploads.length > 0) {
       const multi = this.redis.multi();
       for (const [hash, bytes] of uploads) multi.set(keys.blob(hash), bytes, 'PX', BLOB_TTL_MS);
