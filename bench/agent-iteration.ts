@@ -7,7 +7,7 @@ import { loadFamily } from '../src/core/registry.js';
 import { Rng } from '../src/core/rng.js';
 import type { BackendName } from '../src/nn/backend.js';
 import { createTaskPool } from '../src/workers/pool.js';
-import { QueuePool } from '../src/workers/queue/pool.js';
+import type { QueueStats } from '../src/workers/queue/pool.js';
 
 export interface TimedIteration {
   /** The last iteration's metrics. */
@@ -26,7 +26,7 @@ export async function timeIteration(agent: 'maml' | 'rl2', familyName: string, o
   const family = await loadFamily(ref);
   const config = definition.configSchema.parse({ ...definition.familyDefaults[familyName], ...overrides }) as Record<string, unknown>;
   const pool = await createTaskPool({ family: ref, agent, config, backend, stepTimeoutMs: 0, workers, queue: queue ? { url: queue, waitMs: 60_000 } : undefined });
-  const stats = () => (pool instanceof QueuePool ? pool.progress() : null);
+  const stats = () => (pool.progress ? (pool.progress() as QueueStats) : null);
   const learner = await definition.create({ config, family, familyRef: ref, pool, seed: 1 });
   try {
     const rng = new Rng(2);

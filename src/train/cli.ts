@@ -22,8 +22,7 @@ import { agentDefinition } from '../../agents/index.js';
 import { resolveAgentConfig } from './assemble.js';
 import { RESUMABLE_OPTIONS } from './run-config.js';
 import { train } from './train.js';
-import { queueUrl } from '../workers/queue/connection.js';
-import { startQueueWorker } from '../workers/queue/worker-process.js';
+import { queueUrl } from '../workers/queue/url.js';
 
 const program = new Command('metarl')
   .description('Meta-reinforcement learning on simulated robots: Rapier task families, RL² and MAML on TensorFlow.js, a live viewer.')
@@ -221,6 +220,8 @@ program
   .option('--threads <n>', 'lanes this process runs at once, one task-worker thread each (default one per core)', intFlag('--threads', 1))
   .option('--worker-memory-mb <MB>', "JS heap each lane's thread may hold (default: a share of the machine's memory)", intFlag('--worker-memory-mb', 16))
   .action(async (opts: { queue?: string | true; threads?: number; workerMemoryMb?: number }) => {
+    // Loaded here: BullMQ and ioredis take seconds to import, which no other command should pay.
+    const { startQueueWorker } = await import('../workers/queue/worker-process.js');
     const worker = await startQueueWorker({ url: queueUrl(opts.queue ?? true), threads: opts.threads ?? availableParallelism(), memoryMb: opts.workerMemoryMb });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -17,7 +17,7 @@ import { Progress } from './progress.js';
 import { resolveRunConfig } from './run-config.js';
 import { checkRunDir, initRunDir, type RunDirMode } from './run-dir.js';
 import { letEventLoopRun } from '../core/event-loop.js';
-import { queueUrl } from '../workers/queue/connection.js';
+import { queueUrl } from '../workers/queue/url.js';
 
 /** Where a training run sends what a viewer shows; see src/stream. */
 export interface TrainObserver {

@@ -4,7 +4,6 @@ import { loadFamily } from '../core/registry.js';
 import { defaultWorkerMemoryMb } from '../sampling/limits.js';
 import { createSampler } from '../sampling/sampler.js';
 import { InProcessPool } from './in-process-pool.js';
-import { QueuePool } from './queue/pool.js';
 import { ThreadPool } from './thread-pool.js';
 import type { PoolSpec, TaskPool } from './types.js';
 
@@ -24,7 +23,11 @@ export interface TaskPoolOptions extends PoolSpec {
  */
 export async function createTaskPool(options: TaskPoolOptions): Promise<TaskPool> {
   const { workers: given, workerMemoryMb, queue, ...spec } = options;
-  if (queue) return QueuePool.create(spec, { ...queue, lanes: given || undefined });
+  if (queue) {
+    // Loaded only for a queue run: BullMQ and ioredis take seconds to import.
+    const { QueuePool } = await import('./queue/pool.js');
+    return QueuePool.create(spec, { ...queue, lanes: given || undefined });
+  }
   const workers = given ?? availableParallelism();
   if (workers > 0) return ThreadPool.create(spec, workers, workerMemoryMb ?? defaultWorkerMemoryMb(workers));
   const createShardWorker = shardWorkerFactory(spec.agent);

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { RequestDecoder, RequestEncoder, isBlobMissing } from '../../src/workers/queue/codec.js';
-import { connect, queueUrl, redact } from '../../src/workers/queue/connection.js';
+import { connect } from '../../src/workers/queue/connection.js';
+import { queueUrl, redact } from '../../src/workers/queue/url.js';
 import { failure } from '../fixtures/rejection.js';
 import { startRedis, type RedisServer } from './queue-harness.js';
 

@@ -6,7 +6,6 @@
  * @internal
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { MetarlError } from '../../core/errors.js';
 
 /** Every key and channel metarl uses starts with this (BullMQ's own keys too: it is their prefix). */
 export const PREFIX = 'metarl';
@@ -24,30 +23,6 @@ export const keys = {
   /** The BullMQ queue a worker consumes: only its own lanes' jobs are put there. */
   queue: (workerId: string) => `w-${workerId}`,
 };
-
-/**
- * The URL of `--queue`: given, or REDIS_URL when the flag has no value. redis:// or rediss://
- * (TLS), with an optional password and database: redis://:PASSWORD@HOST:PORT/DB.
- */
-export function queueUrl(given: string | true): string {
-  const url = given === true ? process.env.REDIS_URL : given;
-  if (!url) throw new MetarlError('METARL_CONFIG_INVALID', '--queue has no URL and REDIS_URL is not set: give --queue redis://HOST:PORT[/DB] (rediss:// for TLS)');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new MetarlError('METARL_CONFIG_INVALID', `--queue ${redact(url)} is not a URL: give redis://HOST:PORT[/DB] (rediss:// for TLS)`);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new MetarlError('METARL_CONFIG_INVALID', `--queue ${redact(url)}: the scheme must be redis:// or rediss:// (TLS), not ${parsed.protocol}//`);
-  }
-  return url;
-}
-
-/** The URL with its password hidden, for messages and logs. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
 
 /**
  * A connection that reconnects forever and holds commands while it does: BullMQ's workers

@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { MetarlError } from '../../core/errors.js';
-import { redact } from './connection.js';
+import { redact } from './url.js';
 
 export function unreachable(url: string, seconds: number, cause?: unknown): MetarlError {
   return new MetarlError(
