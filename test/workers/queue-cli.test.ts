@@ -98,7 +98,7 @@ describe('metarl train --queue', () => {
     await killed;
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^error \[METARL_NO_WORKERS\]: no live queue worker for 3 s, so these shards were not done: lane 0 \(tasks 0–3 of the meta-batch \(MAML '\w+'\), '\w+'\)/);
+    expect(run.stderr).toMatch(/^error \[METARL_NO_WORKERS\]: no live queue worker for 3 s, so these shards were not done: lane 0 \(tasks 0–3 of the meta-batch \(MAML '\w+'\)\)/);
     const kept = /checkpoint (\d+) is kept: fix that, then metarl train --resume/.exec(run.stderr);
     expect(kept).not.toBeNull();
     expect(readLatestCheckpoint(out).iteration).toBe(Number(kept![1]));

@@ -152,7 +152,7 @@ export class QueuePool implements TaskPool {
     if (failures.length === 0) return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
     const orphans = failures.filter((f) => isMetarlError(f.err, 'METARL_NO_WORKERS'));
     // Every shard left without a worker, in one message: the user sees what is missing.
-    if (orphans.length > 0) throw noWorkers(this.options, this.refused, orphans.map((f) => `lane ${f.i}${options.describe ? ` (${options.describe(f.i)}, '${kind}')` : ` ('${kind}')`}`));
+    if (orphans.length > 0) throw noWorkers(this.options, this.refused, orphans.map((f) => `lane ${f.i} (${options.describe?.(f.i) ?? `'${kind}'`})`));
     throw failures[0].err;
   }
 
