@@ -33,7 +33,7 @@ function metarl(args: string[], onStdout?: (text: string) => void): Promise<Run>
       onStdout?.(stdout);
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -78,7 +78,8 @@ describe('metarl train --queue', () => {
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
     }
-  });
+    // Two trainings and two workers in turn: ~2.5 min on a loaded 2-core machine.
+  }, 600_000);
 
   it('with no worker: one error naming the server and how to start workers, after --queue-wait', async () => {
     const run = await metarl([...TRAIN, '--iterations', '2', '--queue', redis.url, '--queue-wait', '2', '--out', join(dir, 'none')]);
@@ -102,5 +103,5 @@ describe('metarl train --queue', () => {
     const kept = /checkpoint (\d+) is kept: fix that, then metarl train --resume/.exec(run.stderr);
     expect(kept).not.toBeNull();
     expect(readLatestCheckpoint(out).iteration).toBe(Number(kept![1]));
-  });
+  }, 400_000);
 });
