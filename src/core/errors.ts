@@ -24,6 +24,12 @@ export type MetarlErrorCode =
   | 'METARL_STEP_TIMEOUT'
   | 'METARL_RESOURCE_LIMIT'
   | 'METARL_WORKER_FAILED'
+  /** No live queue worker could take a shard within the wait (`--queue`): start `metarl worker` processes. */
+  | 'METARL_NO_WORKERS'
+  /** The Redis/Valkey server of `--queue` did not answer within the wait. */
+  | 'METARL_QUEUE_UNREACHABLE'
+  /** A queue worker runs another metarl version than the learner: its shards would be other numbers. */
+  | 'METARL_VERSION_MISMATCH'
   /** metarl's own parts used out of order (e.g. sampling a buffer before anything was added): a bug, not a user error. */
   | 'METARL_INTERNAL';
 

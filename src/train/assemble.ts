@@ -8,7 +8,8 @@ import type { TaskFamily } from '../core/types.js';
 import { initBackend, type BackendInfo } from '../nn/backend.js';
 import { createSampler } from '../sampling/sampler.js';
 import type { Sampler } from '../sampling/types.js';
-import { createTaskPool } from '../workers/pool.js';
+import { MetarlError } from '../core/errors.js';
+import { createTaskPool, type TaskPoolOptions } from '../workers/pool.js';
 import type { TaskPool } from '../workers/types.js';
 import { parseConfig } from '../core/parse-config.js';
 import type { RunConfig } from './config.js';
@@ -34,7 +35,7 @@ export interface AssembledRun {
 
 export async function assembleRun(
   config: RunConfig,
-  options: { checkFamily?: boolean; watch?: (stage: number, label: string) => WatchHooks | undefined } = {},
+  options: { checkFamily?: boolean; watch?: (stage: number, label: string) => WatchHooks | undefined; queue?: TaskPoolOptions['queue'] } = {},
 ): Promise<AssembledRun> {
   const definition = agentDefinition(config.agent);
   const { ref, family } = await resolveFamily(config.env);
@@ -43,8 +44,11 @@ export async function assembleRun(
   const backend = await initBackend(config.backend);
   const limits = { workers: config.workers, stepTimeoutMs: config.stepTimeout * 1000, workerMemoryMb: config.workerMemoryMb };
   const args = { config: agentConfig, family, familyRef: ref, seed: seedFor(config.seed, SEEDS.agent), watch: options.watch };
+  if (options.queue && !definition.createShardWorker) {
+    throw new MetarlError('METARL_CONFIG_INVALID', `--queue runs task workers, and ${definition.name} has none: use it with an agent that has (maml, rl2), or train ${definition.name} without --queue`, { agent: definition.name });
+  }
   if (definition.createShardWorker) {
-    const pool = await createTaskPool({ ...limits, family: ref, agent: definition.name, config: agentConfig, backend: backend.name });
+    const pool = await createTaskPool({ ...limits, family: ref, agent: definition.name, config: agentConfig, backend: backend.name, queue: options.queue });
     try {
       return { family, ref, agentConfig, backend, workers: pool, learner: await definition.create({ ...args, pool }) };
     } catch (err) {

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { builtinFamilies } from '../../envs/index.js';
 import { checkFamily } from '../core/check.js';
@@ -21,6 +22,7 @@ import { agentDefinition } from '../../agents/index.js';
 import { resolveAgentConfig } from './assemble.js';
 import { RESUMABLE_OPTIONS } from './run-config.js';
 import { train } from './train.js';
+import { queueUrl } from '../workers/queue/url.js';
 
 const program = new Command('metarl')
   .description('Meta-reinforcement learning on simulated robots: Rapier task families, RL² and MAML on TensorFlow.js, a live viewer.')
@@ -98,6 +100,8 @@ program
   .option('--workers <n>', 'task worker threads, each sampling and learning on its share of the tasks (0 = main thread; default one per core)', intFlag('--workers'))
   .option('--step-timeout <seconds>', 'how long one env call may take before the run stops with an error naming it (default 60; 0 = no limit)', Number)
   .option('--worker-memory-mb <MB>', "JS heap each task worker may hold (default: a share of the machine's memory)", intFlag('--worker-memory-mb', 16))
+  .option('--queue [url]', 'run the task workers as `metarl worker` processes on any machines, through this Redis/Valkey server: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (default: $REDIS_URL); --workers then sets the lanes (default: one per worker thread)')
+  .option('--queue-wait <seconds>', 'with --queue: how long to wait for a live worker, or for Redis, before stopping with an error (default 60)', intFlag('--queue-wait', 1))
   .option('--out <dir>', 'run directory (default runs/<env>-<agent>-<time>)')
   .option('--force', 'replace the run already in --out (its config, metrics and checkpoints) instead of refusing')
   .option('--checkpoint-every <n>', 'iterations between checkpoints', intFlag('--checkpoint-every', 1))
@@ -149,6 +153,8 @@ program
       resume: opts.resume as string | undefined,
       force: Boolean(opts.force),
       quiet: Boolean(opts.quiet),
+      queue: opts.queue as string | true | undefined,
+      queueWait: opts.queueWait as number | undefined,
       observer: viewer ? viewerObserver(viewer) : undefined,
     }).catch(async (err: unknown) => {
       await viewer?.close();
@@ -207,8 +213,27 @@ program
     await viewRun(runDir!, { port: opts.port, host: opts.host, tasks: opts.tasks, mode: opts.mode, seed: opts.seed, workers: opts.workers, signal: stop.signal, onListening });
   });
 
+program
+  .command('worker')
+  .description('serve task workers to learners started with `train --queue`: take their shards from a Redis/Valkey queue, on this machine, until Ctrl-C')
+  .option('--queue [url]', 'the Redis/Valkey server: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (default: $REDIS_URL)')
+  .option('--threads <n>', 'lanes this process runs at once, one task-worker thread each (default one per core)', intFlag('--threads', 1))
+  .option('--worker-memory-mb <MB>', "JS heap each lane's thread may hold (default: a share of the machine's memory)", intFlag('--worker-memory-mb', 16))
+  .action(async (opts: { queue?: string | true; threads?: number; workerMemoryMb?: number }) => {
+    // Loaded here: BullMQ and ioredis take seconds to import, which no other command should pay.
+    const { startQueueWorker } = await import('../workers/queue/worker-process.js');
+    const worker = await startQueueWorker({ url: queueUrl(opts.queue ?? true), threads: opts.threads ?? availableParallelism(), memoryMb: opts.workerMemoryMb });
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    console.log('stopping: finishing the shard in hand (Ctrl-C again to quit at once)');
+    process.once('SIGINT', () => process.exit(130));
+    await worker.close();
+  });
+
 /** The train flags a resumed run takes: besides RESUMABLE_OPTIONS, only how it shows its progress. */
-const RESUME_FLAGS = new Set<string>([...RESUMABLE_OPTIONS, 'resume', 'quiet', 'view', 'port', 'host']);
+const RESUME_FLAGS = new Set<string>([...RESUMABLE_OPTIONS, 'resume', 'quiet', 'view', 'port', 'host', 'queue', 'queueWait']);
 
 /**
  * `--resume` continues a run with its own env, agent, seed and hyperparameters: any other

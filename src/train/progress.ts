@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import type { PoolProgress } from '../workers/types.js';
 
 export interface ProgressFigures {
   iteration: number;
@@ -15,9 +16,15 @@ export interface ProgressFigures {
 export class Progress {
   private readonly bar: cliProgress.SingleBar | null;
   private readonly log: (line: string) => void;
+  private readonly pool?: () => PoolProgress;
+  private readonly ticker: ReturnType<typeof setInterval> | null = null;
+  private last: { iteration: number; summary: string };
 
-  constructor(total: number, start: number, options: { quiet?: boolean; log?: (line: string) => void } = {}) {
+  /** `pool`: the task pool's counts (queue workers alive, shards done / in flight / retried), refreshed every second on a terminal. */
+  constructor(total: number, start: number, options: { quiet?: boolean; log?: (line: string) => void; pool?: () => PoolProgress } = {}) {
     this.log = options.log ?? ((line) => console.log(line));
+    this.pool = options.pool;
+    this.last = { iteration: start, summary: 'sampling…' };
     const interactive = !options.quiet && process.stdout.isTTY === true;
     this.bar = interactive
       ? new cliProgress.SingleBar(
@@ -25,17 +32,30 @@ export class Progress {
           cliProgress.Presets.shades_classic,
         )
       : null;
-    this.bar?.start(total, start, { summary: 'sampling…' });
+    this.bar?.start(total, start, { summary: this.withPool(this.last.summary) });
+    if (this.bar && this.pool) {
+      // Mid-iteration the bar still moves: shards finish, workers come and go.
+      this.ticker = setInterval(() => this.bar!.update(this.last.iteration, { summary: this.withPool(this.last.summary) }), 1000);
+      this.ticker.unref();
+    }
   }
 
   update(p: ProgressFigures): void {
-    const summary = summarize(p);
+    this.last = { iteration: p.iteration, summary: summarize(p) };
+    const summary = this.withPool(this.last.summary);
     if (this.bar) this.bar.update(p.iteration, { summary });
     else this.log(`iter ${p.iteration} | ${summary}`);
   }
 
   stop(): void {
+    if (this.ticker) clearInterval(this.ticker);
     this.bar?.stop();
+  }
+
+  private withPool(summary: string): string {
+    if (!this.pool) return summary;
+    const q = this.pool();
+    return `${summary} | ${q.workersAlive} worker${q.workersAlive === 1 ? '' : 's'}, shards ${q.done} done ${q.inFlight} in flight ${q.retried} retried`;
   }
 }
 

@@ -17,6 +17,7 @@ import { Progress } from './progress.js';
 import { resolveRunConfig } from './run-config.js';
 import { checkRunDir, initRunDir, type RunDirMode } from './run-dir.js';
 import { letEventLoopRun } from '../core/event-loop.js';
+import { queueUrl } from '../workers/queue/url.js';
 
 /** Where a training run sends what a viewer shows; see src/stream. */
 export interface TrainObserver {
@@ -37,6 +38,10 @@ export interface TrainOptions extends Partial<RunConfigInput> {
   signal?: AbortSignal;
   /** Skip the final adaptation table. */
   skipFinalEval?: boolean;
+  /** Run the shards on `metarl worker` processes through this Redis/Valkey URL (true: REDIS_URL); never stored in the run's config. */
+  queue?: string | true;
+  /** With `queue`: seconds to wait for a live worker, and for Redis, before stopping with an error (default 60). */
+  queueWait?: number;
 }
 
 export interface TrainResult {
@@ -59,6 +64,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { family, agentConfig, backend, workers, learner } = await assembleRun(config, {
     checkFamily: true,
     watch: options.observer?.watch?.bind(options.observer),
+    queue: options.queue ? { url: queueUrl(options.queue), waitMs: (options.queueWait ?? 60) * 1000, log } : undefined,
   });
   log(`backend: ${backend.name} (${backend.reason})`);
 
@@ -94,7 +100,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     const metrics = new MetricsWriter(config.out, checkpoint ? iteration : undefined, log);
     const rows: MetricsRow[] = [];
-    const progress = new Progress(config.iterations, iteration, { quiet: options.quiet, log });
+    const pool = 'progress' in workers ? workers : null;
+    const progress = new Progress(config.iterations, iteration, { quiet: options.quiet, log, pool: pool?.progress ? () => pool.progress!() : undefined });
     const save = (it: number) =>
       learner.state().then((state) => writeCheckpoint(config.out, { iteration: it, learner: state, loop: { taskRng: taskRng.state() as unknown as JsonValue } }));
     let lastSaved = iteration;
@@ -159,8 +166,8 @@ function diverged(iteration: number, what: string, lastSaved: number, out: strin
   return new MetarlError('METARL_NAN_LOSS', `iteration ${iteration} produced ${what}; stopped. ${kept}`, { iteration, lastCheckpoint: lastSaved }, { cause });
 }
 
-/** What can stop a run between checkpoints through no fault of the learner: a full disk, an env step that hung, an env that leaked. */
-const STOPPED_MID_RUN: readonly MetarlErrorCode[] = ['METARL_FILE_ERROR', 'METARL_STEP_TIMEOUT', 'METARL_RESOURCE_LIMIT'];
+/** What can stop a run between checkpoints through no fault of the learner: a full disk, an env step that hung, an env that leaked, queue workers or Redis gone. */
+const STOPPED_MID_RUN: readonly MetarlErrorCode[] = ['METARL_FILE_ERROR', 'METARL_STEP_TIMEOUT', 'METARL_RESOURCE_LIMIT', 'METARL_NO_WORKERS', 'METARL_QUEUE_UNREACHABLE'];
 
 /** Such an error says which checkpoint survived it and how to go on. */
 function withCheckpointNote(err: MetarlError, lastSaved: number, out: string): MetarlError {

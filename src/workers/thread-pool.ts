@@ -129,6 +129,7 @@ export class ThreadPool implements TaskPool {
     private readonly links: TaskWorkerLink[],
     calls: Int32Array | null,
     stepTimeoutMs: number,
+    private readonly where: (worker: number) => string,
   ) {
     if (!calls) return;
     const watch = new CallWatch(calls, links.length, stepTimeoutMs);
@@ -152,11 +153,14 @@ export class ThreadPool implements TaskPool {
     return this.links.length;
   }
 
-  /** Starts `count` workers; resolves once every one has its backend, family and agent loaded. */
-  static async create(spec: PoolSpec, count: number, memoryMb: number): Promise<ThreadPool> {
+  /**
+   * Starts `count` workers; resolves once every one has its backend, family and agent loaded.
+   * `where` names worker i in errors (a queue worker's threads say which machine they are on).
+   */
+  static async create(spec: PoolSpec, count: number, memoryMb: number, where = (worker: number) => `task worker ${worker}`): Promise<ThreadPool> {
     const links = Array.from({ length: count }, (_, i) => new TaskWorkerLink(i, spec, memoryMb));
     const calls = spec.stepTimeoutMs > 0 ? createCallBlock(count) : null;
-    const pool = new ThreadPool(links, calls, spec.stepTimeoutMs);
+    const pool = new ThreadPool(links, calls, spec.stepTimeoutMs, where);
     const started = await Promise.allSettled(links.map((l) => l.start(spec, calls ? (calls.buffer as SharedArrayBuffer) : null)));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
@@ -171,7 +175,7 @@ export class ThreadPool implements TaskPool {
     if (requests.length > this.lanes) throw new MetarlError('METARL_PROTOCOL', `task pool has ${this.lanes} lanes, got ${requests.length} requests`);
     const settled = await Promise.allSettled(requests.map((r, i) => this.links[i].call(this.nextId++, kind, r, options.onEvent)));
     const failure = settled.findIndex((s) => s.status === 'rejected');
-    if (failure >= 0) throw withShardContext((settled[failure] as PromiseRejectedResult).reason, kind, options.describe?.(failure), `task worker ${failure}`);
+    if (failure >= 0) throw withShardContext((settled[failure] as PromiseRejectedResult).reason, kind, options.describe?.(failure), this.where(failure));
     return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
   }
 

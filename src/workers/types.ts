@@ -34,6 +34,11 @@ export type ShardEvent =
  * (sample, gradient, Fisher-vector product, …) for the tasks of the shards it is sent,
  * and keeps their per-task state between the requests of one iteration. Requests and
  * results are plain data and typed arrays.
+ *
+ * The state after a request depends only on the request and the requests since the last
+ * 'iterate' (which replaces the state; 'release' clears it), and every request is
+ * deterministic given its content: the queue transport rebuilds a lost worker's lane by
+ * replaying those requests elsewhere (src/workers/queue/pool.ts).
  */
 export interface ShardWorker {
   handle(kind: string, request: unknown, emit: (event: ShardEvent) => void): Promise<unknown>;
@@ -68,6 +73,17 @@ export interface TaskPool {
   run(kind: string, requests: readonly unknown[], options?: RunOptions): Promise<unknown[]>;
   /** Ends the workers; idempotent. */
   close(): Promise<void>;
+  /** Counts for the progress line, where the transport has them (the queue's: workers come and go). */
+  progress?(): PoolProgress;
+}
+
+export interface PoolProgress {
+  /** Requests answered since the pool started. */
+  done: number;
+  inFlight: number;
+  /** Requests sent again because their worker was lost. */
+  retried: number;
+  workersAlive: number;
 }
 
 export interface RunOptions {
