@@ -73,6 +73,8 @@ import { tf } from '../src/nn/tf.js';
 import { ReplayBuffer, emptyTransitions, type ReplayState, type Transitions } from '../src/rl/replay.js';
 import { resetSeed } from '../src/sampling/layout.js';
 import type { Batch, SampleJob, Sampler, StepInput, VectorPolicy } from '../src/sampling/types.js';
+import { InProcessPool } from '../src/workers/in-process-pool.js';
+import type { ShardWorker, ShardWorkerArgs, TaskPool } from '../src/workers/types.js';
 import type { AgentArgs, AgentDefinition, WatchHooks } from './types.js';
 
 // ───────────────────────────── config ─────────────────────────────
@@ -104,6 +106,7 @@ export const pearlConfigSchema = z.strictObject({
   policyReg: z.number().min(0).default(1e-3).describe("weight of the actor's mean² and log-std² penalties (oyster's policy_mean/std_reg_weight)"),
   horizon: z.number().int().positive().nullable().default(null).describe('steps per episode at most; null = the family horizon'),
   evalEpisodes: z.number().int().min(1).default(3).describe('episodes of a meta-test trial: the first with z ~ prior, each later one with z from the posterior of the trial so far'),
+  tasksPerShard: z.number().int().positive().default(8).describe("tasks of a gradient step's meta-batch differentiated as one batch (a shard); the shards run on the task workers and their gradients are summed in shard order, so the results depend on it, never on --workers (fewer: more parallel, more per-op overhead)"),
   deterministicEval: z.boolean().default(true).describe('meta-test acts with tanh(mean), as oyster; false samples actions'),
 })
   .refine((c) => c.trainTasks >= c.collectTasks, { path: ['trainTasks'], message: 'must be at least collectTasks: the buffers of one iteration\'s tasks must all stay live' })
@@ -122,8 +125,8 @@ const familyDefaults: Record<string, Partial<z.input<typeof pearlConfigSchema>>>
 
 // ───────────────────────────── networks ─────────────────────────────
 
-/** The networks and their optimisers. Critic = encoder + twin Q (one loss trains all three). */
-export interface PearlNets {
+/** The networks. Critic = encoder + twin Q (one loss trains all three). */
+export interface PearlNetworks {
   /** c [N, D] → [N, 2L]: μ, then σ² before softplus. */
   encoder: Mlp;
   /** [s, z] [N, O + L] → [N, 2A]: pre-tanh mean, then log-std. */
@@ -135,6 +138,10 @@ export interface PearlNets {
   q2Target: Mlp;
   /** [1]: log α. */
   logAlpha: tf.Variable;
+}
+
+/** The learner's networks and their optimisers (a task worker holds the networks only). */
+export interface PearlNets extends PearlNetworks {
   criticAdam: Adam;
   actorAdam: Adam;
   alphaAdam: Adam | null;
@@ -154,7 +161,7 @@ function sizesOf(family: TaskFamily, config: PearlConfig): PearlSizes {
 }
 
 /** Builds every network from the agent's Rng: ReLU MLPs (rlkit's FlattenMlp), Glorot weights (the actor's output layer near zero, so it starts as tanh(N(0, 1))). */
-export function buildNets(sizes: PearlSizes, config: PearlConfig, rng: Rng): PearlNets {
+function buildNetworks(sizes: PearlSizes, config: PearlConfig, rng: Rng): PearlNetworks {
   const { obsSize: O, actSize: A, latentSize: L, contextSize: D } = sizes;
   const encoder = createMlp({ inputSize: D, hidden: config.encoderHidden, outputSize: 2 * L, activation: 'relu' }, rng);
   const actor = createMlp({ inputSize: O + L, hidden: config.hidden, outputSize: 2 * A, activation: 'relu' }, rng, { outputGain: 0.01 });
@@ -166,23 +173,32 @@ export function buildNets(sizes: PearlSizes, config: PearlConfig, rng: Rng): Pea
   softUpdate(q1Target.params, q1.params, 1);
   softUpdate(q2Target.params, q2.params, 1);
   const logAlpha = variableFrom(tf.tensor1d([Math.log(config.alpha)]));
+  return { encoder, actor, q1, q2, q1Target, q2Target, logAlpha };
+}
+
+/** The networks (as `buildNetworks`) and an Adam for each trained group: critic (encoder, q1, q2), actor, temperature. */
+export function buildNets(sizes: PearlSizes, config: PearlConfig, rng: Rng): PearlNets {
+  const nets = buildNetworks(sizes, config, rng);
   return {
-    encoder,
-    actor,
-    q1,
-    q2,
-    q1Target,
-    q2Target,
-    logAlpha,
-    criticAdam: new Adam([...encoder.params, ...q1.params, ...q2.params], { learningRate: config.lr }),
-    actorAdam: new Adam(actor.params, { learningRate: config.lr }),
-    alphaAdam: config.learnTemperature ? new Adam([logAlpha], { learningRate: config.lr }) : null,
+    ...nets,
+    criticAdam: new Adam(criticParams(nets), { learningRate: config.lr }),
+    actorAdam: new Adam(nets.actor.params, { learningRate: config.lr }),
+    alphaAdam: config.learnTemperature ? new Adam([nets.logAlpha], { learningRate: config.lr }) : null,
   };
 }
 
-function disposeNets(nets: PearlNets): void {
+/** The parameter groups, each in the one order that flat weights and gradients use. */
+const criticParams = (n: PearlNetworks): tf.Variable[] => [...n.encoder.params, ...n.q1.params, ...n.q2.params];
+const qParams = (n: PearlNetworks): tf.Variable[] => [...n.q1.params, ...n.q2.params];
+const targetParams = (n: PearlNetworks): tf.Variable[] => [...n.q1Target.params, ...n.q2Target.params];
+
+function disposeNetworks(nets: PearlNetworks): void {
   for (const net of [nets.encoder, nets.actor, nets.q1, nets.q2, nets.q1Target, nets.q2Target]) net.dispose();
   nets.logAlpha.dispose();
+}
+
+function disposeNets(nets: PearlNets): void {
+  disposeNetworks(nets);
   nets.criticAdam.dispose();
   nets.actorAdam.dispose();
   nets.alphaAdam?.dispose();
@@ -338,7 +354,74 @@ function watchedOnly(hooks: WatchHooks | undefined, firstEpisode: boolean): Watc
 
 const FIGURE_NAMES = ['qLoss', 'policyLoss', 'kl', 'logPi', 'q', 'alpha', 'zStd'] as const;
 
-/** One meta-batch on the device. */
+/** One step's meta-batch on the CPU, as the learner draws it: T tasks, each a context batch and an RL batch, and the step's noise. */
+interface MetaBatchRows {
+  /** [T]: the buffer slot each task of the meta-batch was drawn from (named in errors). */
+  drawn: number[];
+  /** [T, C, D]. */
+  context: Float32Array;
+  /** [T·B] rows, task by task. */
+  rl: Transitions;
+  /** ε of z [T, L], of a' at s' and of ã at s [T·B, A]. */
+  zNoise: Float32Array;
+  nextNoise: Float32Array;
+  actionNoise: Float32Array;
+}
+
+/**
+ * A shard's part of one step's meta-batch: tasks [first, first + count) with their rows, plain
+ * data and typed arrays (what a task worker is sent). `share` = count / T weights the shard's
+ * mean terms, so the shards' losses sum to the meta-batch's.
+ */
+export interface ShardRows {
+  id: number;
+  first: number;
+  count: number;
+  share: number;
+  /** The buffer slot of each of its tasks (named in errors). */
+  drawn: number[];
+  context: Float32Array;
+  obs: Float32Array;
+  actions: Float32Array;
+  rewards: Float32Array;
+  nextObs: Float32Array;
+  terminals: Float32Array;
+  zNoise: Float32Array;
+  nextNoise: Float32Array;
+  actionNoise: Float32Array;
+}
+
+/** The meta-batch cut into shards of `tasksPerShard` consecutive tasks (the last may hold fewer). */
+function shardRows(b: MetaBatchRows, config: PearlConfig, sizes: PearlSizes): ShardRows[] {
+  const { obsSize: O, actSize: A, latentSize: L, contextSize: D } = sizes;
+  const T = config.metaBatchSize;
+  const B = config.batchSize;
+  const C = config.contextBatch;
+  const out: ShardRows[] = [];
+  for (let first = 0; first < T; first += config.tasksPerShard) {
+    const count = Math.min(config.tasksPerShard, T - first);
+    const rows = (a: Float32Array, width: number) => a.slice(first * B * width, (first + count) * B * width);
+    out.push({
+      id: out.length,
+      first,
+      count,
+      share: count / T,
+      drawn: b.drawn.slice(first, first + count),
+      context: b.context.slice(first * C * D, (first + count) * C * D),
+      obs: rows(b.rl.obs, O),
+      actions: rows(b.rl.actions, A),
+      rewards: rows(b.rl.rewards, 1),
+      nextObs: rows(b.rl.nextObs, O),
+      terminals: rows(b.rl.terminals, 1),
+      zNoise: b.zNoise.slice(first * L, (first + count) * L),
+      nextNoise: rows(b.nextNoise, A),
+      actionNoise: rows(b.actionNoise, A),
+    });
+  }
+  return out;
+}
+
+/** A shard's rows on the device. */
 interface StepBatch {
   context: tf.Tensor3D;
   obs: tf.Tensor2D;
@@ -346,10 +429,25 @@ interface StepBatch {
   rewards: tf.Tensor1D;
   nextObs: tf.Tensor2D;
   terminals: tf.Tensor1D;
-  /** ε of z [T, L], of a' at s' and of ã at s [T·B, A]. */
   zNoise: tf.Tensor2D;
   nextNoise: tf.Tensor2D;
   actionNoise: tf.Tensor2D;
+}
+
+function deviceBatch(r: ShardRows, config: PearlConfig, sizes: PearlSizes): StepBatch {
+  const { obsSize: O, actSize: A, latentSize: L, contextSize: D } = sizes;
+  const N = r.count * config.batchSize;
+  return {
+    context: tf.tensor3d(r.context, [r.count, config.contextBatch, D]),
+    obs: tf.tensor2d(r.obs, [N, O]),
+    actions: tf.tensor2d(r.actions, [N, A]),
+    rewards: tf.tensor1d(r.rewards),
+    nextObs: tf.tensor2d(r.nextObs, [N, O]),
+    terminals: tf.tensor1d(r.terminals),
+    zNoise: tf.tensor2d(r.zNoise, [r.count, L]),
+    nextNoise: tf.tensor2d(r.nextNoise, [N, A]),
+    actionNoise: tf.tensor2d(r.actionNoise, [N, A]),
+  };
 }
 
 /** z [T, L] repeated for each of a task's B rows: [T·B, L]. */
@@ -365,17 +463,22 @@ function reparameterise(q: { mean: tf.Tensor2D; variance: tf.Tensor2D }, noise: 
   return tf.tidy(() => tf.add(q.mean, tf.mul(tf.sqrt(q.variance), noise)) as tf.Tensor2D);
 }
 
-/**
- * One SAC + encoder step; returns FIGURE_NAMES as a [7] tensor.
+/*
+ * One step of SAC + encoder, over the meta-batch's shards s (share w_s = T_s / T):
  *   y        = scale·r + γ(1 − d)(min Q̄(s', a', z) − α log π(a' | s', z)),  a' ~ π(· | s', z), no gradient;
- *   critic   = mean (Q₁(s, a, z) − y)² + mean (Q₂ − y)² + β Σ_t KL(q(z | c_t) ‖ N(0, I)), through the encoder;
- *   actor    = mean (α log π(ã | s, z) − min Q(s, ã, z)) + reg, ã ~ π(· | s, z), z detached;
- *   α        (if learned) ← Adam on −log α · (log π + target entropy);
+ *   critic   = Σ_s [w_s · (mean_s (Q₁(s, a, z) − y)² + mean_s (Q₂ − y)²) + β Σ_{t ∈ s} KL(q(z | c_t) ‖ N(0, I))], through the encoder;
+ *   actor    = Σ_s w_s · (mean_s (α log π(ã | s, z) − min Q(s, ã, z)) + reg_s), ã ~ π(· | s, z), z detached,
+ *              with Q the critic AFTER its Adam step (the order of updates of oyster and of the one-shard step);
+ *   α        (if learned) ← Adam on −log α · (Σ_s w_s mean_s log π + target entropy);
  *   targets  ← τ·Q + (1 − τ)·Q̄.
  * z is the same draw in every term: the target and actor see its value, the critic recomputes it
- * from the same ε on the tape (tfjs has no stop-gradient).
+ * from the same ε on the tape (tfjs has no stop-gradient). Each shard's terms are one batched
+ * computation (`criticShare`, `actorShare`, wherever its lane runs); the learner sums the shards'
+ * gradients in shard order, so the result depends on `tasksPerShard`, never on the worker count.
  */
-function gradientStep(nets: PearlNets, config: PearlConfig, sizes: PearlSizes, b: StepBatch): tf.Tensor1D {
+
+/** A shard's critic + encoder gradient (criticParams' order), its parts [w·qLoss, KL, w·mean σ] and its z [T_s·B, L] for `actorShare`. */
+function criticShare(nets: PearlNetworks, config: PearlConfig, sizes: PearlSizes, b: StepBatch, share: number) {
   const { actSize: A, latentSize: L } = sizes;
   const B = config.batchSize;
   return tf.tidy(() => {
@@ -389,44 +492,211 @@ function gradientStep(nets: PearlNets, config: PearlConfig, sizes: PearlSizes, b
     let qLoss: tf.Scalar | null = null;
     let kl: tf.Scalar | null = null;
     let zStd: tf.Scalar | null = null;
-    const critic = tf.variableGrads(() => {
+    const params = criticParams(nets);
+    const { value, grads } = tf.variableGrads(() => {
       const q = posterior(nets.encoder, b.context, L);
       const zc = perRow(reparameterise(q, b.zNoise), B);
       const x = tf.concat([b.obs, b.actions, zc], 1);
       const q1 = tf.reshape(nets.q1.forward(nets.q1.params, x), [-1]);
       const q2 = tf.reshape(nets.q2.forward(nets.q2.params, x), [-1]);
-      qLoss = tf.keep(tf.add(tf.mean(tf.square(tf.sub(q1, y))), tf.mean(tf.square(tf.sub(q2, y)))) as tf.Scalar);
+      qLoss = tf.keep(tf.mul(share, tf.add(tf.mean(tf.square(tf.sub(q1, y))), tf.mean(tf.square(tf.sub(q2, y))))) as tf.Scalar);
       kl = tf.keep(tf.sum(klToStandardNormal(q.mean, q.variance)) as tf.Scalar);
-      zStd = tf.keep(tf.mean(tf.sqrt(q.variance)) as tf.Scalar);
+      zStd = tf.keep(tf.mul(share, tf.mean(tf.sqrt(q.variance))) as tf.Scalar);
       return tf.add(qLoss, tf.mul(config.klWeight, kl)) as tf.Scalar;
-    }, [...nets.encoder.params, ...nets.q1.params, ...nets.q2.params]);
-    nets.criticAdam.apply([...nets.encoder.params, ...nets.q1.params, ...nets.q2.params].map((p) => critic.grads[p.name]));
+    }, params);
+    const parts = tf.stack([qLoss!, kl!, zStd!]) as tf.Tensor1D;
+    tf.dispose([qLoss!, kl!, zStd!, value]); // tf.keep'd inside the gradient function: no scope frees them
+    return { grads: params.map((p) => grads[p.name]), parts, z };
+  });
+}
 
+/** A shard's actor gradient at z (the critic already stepped), and its parts [w·actor loss, w·mean log π, w·mean min Q]. */
+function actorShare(nets: PearlNetworks, config: PearlConfig, sizes: PearlSizes, b: StepBatch, z: tf.Tensor2D, share: number) {
+  const A = sizes.actSize;
+  return tf.tidy(() => {
+    const alpha = tf.exp(nets.logAlpha);
     let logPi: tf.Scalar | null = null;
     let qNew: tf.Scalar | null = null;
-    const actor = tf.variableGrads(() => {
+    const { value, grads } = tf.variableGrads(() => {
       const head = actorHead(nets.actor, b.obs, z, A);
       const sampled = sampleTanhGaussian(head.mean, head.logStd, b.actionNoise);
       const q = minQ(nets.q1, nets.q2, b.obs, sampled.action, z);
-      logPi = tf.keep(tf.mean(sampled.logProb) as tf.Scalar);
-      qNew = tf.keep(tf.mean(q) as tf.Scalar);
+      logPi = tf.keep(tf.mul(share, tf.mean(sampled.logProb)) as tf.Scalar);
+      qNew = tf.keep(tf.mul(share, tf.mean(q)) as tf.Scalar);
       const reg = tf.mul(config.policyReg, tf.add(tf.mean(tf.square(head.mean)), tf.mean(tf.square(head.logStd))));
-      return tf.add(tf.mean(tf.sub(tf.mul(alpha, sampled.logProb), q)), reg) as tf.Scalar;
+      return tf.mul(share, tf.add(tf.mean(tf.sub(tf.mul(alpha, sampled.logProb), q)), reg)) as tf.Scalar;
     }, [...nets.actor.params]);
-    nets.actorAdam.apply(nets.actor.params.map((p) => actor.grads[p.name]));
-
-    if (nets.alphaAdam) {
-      // d/d log α of −log α · (log π + H̄), log π held fixed.
-      const target = config.targetEntropy ?? -A;
-      nets.alphaAdam.apply([tf.neg(tf.reshape(tf.add(logPi!, target), [1]))]);
-    }
-    softUpdate(nets.q1Target.params, nets.q1.params, config.tau);
-    softUpdate(nets.q2Target.params, nets.q2.params, config.tau);
-    const kept = [qLoss!, kl!, logPi!, qNew!, zStd!];
-    const figures = tf.stack([qLoss!, actor.value, kl!, logPi!, qNew!, tf.reshape(alpha, []), zStd!]) as tf.Tensor1D;
-    tf.dispose(kept); // tf.keep'd inside the gradient functions: no scope frees them
-    return figures;
+    const parts = tf.stack([value, logPi!, qNew!]) as tf.Tensor1D;
+    tf.dispose([logPi!, qNew!]);
+    return { grads: nets.actor.params.map((p) => grads[p.name]), parts };
   });
+}
+
+/** The weights a lane computes at, flat in each group's order (`criticParams`, actor, `targetParams`). */
+export interface StepWeights {
+  critic: Float32Array;
+  actor: Float32Array;
+  target: Float32Array;
+  logAlpha: Float32Array;
+}
+
+export interface CriticRequest {
+  /** The step of the iteration (named in errors). */
+  step: number;
+  weights: StepWeights;
+  shards: ShardRows[];
+}
+
+export interface ActorRequest {
+  step: number;
+  /** q1 and q2 after the critic's Adam step (`qParams` order). */
+  q: Float32Array;
+  /** The shards of this lane's last 'critic' request. */
+  shards: number[];
+}
+
+/** A shard's gradient (flat, in its group's order) and its parts of the step's figures. */
+export interface ShardGradient {
+  id: number;
+  gradient: Float32Array;
+  parts: number[];
+}
+
+// ───────────────────────────── shard side ─────────────────────────────
+
+/**
+ * The per-shard half of a gradient step, in a task worker (or on the calling thread): it holds
+ * a copy of the networks, written from each request's weights, and between a step's 'critic'
+ * and 'actor' requests its shards' rows and z. It holds no state across steps.
+ */
+class PearlShard implements ShardWorker {
+  /** The shards of the step in progress: rows on the device and z from the encoder before its step. */
+  private held = new Map<number, { rows: ShardRows; batch: StepBatch; z: tf.Tensor2D }>();
+
+  constructor(
+    private readonly config: PearlConfig,
+    private readonly sizes: PearlSizes,
+    private readonly nets: PearlNetworks,
+  ) {}
+
+  async handle(kind: string, request: unknown): Promise<unknown> {
+    switch (kind) {
+      case 'critic':
+        return this.critic(request as CriticRequest);
+      case 'actor':
+        return this.actor(request as ActorRequest);
+      case 'release':
+        return this.release();
+      case 'tensors':
+        return tf.memory().numTensors;
+      default:
+        throw new MetarlError('METARL_PROTOCOL', `PEARL task worker: unknown request '${kind}'`);
+    }
+  }
+
+  dispose(): void {
+    this.release();
+    disposeNetworks(this.nets);
+  }
+
+  /** Each shard's critic + encoder gradient at the sent weights; keeps its rows and z for 'actor'. */
+  private async critic(request: CriticRequest): Promise<ShardGradient[]> {
+    this.release();
+    const { nets, config, sizes } = this;
+    const { weights } = request;
+    assignFlatValues(criticParams(nets), weights.critic);
+    assignFlatValues(nets.actor.params, weights.actor);
+    assignFlatValues(targetParams(nets), weights.target);
+    assignFlatValues([nets.logAlpha], weights.logAlpha);
+    const out: ShardGradient[] = [];
+    for (const rows of request.shards) {
+      const batch = deviceBatch(rows, config, sizes);
+      const { grads, parts, z } = criticShare(nets, config, sizes, batch, rows.share);
+      this.held.set(rows.id, { rows, batch, z });
+      out.push(await readShare(rows, grads, parts, 'critic', request.step));
+    }
+    return out;
+  }
+
+  /** Each held shard's actor gradient, with the critic's new q1 and q2; then frees the step's tensors. */
+  private async actor(request: ActorRequest): Promise<ShardGradient[]> {
+    const { nets, config, sizes } = this;
+    assignFlatValues(qParams(nets), request.q);
+    const out: ShardGradient[] = [];
+    try {
+      for (const id of request.shards) {
+        const held = this.held.get(id);
+        if (!held) throw new MetarlError('METARL_PROTOCOL', `PEARL task worker holds no rows of shard ${id}: 'actor' came before its 'critic'`);
+        const { grads, parts } = actorShare(nets, config, sizes, held.batch, held.z, held.rows.share);
+        out.push(await readShare(held.rows, grads, parts, 'actor', request.step));
+      }
+    } finally {
+      this.release();
+    }
+    return out;
+  }
+
+  private release(): null {
+    for (const { batch, z } of this.held.values()) tf.dispose([...Object.values(batch), z]);
+    this.held.clear();
+    return null;
+  }
+}
+
+/*
+ * Weights and gradients cross as one flat Float32Array per group, read and written tensor by
+ * tensor: a concat or split kernel per step would cost more than the copy (per-op overhead).
+ */
+
+/** The values of `tensors`, one after another, in order. */
+async function readValues(tensors: readonly tf.Tensor[]): Promise<Float32Array> {
+  const out = new Float32Array(tensors.reduce((n, t) => n + t.size, 0));
+  let at = 0;
+  for (const t of tensors) {
+    out.set((await t.data()) as Float32Array, at);
+    at += t.size;
+  }
+  return out;
+}
+
+/** Tensors of the variables' shapes holding `flat`'s values, in order (the inverse of `readValues`). */
+function tensorsOf(vars: readonly tf.Variable[], flat: Float32Array): tf.Tensor[] {
+  let at = 0;
+  return vars.map((v) => tf.tensor(flat.slice(at, (at += v.size)), v.shape));
+}
+
+/** Writes flat values into variables, in order. */
+function assignFlatValues(vars: readonly tf.Variable[], flat: Float32Array): void {
+  const parts = tensorsOf(vars, flat);
+  vars.forEach((v, i) => v.assign(parts[i]));
+  tf.dispose(parts);
+}
+
+/**
+ * A shard's gradient and parts read to the CPU (the tensors freed). A non-finite gradient stops
+ * here, naming the shard's tasks, so a diverging step is refused before any optimiser takes it.
+ */
+async function readShare(rows: ShardRows, grads: tf.Tensor[], parts: tf.Tensor1D, group: 'critic' | 'actor', step: number): Promise<ShardGradient> {
+  const gradient = await readValues(grads);
+  const values = Array.from((await parts.data()) as Float32Array);
+  tf.dispose([...grads, parts]);
+  const bad = gradient.findIndex((g) => !Number.isFinite(g));
+  if (bad >= 0) {
+    throw new MetarlError(
+      'METARL_NAN_LOSS',
+      `PEARL's ${group} gradient is not finite (${gradient[bad]} at index ${bad}) on meta-batch tasks ${rows.first}–${rows.first + rows.count - 1} ` +
+        `(task buffers ${rows.drawn.join(', ')}) at gradient step ${step} of the iteration: the losses diverged; lower --lr or --reward-scale`,
+      { group, step, drawn: rows.drawn },
+    );
+  }
+  return { id: rows.id, gradient, parts: values };
+}
+
+/** Starts PEARL's shard side in a task worker (or on the calling thread): the networks only, their weights come with each request. */
+export async function createPearlShard(args: ShardWorkerArgs): Promise<ShardWorker> {
+  const config = parseAgentConfig(args.config);
+  const sizes = sizesOf(args.family, config);
+  return new PearlShard(config, sizes, buildNetworks(sizes, config, new Rng(0)));
 }
 
 // ───────────────────── learner: iterate, evaluate ─────────────────────
@@ -435,6 +705,10 @@ interface PearlContext {
   config: PearlConfig;
   family: TaskFamily;
   sampler: Sampler;
+  /** Where the gradient steps' shards run: the task workers, or this thread. */
+  pool: TaskPool;
+  /** The shard side this learner made for itself when given no pool (freed with it). */
+  ownShard: ShardWorker | null;
   sizes: PearlSizes;
   nets: PearlNets;
   /** Sampling seeds, z and action noise, meta-batch draws: the agent's one random stream. */
@@ -478,14 +752,16 @@ class PearlLearner implements MetaLearner {
     }
     const sampleSeconds = (performance.now() - t0) / 1000;
     const sums = new Float64Array(FIGURE_NAMES.length);
-    for (let step = 0; step < config.numTrainSteps; step++) {
-      const batch = this.metaBatch(rng);
-      const figures = gradientStep(this.ctx.nets, config, sizes, batch);
-      tf.dispose(Object.values(batch));
-      const values = (await figures.data()) as Float32Array;
-      figures.dispose();
-      values.forEach((x, i) => (sums[i] += x));
-      if (step % 20 === 19) await letEventLoopRun();
+    try {
+      for (let step = 0; step < config.numTrainSteps; step++) {
+        const values = await this.gradientStep(this.metaBatch(rng), step);
+        values.forEach((x, i) => (sums[i] += x));
+        if (step % 20 === 19) await letEventLoopRun();
+      }
+    } catch (err) {
+      // A step that failed halfway leaves its rows in the lanes that answered.
+      await this.ctx.pool.run('release', Array.from({ length: Math.min(this.ctx.pool.lanes, this.shardCount) }, () => null)).catch(() => undefined);
+      throw err;
     }
     const priorReturn = average(meanReturns(prior));
     const figures: Record<string, number> = Object.fromEntries(FIGURE_NAMES.map((name, i) => [name, sums[i] / config.numTrainSteps]));
@@ -545,7 +821,7 @@ class PearlLearner implements MetaLearner {
   }
 
   /** A meta-batch: `metaBatchSize` live tasks (with replacement), each a context batch and an RL batch, and the step's noise. */
-  private metaBatch(rng: Rng): StepBatch {
+  private metaBatch(rng: Rng): MetaBatchRows {
     const { config, sizes } = this.ctx;
     const { obsSize: O, actSize: A, latentSize: L, contextSize: D } = sizes;
     const T = config.metaBatchSize;
@@ -554,8 +830,10 @@ class PearlLearner implements MetaLearner {
     const rl = emptyTransitions(T * B, O, A);
     const ctx = emptyTransitions(C, O, A);
     const context = new Float32Array(T * C * D);
+    const drawn: number[] = [];
     for (let t = 0; t < T; t++) {
-      const data = this.tasks[rng.int(this.tasks.length)];
+      drawn.push(rng.int(this.tasks.length));
+      const data = this.tasks[drawn[t]];
       data.context.sample(rng, C, ctx);
       context.set(contextRows(ctx, C, sizes, config.contextNextObs), t * C * D);
       data.replay.sample(rng, B, rl, t * B);
@@ -565,17 +843,66 @@ class PearlLearner implements MetaLearner {
       rng.fillNormal(out);
       return out;
     };
-    return {
-      context: tf.tensor3d(context, [T, C, D]),
-      obs: tf.tensor2d(rl.obs, [T * B, O]),
-      actions: tf.tensor2d(rl.actions, [T * B, A]),
-      rewards: tf.tensor1d(rl.rewards),
-      nextObs: tf.tensor2d(rl.nextObs, [T * B, O]),
-      terminals: tf.tensor1d(rl.terminals),
-      zNoise: tf.tensor2d(normals(T * L), [T, L]),
-      nextNoise: tf.tensor2d(normals(T * B * A), [T * B, A]),
-      actionNoise: tf.tensor2d(normals(T * B * A), [T * B, A]),
+    // Drawn in this order: z, then a' at s', then ã at s.
+    const zNoise = normals(T * L);
+    const nextNoise = normals(T * B * A);
+    const actionNoise = normals(T * B * A);
+    return { drawn, context, rl, zNoise, nextNoise, actionNoise };
+  }
+
+  /**
+   * One gradient step (the losses above `criticShare`): the shards' critic gradients at the
+   * current weights, summed in shard order, step the critic's Adam; their actor gradients at the
+   * stepped critic step the actor's; then α and the targets. Returns FIGURE_NAMES.
+   */
+  private async gradientStep(batch: MetaBatchRows, step: number): Promise<number[]> {
+    const { config, sizes, nets } = this.ctx;
+    const shards = shardRows(batch, config, sizes);
+    const weights: StepWeights = {
+      critic: await readValues(criticParams(nets)),
+      actor: await readValues(nets.actor.params),
+      target: await readValues(targetParams(nets)),
+      logAlpha: await readValues([nets.logAlpha]),
     };
+    const critic = await this.ask('critic', step, shards, (mine) => ({ step, weights, shards: mine }) satisfies CriticRequest);
+    stepSum(nets.criticAdam, criticParams(nets), critic);
+    const q = await readValues(qParams(nets));
+    const actor = await this.ask('actor', step, shards, (mine) => ({ step, q, shards: mine.map((r) => r.id) }) satisfies ActorRequest);
+    stepSum(nets.actorAdam, nets.actor.params, actor);
+    const [qLoss, kl, zStd] = sumParts(critic);
+    const [policyLoss, logPi, qNew] = sumParts(actor);
+    if (nets.alphaAdam) {
+      // d/d log α of −log α · (log π + H̄), log π held fixed.
+      const target = config.targetEntropy ?? -sizes.actSize;
+      const grad = tf.tensor1d([-(logPi + target)]);
+      nets.alphaAdam.apply([grad]);
+      grad.dispose();
+    }
+    softUpdate(nets.q1Target.params, nets.q1.params, config.tau);
+    softUpdate(nets.q2Target.params, nets.q2.params, config.tau);
+    return [qLoss, policyLoss, kl, logPi, qNew, Math.exp(weights.logAlpha[0]), zStd];
+  }
+
+  /** Shards per gradient step. */
+  private get shardCount(): number {
+    return Math.ceil(this.ctx.config.metaBatchSize / this.ctx.config.tasksPerShard);
+  }
+
+  /**
+   * Sends each lane the request for its shards and returns the shards' gradients by shard id.
+   * Lane i always gets shards i, i + lanes, …: a step's 'actor' finds the rows its 'critic' left.
+   */
+  private async ask(kind: 'critic' | 'actor', step: number, shards: ShardRows[], request: (mine: ShardRows[]) => unknown): Promise<ShardGradient[]> {
+    const lanes = lanesOf(shards, this.ctx.pool.lanes);
+    const describe = (i: number) => {
+      const tasks = lanes[i].map((r) => `${r.first}–${r.first + r.count - 1}`).join(', ');
+      const buffers = lanes[i].flatMap((r) => r.drawn).join(', ');
+      return `shards ${lanes[i].map((r) => r.id).join(', ')} (meta-batch tasks ${tasks}, from task buffers ${buffers}) of gradient step ${step} (PEARL '${kind}')`;
+    };
+    const answers = (await this.ctx.pool.run(kind, lanes.map(request), { describe })) as ShardGradient[][];
+    const out: ShardGradient[] = [];
+    for (const r of answers.flat()) out[r.id] = r;
+    return out;
   }
 
   /**
@@ -741,11 +1068,33 @@ class PearlLearner implements MetaLearner {
     if (this.disposed) return;
     this.disposed = true;
     disposeNets(this.ctx.nets);
+    this.ctx.ownShard?.dispose();
   }
 
   private alive(): void {
     if (this.disposed) throw new MetarlError('METARL_DISPOSED', 'this PEARL learner was disposed: create a new one');
   }
+}
+
+/** Adam on Σ_shards gradient, summed in shard order (the shards' results are indexed by id). */
+function stepSum(adam: Adam, vars: readonly tf.Variable[], shares: readonly ShardGradient[]): void {
+  const total = new Float64Array(shares[0].gradient.length);
+  for (const s of shares) for (let i = 0; i < total.length; i++) total[i] += s.gradient[i];
+  const grads = tensorsOf(vars, Float32Array.from(total));
+  adam.apply(grads);
+  tf.dispose(grads);
+}
+
+/** Σ_shards of each part, in shard order. */
+function sumParts(shares: readonly ShardGradient[]): number[] {
+  return shares[0].parts.map((_, i) => shares.reduce((sum, s) => sum + s.parts[i], 0));
+}
+
+/** Shards by lane: lane i gets shards i, i + lanes, …; only lanes with a shard. */
+function lanesOf<S extends { id: number }>(shards: S[], lanes: number): S[][] {
+  const out: S[][] = Array.from({ length: Math.min(lanes, shards.length) }, () => []);
+  shards.forEach((s) => out[s.id % out.length].push(s));
+  return out;
 }
 
 /** The checkpoint's parts: each network group under its prefix, with its optimiser. */
@@ -780,7 +1129,10 @@ export async function createPearl(args: AgentArgs<PearlConfig>): Promise<PearlLe
   if (!args.sampler) throw new MetarlError('METARL_CONFIG_INVALID', 'PEARL steps its envs with a sampler: pass `sampler` (createSampler()) in its AgentArgs');
   const rng = new Rng(args.seed);
   const sizes = sizesOf(args.family, config);
-  return new PearlLearner({ config, family: args.family, sampler: args.sampler, sizes, nets: buildNets(sizes, config, rng), rng, watch: args.watch });
+  // No pool: the shards run here, through the same shard side as a task worker's.
+  const ownShard = args.pool ? null : await createPearlShard({ config, family: args.family, familyRef: args.familyRef, sampler: args.sampler });
+  const pool = args.pool ?? new InProcessPool(ownShard!, null);
+  return new PearlLearner({ config, family: args.family, sampler: args.sampler, pool, ownShard, sizes, nets: buildNets(sizes, config, rng), rng, watch: args.watch });
 }
 
 /**
@@ -798,6 +1150,8 @@ export const definition: AgentDefinition<typeof pearlConfigSchema> = {
   configSchema: pearlConfigSchema,
   familyDefaults,
   create: createPearl,
+  createShardWorker: createPearlShard,
+  samplesWithSampler: true,
   shippedState,
 };
 

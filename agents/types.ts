@@ -20,6 +20,12 @@ export interface AgentDefinition<Schema extends z.ZodObject = z.ZodObject> {
    */
   createShardWorker?(args: ShardWorkerArgs): Promise<ShardWorker>;
   /**
+   * An agent with a shard side that still samples through a `sampler` on the main thread (PEARL:
+   * its task workers share out the gradient steps; its collection and meta-test run on the
+   * sampler's env threads). It gets both a `pool` and a `sampler`.
+   */
+  samplesWithSampler?: boolean;
+  /**
    * The row label of this agent's random-init baseline (`metarl eval --baselines`: its fresh
    * weights, adapted as the agent adapts), e.g. MAML's 'random init + fine-tune'. Absent:
    * 'random init (untrained <name>)', for an agent that adapts without a gradient step.

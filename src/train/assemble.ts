@@ -28,8 +28,8 @@ export interface AssembledRun {
   ref: FamilyRef;
   agentConfig: Record<string, unknown>;
   backend: BackendInfo;
-  /** The agent's task pool, or the sampler of an agent without a shard side: closed by the caller. */
-  workers: TaskPool | Sampler;
+  /** The agent's task pool and/or sampler (`AgentDefinition.createShardWorker`, `samplesWithSampler`): closed by the caller. */
+  workers: Pick<TaskPool, 'close' | 'progress'>;
   learner: MetaLearner;
 }
 
@@ -47,20 +47,19 @@ export async function assembleRun(
   if (options.queue && !definition.createShardWorker) {
     throw new MetarlError('METARL_CONFIG_INVALID', `--queue runs task workers, and ${definition.name} has none: use it with an agent that has (maml, rl2), or train ${definition.name} without --queue`, { agent: definition.name });
   }
-  if (definition.createShardWorker) {
-    const pool = await createTaskPool({ ...limits, family: ref, agent: definition.name, config: agentConfig, backend: backend.name, queue: options.queue });
-    try {
-      return { family, ref, agentConfig, backend, workers: pool, learner: await definition.create({ ...args, pool }) };
-    } catch (err) {
-      await pool.close();
-      throw err;
-    }
-  }
-  const sampler = await createSampler({ family: ref, ...limits });
+  const usesPool = definition.createShardWorker !== undefined;
+  const pool = usesPool ? await createTaskPool({ ...limits, family: ref, agent: definition.name, config: agentConfig, backend: backend.name, queue: options.queue }) : null;
+  let sampler: Sampler | null = null;
+  const close = async () => {
+    await pool?.close();
+    await sampler?.close();
+  };
   try {
-    return { family, ref, agentConfig, backend, workers: sampler, learner: await definition.create({ ...args, sampler }) };
+    if (!pool || definition.samplesWithSampler) sampler = await createSampler({ family: ref, ...limits });
+    const learner = await definition.create({ ...args, ...(pool && { pool }), ...(sampler && { sampler }) });
+    return { family, ref, agentConfig, backend, workers: { close, ...(pool?.progress && { progress: () => pool.progress!() }) }, learner };
   } catch (err) {
-    await sampler.close();
+    await close();
     throw err;
   }
 }

@@ -16,7 +16,8 @@ export class InProcessPool implements TaskPool {
 
   constructor(
     private readonly shard: ShardWorker,
-    private readonly sampler: Sampler,
+    /** The shard side's own sampler, closed with the pool (null: the caller's, or none). */
+    private readonly sampler: Sampler | null,
   ) {}
 
   async run(kind: string, requests: readonly unknown[], options: RunOptions = {}): Promise<unknown[]> {
@@ -37,6 +38,6 @@ export class InProcessPool implements TaskPool {
     if (this.closed) return;
     this.closed = true;
     this.shard.dispose();
-    await this.sampler.close();
+    await this.sampler?.close();
   }
 }
