@@ -705,10 +705,13 @@ interface PearlContext {
   config: PearlConfig;
   family: TaskFamily;
   sampler: Sampler;
-  /** Where the gradient steps' shards run: the task workers, or this thread. */
+  /**
+   * Where a gradient step's shards run: the task workers when there are two or more shards, else
+   * this thread's own shard side (`local`; a lone shard sent to a worker would only add the round
+   * trips). The same shard side runs either way, so the numbers are the same.
+   */
   pool: TaskPool;
-  /** The shard side this learner made for itself when given no pool (freed with it). */
-  ownShard: ShardWorker | null;
+  local: InProcessPool;
   sizes: PearlSizes;
   nets: PearlNets;
   /** Sampling seeds, z and action noise, meta-batch draws: the agent's one random stream. */
@@ -760,7 +763,7 @@ class PearlLearner implements MetaLearner {
       }
     } catch (err) {
       // A step that failed halfway leaves its rows in the lanes that answered.
-      await this.ctx.pool.run('release', Array.from({ length: Math.min(this.ctx.pool.lanes, this.shardCount) }, () => null)).catch(() => undefined);
+      await this.lanes.run('release', Array.from({ length: Math.min(this.lanes.lanes, this.shardCount) }, () => null)).catch(() => undefined);
       throw err;
     }
     const priorReturn = average(meanReturns(prior));
@@ -888,18 +891,24 @@ class PearlLearner implements MetaLearner {
     return Math.ceil(this.ctx.config.metaBatchSize / this.ctx.config.tasksPerShard);
   }
 
+  /** The pool the steps' shards go to (see PearlContext.pool). */
+  private get lanes(): TaskPool {
+    return this.shardCount > 1 ? this.ctx.pool : this.ctx.local;
+  }
+
   /**
    * Sends each lane the request for its shards and returns the shards' gradients by shard id.
    * Lane i always gets shards i, i + lanes, …: a step's 'actor' finds the rows its 'critic' left.
    */
   private async ask(kind: 'critic' | 'actor', step: number, shards: ShardRows[], request: (mine: ShardRows[]) => unknown): Promise<ShardGradient[]> {
-    const lanes = lanesOf(shards, this.ctx.pool.lanes);
+    const pool = this.lanes;
+    const lanes = lanesOf(shards, pool.lanes);
     const describe = (i: number) => {
       const tasks = lanes[i].map((r) => `${r.first}–${r.first + r.count - 1}`).join(', ');
       const buffers = lanes[i].flatMap((r) => r.drawn).join(', ');
       return `shards ${lanes[i].map((r) => r.id).join(', ')} (meta-batch tasks ${tasks}, from task buffers ${buffers}) of gradient step ${step} (PEARL '${kind}')`;
     };
-    const answers = (await this.ctx.pool.run(kind, lanes.map(request), { describe })) as ShardGradient[][];
+    const answers = (await pool.run(kind, lanes.map(request), { describe })) as ShardGradient[][];
     const out: ShardGradient[] = [];
     for (const r of answers.flat()) out[r.id] = r;
     return out;
@@ -1068,7 +1077,7 @@ class PearlLearner implements MetaLearner {
     if (this.disposed) return;
     this.disposed = true;
     disposeNets(this.ctx.nets);
-    this.ctx.ownShard?.dispose();
+    void this.ctx.local.close(); // frees its shard side at once: it owns no sampler
   }
 
   private alive(): void {
@@ -1129,10 +1138,9 @@ export async function createPearl(args: AgentArgs<PearlConfig>): Promise<PearlLe
   if (!args.sampler) throw new MetarlError('METARL_CONFIG_INVALID', 'PEARL steps its envs with a sampler: pass `sampler` (createSampler()) in its AgentArgs');
   const rng = new Rng(args.seed);
   const sizes = sizesOf(args.family, config);
-  // No pool: the shards run here, through the same shard side as a task worker's.
-  const ownShard = args.pool ? null : await createPearlShard({ config, family: args.family, familyRef: args.familyRef, sampler: args.sampler });
-  const pool = args.pool ?? new InProcessPool(ownShard!, null);
-  return new PearlLearner({ config, family: args.family, sampler: args.sampler, pool, ownShard, sizes, nets: buildNets(sizes, config, rng), rng, watch: args.watch });
+  // The shard side on this thread: a lone shard's, and every shard's when there is no pool.
+  const local = new InProcessPool(await createPearlShard({ config, family: args.family, familyRef: args.familyRef, sampler: args.sampler }), null);
+  return new PearlLearner({ config, family: args.family, sampler: args.sampler, pool: args.pool ?? local, local, sizes, nets: buildNets(sizes, config, rng), rng, watch: args.watch });
 }
 
 /**
