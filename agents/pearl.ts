@@ -44,15 +44,22 @@
  * --train-tasks 80, --num-train-steps 1000, horizon 20). The defaults here are smaller so an
  * iteration takes seconds on two CPU cores.
  *
- * Sampling uses the vectorised sampler (its env threads step the envs; the policy runs here, one
- * call per step for all slots). Learning runs on this thread: the gradient steps are sequential and
- * small, and are not split over task workers (see docs/api.md "PEARL" for the measured split).
+ * The file holds both halves (ARCHITECTURE.md "Workers"). A gradient step's meta-batch is cut into
+ * shards of `tasksPerShard` tasks; the shard side (`createPearlShard`, in a task worker) computes a
+ * shard's critic + encoder gradient, then, once the learner has stepped the critic, its actor
+ * gradient at the new critic; the learner (`createPearl`) draws the batch, sums the shards'
+ * gradients in shard order, steps each Adam and the targets, and sends the weights with the next
+ * request (synchronous data-parallel). The numbers depend on `tasksPerShard`, never on the worker
+ * count; one shard (the default) runs on this thread. Collection and meta-test stay with the
+ * vectorised sampler (its env threads step the envs; the policy runs here, one call per step for
+ * all slots): PEARL samples a few thousand steps between a hundred gradient steps, and the learner
+ * holds the buffers the episodes go into. docs/api.md "PEARL" has the measured split.
  *
  * Shapes: T = tasks in a meta-batch, C = context transitions per task, B = RL transitions per
  * task, O/A = obs/action size, L = latent size, D = context width (O + A + 1, + O with s').
  *
  * Sections, in order: config · networks · beliefs and rollouts · task buffers · losses and the
- * gradient step · learner: iterate, evaluate · save/load.
+ * gradient step · shard side · learner: iterate, evaluate · save/load.
  */
 import { z } from 'zod';
 import { MetarlError } from '../src/core/errors.js';

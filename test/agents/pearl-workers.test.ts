@@ -80,6 +80,22 @@ describe('PEARL with 0, 1 and 2 task workers', () => {
   });
 });
 
+describe('PEARL checkpoints across worker counts', () => {
+  it('a state saved on 0 workers and restored on 2 continues exactly as the uninterrupted run', async () => {
+    const cfg = config();
+    const family = await loadFamily(LINE);
+    const taskRng = new Rng(9);
+    const batches = [0, 1, 2].map(() => family.sampleTasks(taskRng, cfg.collectTasks));
+    const { learner: whole } = await start(cfg, 0, 3);
+    await whole.iterate(batches[0]);
+    const saved = await whole.state();
+    const expected = [(await whole.iterate(batches[1])).figures, (await whole.iterate(batches[2])).figures];
+    const { learner: resumed } = await start(cfg, 2, 11);
+    await resumed.restore(saved);
+    expect([(await resumed.iterate(batches[1])).figures, (await resumed.iterate(batches[2])).figures]).toEqual(expected);
+  });
+});
+
 describe('PEARL task-worker failures', () => {
   // A reward scale past float32's range makes the Bellman target −∞ and every critic gradient non-finite.
   it('a shard whose gradient is not finite fails the iteration naming its tasks, the step and the stage; the workers go on, holding nothing of it', async () => {
