@@ -63,7 +63,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function iterationsTable(iterations: number): Promise<void> {
   console.log(`Whole iterations at the family defaults, median of ${iterations} after a warm-up: seconds per iteration (sampling + learning)\n`);
-  console.log(`| family | ${SETUPS.map((s) => `${8 / s.tasksPerShard} shard${s.tasksPerShard < 8 ? 's' : ''}, ${s.workers} workers`).join(' | ')} | 2 shards: 2 vs 1 worker | 2 shards on 2 workers vs 1 shard on 2 |`);
+  console.log(`| family | ${SETUPS.map((s) => `${8 / s.tasksPerShard} shard${s.tasksPerShard < 8 ? 's' : ''}, ${s.workers} worker${s.workers === 1 ? '' : 's'}`).join(' | ')} | 2 shards: 2 vs 1 worker | 2 shards on 2 workers vs 1 shard on 2 |`);
   console.log(`|---|${SETUPS.map(() => '---:|').join('')}---:|---:|`);
   for (const name of FAMILIES) {
     const runs = [];
