@@ -380,7 +380,7 @@ interface MetaBatchRows {
  * data and typed arrays (what a task worker is sent). `share` = count / T weights the shard's
  * mean terms, so the shards' losses sum to the meta-batch's.
  */
-export interface ShardRows {
+interface ShardRows {
   id: number;
   first: number;
   count: number;
@@ -540,21 +540,21 @@ function actorShare(nets: PearlNetworks, config: PearlConfig, sizes: PearlSizes,
 }
 
 /** The weights a lane computes at, flat in each group's order (`criticParams`, actor, `targetParams`). */
-export interface StepWeights {
+interface StepWeights {
   critic: Float32Array;
   actor: Float32Array;
   target: Float32Array;
   logAlpha: Float32Array;
 }
 
-export interface CriticRequest {
+interface CriticRequest {
   /** The step of the iteration (named in errors). */
   step: number;
   weights: StepWeights;
   shards: ShardRows[];
 }
 
-export interface ActorRequest {
+interface ActorRequest {
   step: number;
   /** q1 and q2 after the critic's Adam step (`qParams` order). */
   q: Float32Array;
@@ -563,7 +563,7 @@ export interface ActorRequest {
 }
 
 /** A shard's gradient (flat, in its group's order) and its parts of the step's figures. */
-export interface ShardGradient {
+interface ShardGradient {
   id: number;
   gradient: Float32Array;
   parts: number[];
@@ -700,7 +700,7 @@ async function readShare(rows: ShardRows, grads: tf.Tensor[], parts: tf.Tensor1D
 }
 
 /** Starts PEARL's shard side in a task worker (or on the calling thread): the networks only, their weights come with each request. */
-export async function createPearlShard(args: ShardWorkerArgs): Promise<ShardWorker> {
+async function createPearlShard(args: ShardWorkerArgs): Promise<ShardWorker> {
   const config = parseAgentConfig(args.config);
   const sizes = sizesOf(args.family, config);
   return new PearlShard(config, sizes, buildNetworks(sizes, config, new Rng(0)));
