@@ -1167,6 +1167,7 @@ export const definition: AgentDefinition<typeof pearlConfigSchema> = {
   create: createPearl,
   createShardWorker: createPearlShard,
   samplesWithSampler: true,
+  usesTaskWorkers: (config) => config.tasksPerShard < config.metaBatchSize,
   shippedState,
 };
 

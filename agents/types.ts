@@ -26,6 +26,12 @@ export interface AgentDefinition<Schema extends z.ZodObject = z.ZodObject> {
    */
   samplesWithSampler?: boolean;
   /**
+   * For an agent with a shard side: whether a run with this config sends any work to task
+   * workers (absent: always). Without, no pool is started (PEARL with one shard a step learns on
+   * the main thread, and idle worker threads would only hold memory).
+   */
+  usesTaskWorkers?(config: z.output<Schema>): boolean;
+  /**
    * The row label of this agent's random-init baseline (`metarl eval --baselines`: its fresh
    * weights, adapted as the agent adapts), e.g. MAML's 'random init + fine-tune'. Absent:
    * 'random init (untrained <name>)', for an agent that adapts without a gradient step.

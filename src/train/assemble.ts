@@ -44,10 +44,11 @@ export async function assembleRun(
   const backend = await initBackend(config.backend);
   const limits = { workers: config.workers, stepTimeoutMs: config.stepTimeout * 1000, workerMemoryMb: config.workerMemoryMb };
   const args = { config: agentConfig, family, familyRef: ref, seed: seedFor(config.seed, SEEDS.agent), watch: options.watch };
-  if (options.queue && !definition.createShardWorker) {
-    throw new MetarlError('METARL_CONFIG_INVALID', `--queue runs task workers, and ${definition.name} has none: use it with an agent that has (maml, rl2), or train ${definition.name} without --queue`, { agent: definition.name });
+  const usesPool = definition.createShardWorker !== undefined && (definition.usesTaskWorkers?.(agentConfig) ?? true);
+  if (options.queue && !usesPool) {
+    const why = definition.createShardWorker ? 'with this config uses none' : 'has none';
+    throw new MetarlError('METARL_CONFIG_INVALID', `--queue runs task workers, and ${definition.name} ${why}: use it with an agent that has (maml, rl2; pearl with --tasks-per-shard below --meta-batch-size), or train ${definition.name} without --queue`, { agent: definition.name });
   }
-  const usesPool = definition.createShardWorker !== undefined;
   const pool = usesPool ? await createTaskPool({ ...limits, family: ref, agent: definition.name, config: agentConfig, backend: backend.name, queue: options.queue }) : null;
   let sampler: Sampler | null = null;
   const close = async () => {

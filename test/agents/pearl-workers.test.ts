@@ -1,6 +1,7 @@
 // PEARL's gradient steps through task workers (issue 8): the worker count changes nothing but speed,
 // a failing shard gives an error naming its tasks and the stage, and workers hold no tensors from one
 // iteration to the next.
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPearl, pearlConfigSchema, type PearlConfig } from '../../agents/pearl.js';
 import type { MetaLearner } from '../../src/core/learner.js';
@@ -12,6 +13,8 @@ import { createSampler } from '../../src/sampling/sampler.js';
 import type { Sampler } from '../../src/sampling/types.js';
 import { createTaskPool } from '../../src/workers/pool.js';
 import type { TaskPool } from '../../src/workers/types.js';
+import { assembleRun } from '../../src/train/assemble.js';
+import { runConfigSchema } from '../../src/train/config.js';
 import { failure } from '../fixtures/rejection.js';
 
 const LINE: FamilyRef = { name: 'line-goal', module: new URL('../fixtures/envs/line-goal.ts', import.meta.url).href };
@@ -77,6 +80,24 @@ describe('PEARL with 0, 1 and 2 task workers', () => {
     expect(sharded.qLoss).not.toBe(one.qLoss);
     // Summed in another order, the same losses: equal to float32 rounding.
     expect(sharded.qLoss).toBeCloseTo(one.qLoss, 3);
+  });
+});
+
+describe('PEARL in a run (assembleRun)', () => {
+  it('starts task workers only when a step has two or more shards; one shard learns on the main thread', async () => {
+    const pools: boolean[] = [];
+    for (const tasksPerShard of [8, 4]) {
+      const run = await assembleRun(runConfigSchema.parse({ env: fileURLToPath(LINE.module), agent: 'pearl', workers: 2, backend: 'wasm', out: 'unused', agentConfig: { tasksPerShard, hidden: [8], encoderHidden: [8] } }));
+      try {
+        const ctx = (run.learner as unknown as { ctx: { pool: TaskPool; local: TaskPool } }).ctx;
+        pools.push(ctx.pool !== ctx.local);
+        if (ctx.pool !== ctx.local) expect(ctx.pool.workers).toBe(2);
+      } finally {
+        run.learner.dispose();
+        await run.workers.close();
+      }
+    }
+    expect(pools).toEqual([false, true]);
   });
 });
 
