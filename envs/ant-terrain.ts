@@ -12,7 +12,7 @@
  *   0 hip_4 150 | 1 ankle_4 150 | 2 hip_1 150 | 3 ankle_1 150
  *   4 hip_2 150 | 5 ankle_2 150 | 6 hip_3 150 | 7 ankle_3 150
  *
- * Observation (52 floats):
+ * Observation (52 floats; 27 with `heights: false`, built in as ant-terrain-blind):
  *   0–26 as ant-dir (robots/ant-env.ts), but 0 is the torso height above the local ground (m)
  *   27–51 5 × 5 terrain samples 0.4 m apart around the torso, aligned with its heading:
  *         27 + 5a + b = torso height − ground height at the a-th point along the heading
@@ -46,6 +46,10 @@ export const HEIGHT_SPACING = 0.4;
 export const antTerrainOptions = z.object({
   horizon: z.number().int().positive().default(200).describe('steps per episode'),
   types: z.array(z.enum(TERRAIN_TYPES)).min(1).default([...TERRAIN_TYPES]).describe('terrain types, drawn uniformly'),
+  heights: z
+    .boolean()
+    .default(true)
+    .describe('observe the 5 × 5 grid of terrain heights; false: blind, the terrain shows only through the body (RMA)'),
   difficultyRange: z
     .tuple([z.number().min(0).max(1), z.number().min(0).max(1)])
     .default([0, 1])
@@ -66,11 +70,14 @@ const ALIVE_BONUS = 1;
 export function createAntTerrain(options: AntTerrainOptions = {}) {
   const opts = parseFamilyOptions('ant-terrain', antTerrainOptions, options);
   const [lo, hi] = opts.difficultyRange;
-  const obsSize = ANT_BASE_OBS_SIZE + HEIGHT_GRID * HEIGHT_GRID;
+  const name = opts.heights ? 'ant-terrain' : 'ant-terrain-blind';
+  const obsSize = ANT_BASE_OBS_SIZE + (opts.heights ? HEIGHT_GRID * HEIGHT_GRID : 0);
   const spec = { obsSize, actSize: ANT_ACT_SIZE, ...unitActionSpec(ANT_ACT_SIZE), horizon: opts.horizon, dt: ANT_DT, bodyCount: antDescription().bodies.length };
   return defineTaskFamily<AntTerrainTask>({
-    name: 'ant-terrain',
-    description: 'Ant walking forward over seeded rough, sloped, stepped or obstacle terrain (legged_gym terrains).',
+    name,
+    description: opts.heights
+      ? 'Ant walking forward over seeded rough, sloped, stepped or obstacle terrain (legged_gym terrains).'
+      : 'Ant walking forward, blind, over seeded rough, sloped, stepped or obstacle terrain: the terrain is inferred from the body (RMA).',
     spec,
     taskRanges: { 'terrain type': opts.types.join(' | '), 'difficulty δ': `U[${lo}, ${hi}]`, 'terrain seed': '31-bit integer' },
     sampleTasks: (rng, n) =>
@@ -78,13 +85,13 @@ export function createAntTerrain(options: AntTerrainOptions = {}) {
     makeEnv: (task) => {
       const terrain = generateTerrain(task);
       return makeAntEnv({
-        family: 'ant-terrain',
+        family: name,
         spec,
         ground: terrain.description(),
         groundHeight: (x, z) => terrain.heightAt(x, z),
         infoKeys: ['forward_reward', 'alive_bonus', 'ctrl_cost', 'height'],
         reward: (s, info) => antTerrainReward(s, terrain, info),
-        observeExtra: (rw, out, offset) => observeHeights(rw, terrain, out, offset),
+        observeExtra: opts.heights ? (rw, out, offset) => observeHeights(rw, terrain, out, offset) : undefined,
         markers: [{ kind: 'arrow', position: [0, 1.2, 0], direction: [1, 0, 0], color: '#3070d0', label: `${task.type} δ = ${task.difficulty.toFixed(2)}` }],
         taskLabel: { terrain: task.type, 'difficulty δ': Number(task.difficulty.toFixed(3)), seed: task.seed },
       });

@@ -92,3 +92,30 @@ describe('ant-terrain env on generated terrain', () => {
     expect(sample(4, 0)).toBeCloseTo(sample(4, 4), 2); // level across the heading
   });
 });
+
+describe('ant-terrain-blind', () => {
+  it('is ant-terrain without the heights: the same tasks, and the ant’s own 27 observations of the same motion', async () => {
+    const { default: blind } = await import('../../envs/ant-terrain-blind.js');
+    expect(blind.name).toBe('ant-terrain-blind');
+    expect(blind.spec.obsSize).toBe(ANT_BASE_OBS_SIZE);
+    expect(blind.sampleTasks(new Rng(5), 20)).toEqual(antTerrain.sampleTasks(new Rng(5), 20));
+    const task = { type: 'stairs-up' as const, difficulty: 0.8, seed: 7 };
+    const seen = antTerrain.makeEnv(task) as RobotEnv;
+    const unseen = blind.makeEnv(task) as RobotEnv;
+    try {
+      expect(Array.from(unseen.reset(3))).toEqual(Array.from(seen.reset(3).subarray(0, ANT_BASE_OBS_SIZE)));
+      const rng = new Rng(8);
+      for (let t = 0; t < 40; t++) {
+        const action = Float32Array.from({ length: 8 }, () => rng.uniform(-1, 1));
+        const a = seen.step(action);
+        const b = unseen.step(action);
+        expect(b.obs).toHaveLength(ANT_BASE_OBS_SIZE);
+        expect(Array.from(b.obs)).toEqual(Array.from(a.obs.subarray(0, ANT_BASE_OBS_SIZE)));
+        expect(b.reward).toBe(a.reward);
+      }
+    } finally {
+      seen.dispose();
+      unseen.dispose();
+    }
+  });
+});

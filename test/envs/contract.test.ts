@@ -169,6 +169,13 @@ const factorsIn = (xs: number[], base: number, len: number) => {
   for (const x of xs) inRange(x, base ** -3 * (1 - 1e-12), base ** 3 * (1 + 1e-12));
 };
 
+/** The ant-terrain families' tasks, seen or blind. */
+const terrainTask = (t: { type: string; difficulty: number; seed: number }): void => {
+  expect(['flat', 'rough', 'slope-up', 'slope-down', 'stairs-up', 'stairs-down', 'obstacles']).toContain(t.type);
+  inRange(t.difficulty, 0, 1);
+  expect(Number.isInteger(t.seed)).toBe(true);
+};
+
 /** ENVS.md's default ranges, per family. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each check reads its own family's task shape
 const RANGE_CHECKS: Record<string, (task: any, family: TaskFamily) => void> = {
@@ -193,11 +200,8 @@ const RANGE_CHECKS: Record<string, (task: any, family: TaskFamily) => void> = {
     expect(t.goal).toHaveLength(2);
     inRange(Math.hypot(t.goal[0], t.goal[1]), 0, 3);
   },
-  'ant-terrain': (t: { type: string; difficulty: number; seed: number }) => {
-    expect(['flat', 'rough', 'slope-up', 'slope-down', 'stairs-up', 'stairs-down', 'obstacles']).toContain(t.type);
-    inRange(t.difficulty, 0, 1);
-    expect(Number.isInteger(t.seed)).toBe(true);
-  },
+  'ant-terrain': terrainTask,
+  'ant-terrain-blind': terrainTask,
 };
 
 describe('dispose frees WASM memory', () => {
