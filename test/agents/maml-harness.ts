@@ -11,6 +11,7 @@ import type { TaskFamily } from '../../src/core/types.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { tf } from '../../src/nn/tf.js';
 import { createTaskPool } from '../../src/workers/pool.js';
+import { randomRows } from '../rl/rl-fixture.js';
 import type { TaskPool } from '../../src/workers/types.js';
 
 export const POINT_NAV: FamilyRef = { name: 'point-nav', module: new URL('../../envs/point-nav.ts', import.meta.url).href };
@@ -42,17 +43,7 @@ export function pointNavLearners(): { family: () => TaskFamily; learner: (cfg: M
 
 /** A random stage of one task's N rows, the last `padding` masked out, for the gradient checks. */
 export function randomStage(rng: Rng, N: number, O: number, A: number, padding = 0): StageData {
-  const fill = (size: number) => Float32Array.from({ length: size }, () => rng.normal(0, 1));
-  const mask = new Float32Array(N).fill(1).fill(0, N - padding);
-  return {
-    obs: tf.tensor2d(fill(N * O), [N, O]),
-    actions: tf.tensor2d(fill(N * A), [N, A]),
-    advantages: tf.tensor1d(fill(N).map((x, i) => x * mask[i])),
-    mask: tf.tensor1d(mask),
-    steps: N - padding,
-    meanReturn: 0,
-    envSteps: N - padding,
-  };
+  return { ...randomRows(rng, N, padding, O, A), meanReturn: 0, envSteps: N - padding };
 }
 
 export const disposeStage = (s: StageData): void => tf.dispose([s.obs, s.actions, s.advantages, s.mask]);

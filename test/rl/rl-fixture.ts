@@ -15,12 +15,13 @@ export function smallPolicy(seed: number): GaussianMlpPolicy {
   return createGaussianMlp({ obsSize: OBS, actSize: ACT, hidden: [6], initStd: 0.8 }, new Rng(seed));
 }
 
-export function randomRows(rng: Rng, n: number, padding = 0): PolicyRows {
+/** Random rows of one task: `n` rows of `obs`/`act` sizes, the last `padding` masked out. */
+export function randomRows(rng: Rng, n: number, padding = 0, obs = OBS, act = ACT): PolicyRows {
   const fill = (size: number) => Float32Array.from({ length: size }, () => rng.normal(0, 1));
   const mask = new Float32Array(n).fill(1).fill(0, n - padding);
   return {
-    obs: tf.tensor2d(fill(n * OBS), [n, OBS]),
-    actions: tf.tensor2d(fill(n * ACT), [n, ACT]),
+    obs: tf.tensor2d(fill(n * obs), [n, obs]),
+    actions: tf.tensor2d(fill(n * act), [n, act]),
     advantages: tf.tensor1d(fill(n).map((x, i) => x * mask[i])),
     mask: tf.tensor1d(mask),
     steps: n - padding,
