@@ -11,6 +11,7 @@ import { initBackend } from '../../src/nn/backend.js';
 import { createTaskPool } from '../../src/workers/pool.js';
 import type { TaskPool } from '../../src/workers/types.js';
 import { failure } from '../fixtures/rejection.js';
+import { recordRun } from '../fixtures/recorded-run.js';
 import { POINT_REF } from '../fixtures/sampling-policies.js';
 
 const POINT_NAV: FamilyRef = { name: 'point-nav', module: new URL('../../envs/point-nav.ts', import.meta.url).href };
@@ -49,16 +50,7 @@ describe('MAML with 0, 1 and 2 task workers', () => {
     const runs = [];
     for (const workers of [0, 1, 2]) {
       const { learner } = await start(POINT_NAV, cfg, workers, 4);
-      const taskRng = new Rng(5);
-      const metrics = [];
-      for (let i = 0; i < 2; i++) {
-        const m = await learner.iterate(family.sampleTasks(taskRng, cfg.metaBatchSize));
-        const { outerSeconds: _, ...figures } = m.figures;
-        metrics.push({ stageReturns: m.stageReturns, figures, envSteps: m.envSteps });
-      }
-      const evaluation = await learner.evaluate(family.sampleTasks(new Rng(6), 3), { seed: 7, adaptationSteps: 2 });
-      const { arrays } = await learner.state();
-      runs.push({ metrics, evaluation, weights: Object.fromEntries(Object.entries(arrays).map(([k, a]) => [k, Array.from(a.data)])) });
+      runs.push(await recordRun(learner, family, cfg.metaBatchSize, 2, ['outerSeconds']));
     }
     expect(runs[0].metrics[1].figures.stepAccepted ?? 1).toBe(1);
     expect(runs[1]).toEqual(runs[0]);

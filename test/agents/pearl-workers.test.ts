@@ -16,6 +16,7 @@ import type { TaskPool } from '../../src/workers/types.js';
 import { assembleRun } from '../../src/train/assemble.js';
 import { runConfigSchema } from '../../src/train/config.js';
 import { failure } from '../fixtures/rejection.js';
+import { recordRun } from '../fixtures/recorded-run.js';
 
 const LINE: FamilyRef = { name: 'line-goal', module: new URL('../fixtures/envs/line-goal.ts', import.meta.url).href };
 
@@ -52,15 +53,7 @@ describe('PEARL with 0, 1 and 2 task workers', () => {
     const runs = [];
     for (const workers of [0, 1, 2]) {
       const { learner } = await start(cfg, workers, 4);
-      const taskRng = new Rng(5);
-      const metrics = [];
-      for (let i = 0; i < 2; i++) {
-        const m = await learner.iterate(family.sampleTasks(taskRng, cfg.collectTasks));
-        metrics.push({ stageReturns: m.stageReturns, figures: m.figures, envSteps: m.envSteps });
-      }
-      const evaluation = await learner.evaluate(family.sampleTasks(new Rng(6), 3), { seed: 7, adaptationSteps: 1 });
-      const { arrays } = await learner.state();
-      runs.push({ metrics, evaluation, weights: Object.fromEntries(Object.entries(arrays).map(([k, a]) => [k, Array.from(a.data)])) });
+      runs.push(await recordRun(learner, family, cfg.collectTasks, 1));
     }
     expect(runs[0].metrics[1].figures.qLoss).toBeGreaterThan(0);
     expect(runs[0].metrics[1].figures.alpha).not.toBe(1); // the temperature's step went through too

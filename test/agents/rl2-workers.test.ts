@@ -10,6 +10,7 @@ import { initBackend } from '../../src/nn/backend.js';
 import { createTaskPool } from '../../src/workers/pool.js';
 import type { TaskPool } from '../../src/workers/types.js';
 import { failure } from '../fixtures/rejection.js';
+import { recordRun } from '../fixtures/recorded-run.js';
 import { POINT_REF } from '../fixtures/sampling-policies.js';
 
 const POINT_NAV: FamilyRef = { name: 'point-nav', module: new URL('../../envs/point-nav.ts', import.meta.url).href };
@@ -44,15 +45,7 @@ describe('RL² with 0, 1 and 2 task workers', () => {
     const runs = [];
     for (const workers of [0, 1, 2]) {
       const { learner } = await start(POINT_NAV, cfg, workers, 4);
-      const taskRng = new Rng(5);
-      const metrics = [];
-      for (let i = 0; i < 2; i++) {
-        const m = await learner.iterate(family.sampleTasks(taskRng, cfg.metaBatchSize));
-        metrics.push({ stageReturns: m.stageReturns, figures: m.figures, envSteps: m.envSteps });
-      }
-      const evaluation = await learner.evaluate(family.sampleTasks(new Rng(6), 3), { seed: 7, adaptationSteps: 2 });
-      const { arrays } = await learner.state();
-      runs.push({ metrics, evaluation, weights: Object.fromEntries(Object.entries(arrays).map(([k, a]) => [k, Array.from(a.data)])) });
+      runs.push(await recordRun(learner, family, cfg.metaBatchSize, 2));
     }
     expect(runs[0].metrics[1].figures.gradNorm).toBeGreaterThan(0);
     expect(runs[0].evaluation.returns.map((r) => r.length)).toEqual([3, 3, 3]);
