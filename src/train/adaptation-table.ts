@@ -1,4 +1,5 @@
 import type { AdaptationResult } from '../core/learner.js';
+import type { Task } from '../core/types.js';
 
 export interface StageSummary {
   stage: string;
@@ -13,6 +14,17 @@ export interface StageSummary {
   gain?: { mean: number; stderr: number };
 }
 
+/** One held-out task and its return at each adaptation stage: what the means are taken over, kept so a table can be cut by task. */
+export interface TaskReturns {
+  task: Task;
+  returns: number[];
+}
+
+/** The evaluation's returns regrouped by task: `returns[stage][task]` → one row per task. */
+export function perTaskReturns(tasks: readonly Task[], result: AdaptationResult): TaskReturns[] {
+  return tasks.map((task, t) => ({ task, returns: result.returns.map((stage) => stage[t]) }));
+}
+
 /** Mean ± standard error over tasks, per adaptation stage, and each later stage's paired gain over the first. */
 export function summarizeAdaptation(result: AdaptationResult): StageSummary[] {
   const first = result.returns[0];
@@ -24,7 +36,7 @@ export function summarizeAdaptation(result: AdaptationResult): StageSummary[] {
   });
 }
 
-function meanStderr(xs: readonly number[]): { mean: number; stderr: number } {
+export function meanStderr(xs: readonly number[]): { mean: number; stderr: number } {
   const n = xs.length;
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   const variance = n > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;

@@ -9,6 +9,7 @@ import { Rng } from '../core/rng.js';
 import { releaseBackend } from '../nn/backend.js';
 import { createSampler } from '../sampling/sampler.js';
 import { formatAdaptationTable, formatComparisonTable, formatGains } from './adaptation-table.js';
+import { formatGainByTask } from './gain-by-task.js';
 import { BACKENDS, readConfigFile } from './config.js';
 import { resolveFamily } from './families.js';
 import { fileError, isSystemError } from './files.js';
@@ -172,18 +173,20 @@ program
   .option('--baselines', 'add the baselines: random init + fine-tune, and the runs given by --pretrained and --oracle')
   .option('--pretrained <run>', 'a run of `train --agent maml --inner-steps 0` on the same family: the pretrained + fine-tune row (implies --baselines)')
   .option('--oracle <run>', 'a run of `train --agent maml --inner-steps 0 --oracle` on the same family: the oracle row (implies --baselines)')
+  .option('--by <field>', "also cut the agent's gain by this task field (e.g. type for ant-terrain; a number with many values in quarters of the tasks)")
   .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json; for a shipped zoo/<name>, runs/zoo/<name>/eval.json)')
-  .action(async (runDir: string, opts: { tasks: number; seed?: number; baselines?: boolean; pretrained?: string; oracle?: string; out?: string }) => {
+  .action(async (runDir: string, opts: { tasks: number; seed?: number; baselines?: boolean; pretrained?: string; oracle?: string; by?: string; out?: string }) => {
     const wantBaselines = Boolean(opts.baselines || opts.pretrained || opts.oracle);
     const baselines = wantBaselines ? { ...(opts.pretrained ? { pretrained: opts.pretrained } : {}), ...(opts.oracle ? { oracle: opts.oracle } : {}) } : undefined;
     const out = opts.out ?? defaultEvalPath(runDir);
-    const result = await evaluate(runDir, { tasks: opts.tasks, seed: opts.seed, out: opts.out, baselines });
+    const result = await evaluate(runDir, { tasks: opts.tasks, seed: opts.seed, out: opts.out, baselines, by: opts.by });
     const rows = [{ label: result.agent, adaptation: result.adaptation }, ...(result.baselines ?? [])];
     const table = `${result.baselines ? formatComparisonTable(rows) : formatAdaptationTable(result.adaptation)}\n${formatGains(result.adaptation)}`;
     const missing = wantBaselines ? [!opts.pretrained && 'pretrained (--pretrained <run>)', !opts.oracle && 'oracle (--oracle <run>)'].filter(Boolean) : [];
     const kept = !wantBaselines && result.baselines ? '\nbaselines kept from the earlier table (the same held-out tasks; a baseline does not depend on the checkpoint)' : '';
     const note = `${missing.length > 0 ? `\nnot compared: ${missing.join(', ')}` : ''}${kept}`;
-    console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks (seed ${result.seed}):\n${table}${note}\nwritten to ${out}`);
+    const byGroup = result.groups ? `\n\nby ${result.groups.by}:\n${formatGainByTask(result.groups.by, result.adaptation.map((r) => r.stage), result.groups.groups)}` : '';
+    console.log(`${result.agent} on ${result.family}, iteration ${result.iteration}, ${opts.tasks} held-out tasks (seed ${result.seed}):\n${table}${note}${byGroup}\nwritten to ${out}`);
   });
 
 program

@@ -1,12 +1,13 @@
 import { dirname, join } from 'node:path';
-import type { StageSummary } from './adaptation-table.js';
+import type { StageSummary, TaskReturns } from './adaptation-table.js';
 import { assertBaselineRuns, evaluateBaselines, type BaselineRow, type BaselineRuns } from './baselines.js';
 import type { RunConfig } from './config.js';
 import { assertWritableFile, makeDirectory, writeFileAtomic } from './files.js';
 import { keptBaselines } from './kept-baselines.js';
 import { openRun } from './open-run.js';
 import { readRunConfig } from './run-config.js';
-import { evaluateLearner } from './train.js';
+import { assertGroupKey, gainByTask, type TaskGroup } from './gain-by-task.js';
+import { evaluateLearner, heldOutTasks } from './train.js';
 import { outputDir, resolveRunDir } from './zoo.js';
 
 export interface EvaluateRunOptions {
@@ -19,6 +20,8 @@ export interface EvaluateRunOptions {
   seed?: number;
   /** Add the transfer-learning baselines: random init always, pretrained and oracle from these runs (`zoo/<name>` names a shipped one). */
   baselines?: BaselineRuns;
+  /** Also cut the agent's gain by this task field (`type` for ant-terrain; a number with many values in quarters of the tasks): `groups`. */
+  by?: string;
 }
 
 export interface EvaluateRunResult {
@@ -29,6 +32,10 @@ export interface EvaluateRunResult {
   tasks: number;
   adaptation: StageSummary[];
   baselines?: BaselineRow[];
+  /** The agent's gain on each group of tasks sharing the `by` field's value. */
+  groups?: { by: string; groups: TaskGroup[] };
+  /** Each held-out task, as the family describes it, and the agent's return on it at each stage. */
+  perTask: TaskReturns[];
 }
 
 /** Where `evaluate` writes a run's table unless told: `<run>/eval.json`, or `runs/zoo/<name>/eval.json` for a shipped run. */
@@ -52,12 +59,14 @@ export async function evaluate(runDir: string, options: EvaluateRunOptions = {})
   }
   const run = await openRun(dir, { backend: options.backend });
   const seed = options.seed ?? run.config.seed;
-  let adaptation: StageSummary[];
+  let evaluated: Awaited<ReturnType<typeof evaluateLearner>>;
   try {
-    adaptation = await evaluateLearner(run.learner, run.family, seed, tasks);
+    if (options.by !== undefined) assertGroupKey(heldOutTasks(run.family, seed, tasks), options.by, run.family.name);
+    evaluated = await evaluateLearner(run.learner, run.family, seed, tasks);
   } finally {
     await run.close();
   }
+  const { adaptation, perTask } = evaluated;
   // After the run's own workers are gone (a baseline opens its own), on the run's backend.
   const backend = options.backend ?? (run.backend as RunConfig['backend']);
   const baselines = options.baselines
@@ -65,7 +74,8 @@ export async function evaluate(runDir: string, options: EvaluateRunOptions = {})
     : out
       ? keptBaselines(out, { agent: run.config.agent, family: run.family.name, seed, tasks, stages: adaptation.length })
       : undefined;
-  const result: EvaluateRunResult = { agent: run.config.agent, family: run.family.name, iteration: run.iteration, seed, tasks, adaptation, ...(baselines ? { baselines } : {}) };
+  const groups = options.by !== undefined ? { groups: { by: options.by, groups: gainByTask(perTask, options.by) } } : {};
+  const result: EvaluateRunResult = { agent: run.config.agent, family: run.family.name, iteration: run.iteration, seed, tasks, adaptation, ...(baselines ? { baselines } : {}), ...groups, perTask };
   if (out) writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }

@@ -4,7 +4,7 @@ import { MetarlError, isMetarlError, type MetarlErrorCode } from '../core/errors
 import type { AdaptationResult, MetaLearner } from '../core/learner.js';
 import { Rng, type RngState } from '../core/rng.js';
 import type { JsonValue, Task, TaskFamily } from '../core/types.js';
-import { formatAdaptationTable, formatGains, summarizeAdaptation, type StageSummary } from './adaptation-table.js';
+import { formatAdaptationTable, formatGains, perTaskReturns, summarizeAdaptation, type StageSummary, type TaskReturns } from './adaptation-table.js';
 import { readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { RunConfig, RunConfigInput } from './config.js';
 import { SEEDS, assembleRun, seedFor } from './assemble.js';
@@ -143,11 +143,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     let adaptation: StageSummary[] | undefined;
     if (!options.skipFinalEval) {
-      adaptation = await evaluateLearner(learner, family, config.seed, config.evalTasks);
+      const evaluated = await evaluateLearner(learner, family, config.seed, config.evalTasks);
+      adaptation = evaluated.adaptation;
       const path = join(config.out, 'eval.json');
       const baselines = keptBaselines(path, { agent: config.agent, family: family.name, seed: config.seed, tasks: config.evalTasks, stages: adaptation.length });
       // The same shape as `metarl eval` writes, so either may be read by the same code.
-      writeFileAtomic(path, `${JSON.stringify({ agent: config.agent, family: family.name, iteration, seed: config.seed, tasks: config.evalTasks, adaptation, ...(baselines ? { baselines } : {}) }, null, 2)}\n`);
+      writeFileAtomic(path, `${JSON.stringify({ agent: config.agent, family: family.name, iteration, seed: config.seed, tasks: config.evalTasks, adaptation, ...(baselines ? { baselines } : {}), perTask: evaluated.perTask }, null, 2)}\n`);
       log(`\nadaptation on ${config.evalTasks} held-out tasks (iteration ${iteration}):\n${formatAdaptationTable(adaptation)}\n${formatGains(adaptation)}`);
     }
     return { runDir: config.out, config, iteration, stopped: 'finished', metrics: rows, adaptation };
@@ -182,10 +183,16 @@ function withCheckpointNote(err: MetarlError, lastSaved: number, out: string): M
  * with one seed, of any learner, sees the same tasks (and learners that seed resets the same
  * way, such as two MAML policies, the same reset states).
  */
-export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number, adaptationSteps?: number): Promise<StageSummary[]> {
-  const tasks: Task[] = family.sampleTasks(new Rng(seedFor(seed, SEEDS.evalTasks)), nTasks);
+/** The held-out tasks of `seed`: the same for every run, checkpoint and baseline evaluated with it. */
+export function heldOutTasks(family: TaskFamily, seed: number, nTasks: number): Task[] {
+  return family.sampleTasks(new Rng(seedFor(seed, SEEDS.evalTasks)), nTasks);
+}
+
+/** The adaptation table on the held-out tasks of `seed`, and each task's own returns under it. */
+export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number, adaptationSteps?: number): Promise<{ adaptation: StageSummary[]; perTask: TaskReturns[] }> {
+  const tasks = heldOutTasks(family, seed, nTasks);
   const result: AdaptationResult = await learner.evaluate(tasks, { seed: seedFor(seed, SEEDS.evalRollouts), ...(adaptationSteps !== undefined ? { adaptationSteps } : {}) });
-  return summarizeAdaptation(result);
+  return { adaptation: summarizeAdaptation(result), perTask: perTaskReturns(tasks, result) };
 }
 
 function metricsRow(iteration: number, stages: readonly string[], result: Awaited<ReturnType<MetaLearner['iterate']>>, wallSeconds: number): MetricsRow {

@@ -198,14 +198,17 @@ describe('metarl train and eval on a tiny MAML run', () => {
       expect(r.stderr).toBeCloseTo(trainedTable!.adaptation[i].stderr, 9);
     });
 
-    // eval.json holds no per-task returns: get them from the same checkpoint, tasks and seeds,
-    // and check each stage's mean and stderr = sample std / √n against them.
+    // eval.json keeps each task's returns: the same checkpoint, tasks and seeds give them again,
+    // and each stage's mean and stderr = sample std / √n are theirs.
+    const { perTask } = JSON.parse(readFileSync(path, 'utf8')) as { perTask: Array<{ task: Record<string, unknown>; returns: number[] }> };
     const opened = await openRun(runDir, { workers: 0 });
     try {
       const tasks = opened.family.sampleTasks(new Rng(seedFor(opened.config.seed, SEEDS.evalTasks)), EVAL_TASKS);
       const { stages, returns } = await opened.learner.evaluate(tasks, { seed: seedFor(opened.config.seed, SEEDS.evalRollouts) });
       expect(stages).toEqual(written.adaptation.map((r) => r.stage));
+      expect(perTask.map((r) => r.task)).toEqual(tasks);
       returns.forEach((xs, i) => {
+        expect(perTask.map((r) => r.returns[i])).toEqual(xs);
         const n = xs.length;
         const mean = xs.reduce((a, b) => a + b, 0) / n;
         const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
@@ -216,6 +219,16 @@ describe('metarl train and eval on a tiny MAML run', () => {
     } finally {
       await opened.close();
     }
+  });
+
+  it('eval --by refuses a field its tasks cannot be grouped by, before any work, naming it, and leaves eval.json as it was', async () => {
+    expectSuccess(trained);
+    const path = join(runDir, 'eval.json');
+    const before = readFileSync(path, 'utf8');
+    const run = await runCli(['eval', runDir, '--tasks', String(EVAL_TASKS), '--by', 'goal']);
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(run.stderr).toMatch(/^error \[METARL_CONFIG_INVALID\]: --by goal: "goal" is not a string, number or boolean in every task of point-nav; group by one of: \(none/m);
+    expect(readFileSync(path, 'utf8')).toBe(before);
   });
 
   /** Dawn needs a Vulkan driver on Linux (Mesa's llvmpipe without a GPU: .ci/run installs it). */
@@ -241,4 +254,34 @@ describe('metarl train and eval on a tiny MAML run', () => {
     expect(table.adaptation.map((r) => [r.stage, r.tasks])).toEqual([['pre', 2], ['step 1', 2]]);
     for (const r of table.adaptation) expect(Number.isFinite(r.mean) && Number.isFinite(r.stderr)).toBe(true);
   });
+});
+
+describe('metarl eval --by', () => {
+  it("cuts the gain by a task field: one row per value, each the paired gain of that value's own tasks", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'metarl-by-'));
+    try {
+      const out = join(dir, 'run');
+      const tiny = ['--env', 'cheetah-dir', '--agent', 'maml', '--seed', '2', '--quiet', '--workers', '0', '--meta-batch-size', '2', '--episodes-per-task', '2', '--hidden', '[8]', '--horizon', '10'];
+      expectSuccess(await runCli(['train', ...tiny, '--iterations', '1', '--eval-tasks', '1', '--out', out]));
+      const run = await runCli(['eval', out, '--tasks', '8', '--by', 'direction']);
+      expectSuccess(run);
+      type Group = { group: string; tasks: number; means: number[]; gain: { mean: number } };
+      const table = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')) as { perTask: Array<{ task: { direction: number }; returns: number[] }>; groups: { by: string; groups: Group[] } };
+      expect(table.groups.by).toBe('direction');
+      // Seed 2's eight held-out tasks run both ways.
+      expect(table.groups.groups.map((g) => g.group)).toEqual(['-1', '1']);
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      for (const g of table.groups.groups) {
+        const own = table.perTask.filter((r) => String(r.task.direction) === g.group);
+        expect(g.tasks).toBe(own.length);
+        expect(g.means[0]).toBeCloseTo(mean(own.map((r) => r.returns[0])), 9);
+        expect(g.gain.mean).toBeCloseTo(mean(own.map((r) => r.returns[1] - r.returns[0])), 9);
+        expect(run.stdout).toMatch(new RegExp(`^\\| ${g.group} \\| ${g.tasks} \\| ${g.means[0].toFixed(2)} \\| ${g.means[1].toFixed(2)} \\| `, 'm'));
+      }
+      expect(table.groups.groups[0].tasks + table.groups.groups[1].tasks).toBe(8);
+      expect(run.stdout).toMatch(/^by direction:$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
