@@ -17,6 +17,12 @@ export interface TaskGroup {
 const MAX_NUMERIC_GROUPS = 6;
 
 /**
+ * Fewer tasks than this and a group's gain is not put in standard errors: from two or three
+ * tasks the stderr is itself a guess, and "+5.6 SE" from two of them reads as a finding.
+ */
+const MIN_TASKS_FOR_SE = 5;
+
+/**
  * Checks that every task has `key` as a string, boolean or number, before minutes of evaluation
  * are spent on a table that cannot be cut by it; the error lists the fields that can.
  */
@@ -57,13 +63,13 @@ function fixed(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(2);
 }
 
-/** A markdown table: one row per group, its mean return per stage and its gain (last stage − first, with its standard errors). */
+/** A markdown table: one row per group, its mean return per stage and its gain (last stage − first; in standard errors from MIN_TASKS_FOR_SE tasks). */
 export function formatGainByTask(key: string, stages: readonly string[], groups: readonly TaskGroup[]): string {
   const lines = [`| ${key} | tasks | ${stages.join(' | ')} | gain |`, `|---|---|${stages.map(() => '---').join('|')}|---|`];
   for (const g of groups) {
     const { mean, stderr } = g.gain;
     const sign = mean >= 0 ? '+' : '−';
-    const z = stderr > 0 ? ` (${sign}${(Math.abs(mean) / stderr).toFixed(1)} SE)` : '';
+    const z = stderr > 0 && g.tasks >= MIN_TASKS_FOR_SE ? ` (${sign}${(Math.abs(mean) / stderr).toFixed(1)} SE)` : '';
     lines.push(`| ${g.group} | ${g.tasks} | ${g.means.map((m) => m.toFixed(2)).join(' | ')} | ${sign}${Math.abs(mean).toFixed(2)} ± ${stderr.toFixed(2)}${z} |`);
   }
   return lines.join('\n');

@@ -36,13 +36,15 @@ describe('gainByTask', () => {
     expect(groups.map((g) => g.gain.mean)).toEqual([6.5, 4.5, 2.5, 0.5]);
   });
 
-  it('formats a row per group with its gain in standard errors, signed', () => {
-    const groups = gainByTask([row({ type: 'rough' }, [1, 3]), row({ type: 'rough' }, [1, 5]), row({ type: 'slope' }, [4, 3]), row({ type: 'slope' }, [4, 1])], 'type');
+  it('formats a row per group with its gain, in signed standard errors from five tasks on', () => {
+    const rows = [...[3, 5, 3, 5, 4].map((r) => row({ type: 'rough' }, [1, r])), row({ type: 'slope' }, [4, 3]), row({ type: 'slope' }, [4, 1])];
+    const groups = gainByTask(rows, 'type');
     expect(formatGainByTask('type', ['episode 1', 'episode 2'], groups).split('\n')).toEqual([
       '| type | tasks | episode 1 | episode 2 | gain |',
       '|---|---|---|---|---|',
-      '| rough | 2 | 1.00 | 4.00 | +3.00 ± 1.00 (+3.0 SE) |',
-      '| slope | 2 | 4.00 | 2.00 | −2.00 ± 1.00 (−2.0 SE) |',
+      // Gains 2, 4, 2, 4, 3: mean 3, sample sd 1, stderr 1/√5.
+      `| rough | 5 | 1.00 | 4.00 | +3.00 ± 0.45 (+${(3 * Math.sqrt(5)).toFixed(1)} SE) |`,
+      '| slope | 2 | 4.00 | 2.00 | −2.00 ± 1.00 |',
     ]);
   });
 });
