@@ -176,19 +176,18 @@ function withCheckpointNote(err: MetarlError, lastSaved: number, out: string): M
   return new MetarlError(err.code, `${err.message}; ${kept}`, { ...err.details, lastCheckpoint: lastSaved }, { cause: err });
 }
 
-/**
- * Mean ± stderr per stage on `nTasks` held-out tasks, over `adaptationSteps` steps after the first
- * stage (default the learner's own).
- * The tasks and the rollouts' seed come from their own streams of `seed`, so every evaluation
- * with one seed, of any learner, sees the same tasks (and learners that seed resets the same
- * way, such as two MAML policies, the same reset states).
- */
 /** The held-out tasks of `seed`: the same for every run, checkpoint and baseline evaluated with it. */
 export function heldOutTasks(family: TaskFamily, seed: number, nTasks: number): Task[] {
   return family.sampleTasks(new Rng(seedFor(seed, SEEDS.evalTasks)), nTasks);
 }
 
-/** The adaptation table on the held-out tasks of `seed`, and each task's own returns under it. */
+/**
+ * Mean ± stderr per stage on `nTasks` held-out tasks, over `adaptationSteps` steps after the first
+ * stage (default the learner's own), and each task's own returns under it.
+ * The tasks and the rollouts' seed come from their own streams of `seed`, so every evaluation
+ * with one seed, of any learner, sees the same tasks (and learners that seed resets the same
+ * way, such as two MAML policies, the same reset states).
+ */
 export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number, adaptationSteps?: number): Promise<{ adaptation: StageSummary[]; perTask: TaskReturns[] }> {
   const tasks = heldOutTasks(family, seed, nTasks);
   const result: AdaptationResult = await learner.evaluate(tasks, { seed: seedFor(seed, SEEDS.evalRollouts), ...(adaptationSteps !== undefined ? { adaptationSteps } : {}) });
