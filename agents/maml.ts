@@ -61,7 +61,7 @@ import type { AgentArgs, AgentDefinition } from './types.js';
 // ───────────────────────────── config ─────────────────────────────
 
 export const mamlConfigSchema = z.strictObject({
-  innerLr: z.number().positive().default(0.1).describe('inner-loop step size α of the VPG adaptation step'),
+  innerLr: z.number().min(0).default(0.1).describe('inner-loop step size α of the VPG adaptation step (0: not adapted, as `eval` measures the oracle)'),
   innerSteps: z.number().int().min(0).default(1).describe('inner gradient steps k; each samples its own episodes. 0 = no meta-learning: one policy trained on all tasks by the same outer step (the pretrained baseline of `metarl eval --baselines`)'),
   episodesPerTask: z.number().int().min(1).default(20).describe('episodes n sampled per task at each adaptation stage'),
   metaBatchSize: z.number().int().min(1).default(20).describe('tasks per meta-iteration (the meta-batch)'),

@@ -6,10 +6,13 @@
  *                its episodes);
  *   pretrained:  one policy trained on all tasks by the same outer step, no meta-learning
  *                (`metarl train --agent maml --inner-steps 0`), fine-tuned by VPG steps;
- *   oracle:      the same, but observing the task (`--inner-steps 0 --oracle`): the upper bound.
+ *   oracle:      the same, but observing the task (`--inner-steps 0 --oracle`): the upper bound,
+ *                not fine-tuned (α = 0, as the MAML code measures its oracle: a step of the
+ *                others' size only throws a policy that already knows the task off it).
  * Fine-tuning takes as many steps as the run adapts over (MAML's inner steps; RL²'s episodes
- * after the first). Beside a MAML run, a baseline takes the run's inner step size and episodes
- * per step, and its rollouts the run's reset seeds (both are seeded by task index and stage).
+ * after the first), and each stage is measured on fresh episodes, the oracle's too. Beside a MAML
+ * run, a baseline takes the run's inner step size and episodes per step, and its rollouts the
+ * run's reset seeds (both are seeded by task index and stage).
  */
 import { agentDefinition } from '../../agents/index.js';
 import { isMetarlError, MetarlError } from '../core/errors.js';
@@ -65,7 +68,8 @@ export async function evaluateBaselines(runDir: string, config: RunConfig, steps
   rows.push({ name: 'random-init', label, adaptation: await measure(runDir, { fresh: true }) });
   for (const name of ['pretrained', 'oracle'] as const) {
     const given = runs[name];
-    if (given) rows.push({ name, label: LABELS[name], run: given, adaptation: await measure(resolveRunDir(given), { agentConfig: asTheRun }) });
+    const agentConfig = name === 'oracle' ? { ...asTheRun, innerLr: 0 } : asTheRun;
+    if (given) rows.push({ name, label: LABELS[name], run: given, adaptation: await measure(resolveRunDir(given), { agentConfig }) });
   }
   return rows;
 }

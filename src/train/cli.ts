@@ -172,7 +172,7 @@ program
   .option('--seed <n>', "seed of the held-out tasks and their rollouts (default: the run's, so tables reproduce)", intFlag('--seed'))
   .option('--baselines', 'add the baselines: random init + fine-tune, and the runs given by --pretrained and --oracle')
   .option('--pretrained <run>', 'a run of `train --agent maml --inner-steps 0` on the same family: the pretrained + fine-tune row (implies --baselines)')
-  .option('--oracle <run>', 'a run of `train --agent maml --inner-steps 0 --oracle` on the same family: the oracle row (implies --baselines)')
+  .option('--oracle <run>', 'a run of `train --agent maml --inner-steps 0 --oracle` on the same family: the oracle row, played as it is at every stage (implies --baselines)')
   .option('--by <field>', "also cut the agent's gain by this task field (e.g. type for ant-terrain; a number with many values in quarters of the tasks)")
   .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json; for a shipped zoo/<name>, runs/zoo/<name>/eval.json)')
   .action(async (runDir: string, opts: { tasks: number; seed?: number; baselines?: boolean; pretrained?: string; oracle?: string; by?: string; out?: string }) => {

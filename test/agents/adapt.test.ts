@@ -178,3 +178,21 @@ describe('RL² adapt()', () => {
     expect(await adapted.act(new Float32Array([0.1]), -0.5)).toHaveLength(1);
   });
 });
+
+describe('MAML adapt() at α = 0', () => {
+  it('steps on the same episodes and leaves the policy as it was: how eval measures the oracle, not fine-tuned', async () => {
+    const obs = new Float32Array([0.3]);
+    const act = async (innerLr: number, steps: number) => {
+      const l = await learner('maml', { innerLr });
+      const adapted = await l.adapt(task, { steps, seed: 1 });
+      closers.push(() => adapted.dispose());
+      return { returns: adapted.returns, action: Array.from(await adapted.act(obs)) };
+    };
+    const [unadapted, still, moved] = [await act(0, 0), await act(0, 2), await act(0.5, 2)];
+    expect(still.returns).toHaveLength(2);
+    expect(still.action).toEqual(unadapted.action);
+    // The same learner at α 0.5 moves: the episodes carried a gradient α = 0 did not follow.
+    expect(moved.action).not.toEqual(unadapted.action);
+    expect(moved.returns[0]).toBe(still.returns[0]);
+  });
+});

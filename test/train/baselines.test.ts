@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/train/evaluate.js';
-import { train } from '../../src/train/train.js';
+import { openRun } from '../../src/train/open-run.js';
+import { evaluateLearner, train } from '../../src/train/train.js';
 import { expectOneLineError, metarl } from './run-cli.js';
 
 const env = new URL('../fixtures/envs/line-goal.ts', import.meta.url).pathname;
@@ -25,15 +26,27 @@ describe('metarl eval --baselines', () => {
   }, 240_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('adds random-init, pretrained and oracle rows on the same tasks, each fine-tuned by the run\'s inner step', async () => {
+  it("adds random-init and pretrained rows fine-tuned by the run's inner step, and the oracle as it is, on the same tasks", async () => {
     const result = await evaluate(run('maml'), { tasks: 6, baselines: { pretrained: run('pretrained'), oracle: run('oracle') } });
     expect(result.baselines!.map((b) => b.name)).toEqual(['random-init', 'pretrained', 'oracle']);
     for (const row of result.baselines!) {
       expect(row.adaptation.map((s) => s.stage)).toEqual(['pre', 'step 1']);
       expect(row.adaptation.every((s) => s.tasks === 6 && Number.isFinite(s.mean))).toBe(true);
-      // The fine-tune step moved the policy: its return is not a copy of pre's.
-      expect(row.adaptation[1].mean).not.toBe(row.adaptation[0].mean);
     }
+    // The fine-tune step moved the policy: its return is not a copy of pre's.
+    for (const row of result.baselines!.slice(0, 2)) expect(row.adaptation[1].mean).not.toBe(row.adaptation[0].mean);
+    // The oracle is measured at α = 0 (the MAML code's oracle): fresh episodes at each stage of an
+    // unchanged policy. At the run's α its row would be another.
+    const oracleAt = async (innerLr: number) => {
+      const opened = await openRun(run('oracle'), { agentConfig: { innerLr, episodesPerTask: SMALL.episodesPerTask } });
+      try {
+        return (await evaluateLearner(opened.learner, opened.family, 3, 6, 1)).adaptation;
+      } finally {
+        await opened.close();
+      }
+    };
+    expect(result.baselines![2].adaptation).toEqual(await oracleAt(0));
+    expect((await oracleAt(SMALL.innerLr))[1].mean).not.toBe(result.baselines![2].adaptation[1].mean);
     expect(JSON.parse(readFileSync(join(run('maml'), 'eval.json'), 'utf8')).baselines).toHaveLength(3);
 
     // Same held-out tasks and reset seeds: the pretrained policy evaluated on its own with the
