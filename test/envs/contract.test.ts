@@ -202,6 +202,10 @@ const RANGE_CHECKS: Record<string, (task: any, family: TaskFamily) => void> = {
   },
   'ant-terrain': terrainTask,
   'ant-terrain-blind': terrainTask,
+  'ant-hill': (t: { direction: number; grade: number }) => {
+    expect([1, -1]).toContain(t.direction);
+    inRange(t.grade, 0.1, 0.3);
+  },
 };
 
 describe('dispose frees WASM memory', () => {

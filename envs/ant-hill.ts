@@ -1,0 +1,122 @@
+/**
+ * ant-hill — the ant stands on a flat landing on a hillside it cannot see, and is paid
+ * for climbing. The hill rises along +x or along −x; which, and how steeply, is the task.
+ *
+ * Why this family: on `ant-terrain` one forward gait serves every terrain type, so a
+ * belief about the terrain has little to choose between (docs/results.md measured it).
+ * Here the terrain decides what to do: climbing one way pays, the other way costs, and
+ * from the landing the two are alike. Only walking onto the slope shows the way, as the
+ * body pitches and the reward comes in, so the first episode is spent finding out and a
+ * meta-learner should walk straight uphill in the next. It is the terrain counterpart of
+ * the MAML/PEARL "forward-backward" ant, with the way set by the ground, not the reward.
+ *
+ * Task: { direction: d, grade: g }: d = +1 (uphill towards +x) or −1, each with
+ * probability ½; g ~ U[0.1, 0.3] (option `gradeRange`; 0.3 is 17°, about where a
+ * hand-made trot stops on ant-terrain's slopes). Not observed.
+ *
+ * Ground: height 0 on the landing |x| ≤ 1.25 m (the spawn area of ant-terrain), then
+ * d·g·(x ∓ 1.25) beyond it: uphill on one side, downhill on the other, out to
+ * |x| = 12 m and |z| = 4 m (an ant that leaves the field falls and is terminated).
+ *
+ * Actions and observation (27 floats, obs 0 measured above the local ground): as
+ * ant-dir (robots/ant-env.ts).
+ *
+ * Reward per step: climb + 1 − 0.5·‖a‖², climb = Δ(ground height under the torso's
+ * centre of mass) / (g·dt): the speed up the hill along x (m/s), 0 on the landing,
+ * negative going down. Dividing by g keeps a metre gained uphill worth the same on every
+ * grade, as forward speed is on ant-terrain.
+ *   info: climb_reward, alive_bonus = 1, ctrl_cost = 0.5·‖a‖², height = torso height above the ground.
+ * Termination: as ant-terrain (0.2 ≤ torso height above the ground under it ≤ 1.0 m).
+ * Horizon H = 200 (option `horizon`), dt = 0.05 s.
+ */
+import { z } from 'zod';
+import { defineTaskFamily } from '../src/core/define.js';
+import { MetarlError } from '../src/core/errors.js';
+import type { Task } from '../src/core/types.js';
+import { parseFamilyOptions, unitActionSpec } from '../src/physics/index.js';
+import { DEFAULT_TERRAIN_OPTIONS, Terrain } from '../src/physics/terrain.js';
+import { ANT_ACT_SIZE, ANT_BASE_OBS_SIZE, ANT_DT, makeAntEnv, squaredNorm, type AntStep } from './robots/ant-env.js';
+import { antDescription } from './robots/ant.js';
+
+export const antHillOptions = z.object({
+  horizon: z.number().int().positive().default(200).describe('steps per episode'),
+  gradeRange: z
+    .tuple([z.number().positive(), z.number().positive()])
+    .default([0.1, 0.3])
+    .refine(([lo, hi]) => lo <= hi, 'must be [low, high] with low <= high')
+    .describe('the hill grade g (rise over run) is drawn uniformly from [low, high]'),
+});
+export type AntHillOptions = z.input<typeof antHillOptions>;
+
+export interface AntHillTask extends Task {
+  /** +1: the ground rises towards +x; −1: towards −x. */
+  direction: 1 | -1;
+  grade: number;
+}
+
+/** Half side of the flat landing around the spawn point, m. */
+export const HILL_LANDING = DEFAULT_TERRAIN_OPTIONS.startHalfSize;
+const HILL_EXTENT = 12;
+const HILL_HALF_WIDTH = 4;
+/** The ground is piecewise planar with kinks at ±HILL_LANDING, which this grid has as samples. */
+const HILL_CELL = 0.25;
+const CTRL_COST = 0.5;
+const ALIVE_BONUS = 1;
+
+export function createAntHill(options: AntHillOptions = {}) {
+  const opts = parseFamilyOptions('ant-hill', antHillOptions, options);
+  const [lo, hi] = opts.gradeRange;
+  const spec = { obsSize: ANT_BASE_OBS_SIZE, actSize: ANT_ACT_SIZE, ...unitActionSpec(ANT_ACT_SIZE), horizon: opts.horizon, dt: ANT_DT, bodyCount: antDescription().bodies.length };
+  return defineTaskFamily<AntHillTask>({
+    name: 'ant-hill',
+    description: 'Ant on a landing of a hillside it cannot see, paid for climbing: the hill rises along +x or −x.',
+    spec,
+    taskRanges: { 'uphill direction': '+1 (towards +x) | −1', grade: `U[${lo}, ${hi}]` },
+    sampleTasks: (rng, n) => Array.from({ length: n }, () => ({ direction: rng.uniform(0, 1) < 0.5 ? 1 : -1, grade: rng.uniform(lo, hi) })),
+    makeEnv: (task) => {
+      const terrain = hillTerrain(task);
+      return makeAntEnv({
+        family: 'ant-hill',
+        spec,
+        ground: terrain.description(),
+        groundHeight: (x, z) => terrain.heightAt(x, z),
+        infoKeys: ['climb_reward', 'alive_bonus', 'ctrl_cost', 'height'],
+        reward: (s, info) => antHillReward(s, terrain, task.grade, info),
+        markers: [{ kind: 'arrow', position: [0, 1.2, 0], direction: [task.direction, 0, 0], color: '#3070d0', label: `uphill, grade ${task.grade.toFixed(2)}` }],
+        taskLabel: { 'uphill direction': task.direction, grade: Number(task.grade.toFixed(3)) },
+      });
+    },
+  });
+}
+
+/** The hillside of a task: flat on the landing, rising d·g per metre of x beyond it. */
+export function hillTerrain(task: AntHillTask): Terrain {
+  if (task.direction !== 1 && task.direction !== -1) {
+    throw new MetarlError('METARL_CONFIG_INVALID', `ant-hill task direction must be 1 or -1, got ${String(task.direction)}`, { field: 'direction' });
+  }
+  if (!(task.grade > 0 && Number.isFinite(task.grade))) {
+    throw new MetarlError('METARL_CONFIG_INVALID', `ant-hill task grade must be a positive number, got ${String(task.grade)}`, { field: 'grade' });
+  }
+  const ncols = Math.round((2 * HILL_EXTENT) / HILL_CELL) + 1;
+  const nrows = Math.round((2 * HILL_HALF_WIDTH) / HILL_CELL) + 1;
+  const heights = new Float32Array(nrows * ncols);
+  for (let j = 0; j < ncols; j++) {
+    const x = -HILL_EXTENT + j * HILL_CELL;
+    const h = task.direction * task.grade * Math.sign(x) * Math.max(0, Math.abs(x) - HILL_LANDING);
+    for (let i = 0; i < nrows; i++) heights[i * ncols + j] = h;
+  }
+  return new Terrain(nrows, ncols, HILL_CELL, -HILL_EXTENT, -HILL_HALF_WIDTH, heights);
+}
+
+/** climb + 1 − 0.5‖a‖², with its terms written into `info`. */
+export function antHillReward(s: AntStep, terrain: Terrain, grade: number, info: Record<string, number>): number {
+  const before = terrain.heightAt(s.comBefore[0], s.comBefore[2]);
+  const after = terrain.heightAt(s.comAfter[0], s.comAfter[2]);
+  info.climb_reward = (after - before) / (grade * s.dt);
+  info.alive_bonus = ALIVE_BONUS;
+  info.ctrl_cost = CTRL_COST * squaredNorm(s.action);
+  info.height = s.comAfter[1] - after;
+  return info.climb_reward + info.alive_bonus - info.ctrl_cost;
+}
+
+export default createAntHill();
