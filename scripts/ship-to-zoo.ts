@@ -2,12 +2,14 @@
 // Copies what `metarl view` and `metarl eval` need of a trained run into zoo/<name>/: its
 // config.json, its latest checkpoint and its eval.json (run `metarl eval <run> --baselines ...`
 // first). Metrics and older checkpoints stay behind, and the checkpoint keeps only what the agent
-// needs to act (its definition's `shippedState`), so a zoo run is tens to a few hundred KB.
+// needs to act (its definition's `shippedState`, without the optimiser's moments), so a zoo run
+// is tens to a hundred and some KB.
 //   npx tsx scripts/ship-to-zoo.ts runs/maml-cheetah-vel [name]
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentDefinition } from '../agents/index.js';
+import { withoutOptimiser } from '../src/nn/learner-state.js';
 import { listCheckpoints, readCheckpoint, checkpointsDir, writeCheckpoint } from '../src/train/checkpoint.js';
 
 const [run, name = basename(run ?? '')] = process.argv.slice(2);
@@ -25,7 +27,7 @@ if (evaluated !== latest) fail(`${run}/eval.json is of iteration ${evaluated}, i
 // limits) goes back to the defaults, which suit whoever runs it next.
 const { backend, workers, workerMemoryMb, stepTimeout, ...config } = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
 const checkpoint = readCheckpoint(join(checkpointsDir(run), String(latest)));
-const shipped = agentDefinition(config.agent).shippedState?.(checkpoint.learner) ?? checkpoint.learner;
+const shipped = withoutOptimiser(agentDefinition(config.agent).shippedState?.(checkpoint.learner) ?? checkpoint.learner);
 
 const out = join(fileURLToPath(new URL('../zoo/', import.meta.url)), name);
 rmSync(out, { recursive: true, force: true });

@@ -9,6 +9,11 @@
  * Restoring is two steps, so a learner of several parts can check them all before it changes
  * any: `checkLearnerState` reads and checks one part and returns what it would load;
  * `applyLearnerState` loads that, and cannot fail. `restoreLearnerState` does both for one part.
+ *
+ * `withoutOptimiser` drops every Adam moment for a run shipped to be watched and evaluated
+ * (zoo/): they are two thirds of a PEARL checkpoint and acting never reads them. The state
+ * says so (`meta.optimiser`), so restoring it starts a fresh optimiser where a training
+ * checkpoint that lost its moments is still refused as corrupt.
  */
 import type { JsonValue } from '../core/types.js';
 import type { LearnerState } from '../core/learner.js';
@@ -40,6 +45,16 @@ export async function saveLearnerState(policy: SavedPolicy, adam: Adam | null, r
   return out;
 }
 
+/** `meta.optimiser` of a state whose Adam moments `withoutOptimiser` dropped. */
+export const OPTIMISER_DROPPED = 'dropped';
+
+/** `state` without its Adam moments and steps (every part's), marked so that restoring it starts a fresh optimiser. */
+export function withoutOptimiser(state: LearnerState): LearnerState {
+  const arrays = Object.fromEntries(Object.entries(state.arrays).filter(([key]) => !/(^|\/)adam\/[mv]\/\d+$/.test(key)));
+  const meta = Object.fromEntries(Object.entries(state.meta).filter(([key]) => !key.endsWith('adamStep')));
+  return { arrays, meta: { ...meta, optimiser: OPTIMISER_DROPPED } };
+}
+
 /** One part of a checkpoint, checked against its policy (and optimiser): what `applyLearnerState` will load. */
 export interface CheckedLearnerState {
   readonly weights: readonly Float32Array[];
@@ -68,7 +83,7 @@ export function checkLearnerState(state: LearnerState, policy: SavedPolicy, adam
   const rngState = state.meta.rng as unknown as RngState | undefined;
   if (!isRngState(rngState)) corrupt('the Rng state (meta.rng) is missing or malformed');
   let moments: AdamState | null = null;
-  if (adam) {
+  if (adam && state.meta.optimiser !== OPTIMISER_DROPPED) {
     const step = state.meta[`${prefix}adamStep`];
     if (typeof step !== 'number') corrupt(`the optimiser step (meta.${prefix}adamStep) is missing`);
     if (!Number.isInteger(step) || (step as number) < 0) corrupt(`the optimiser step (meta.${prefix}adamStep) is ${step}, not a count`);
@@ -78,7 +93,7 @@ export function checkLearnerState(state: LearnerState, policy: SavedPolicy, adam
   return { weights, adam: moments, rng: Rng.fromState(rngState!), meta: state.meta };
 }
 
-/** Loads a part that `checkLearnerState` passed into the same policy and optimiser. */
+/** Loads a part that `checkLearnerState` passed into the same policy and optimiser (which keeps its own state if the checkpoint dropped it). */
 export function applyLearnerState(checked: CheckedLearnerState, policy: SavedPolicy, adam: Adam | null): void {
   if (adam && checked.adam) adam.load(checked.adam);
   tf.tidy(() => policy.params.forEach((p, i) => p.assign(tf.tensor(checked.weights[i], p.shape))));

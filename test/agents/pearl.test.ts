@@ -5,6 +5,7 @@ import { loadFamily, type FamilyRef } from '../../src/core/registry.js';
 import { Rng } from '../../src/core/rng.js';
 import type { TaskFamily } from '../../src/core/types.js';
 import { initBackend } from '../../src/nn/backend.js';
+import { withoutOptimiser } from '../../src/nn/learner-state.js';
 import { tf } from '../../src/nn/tf.js';
 import { createSampler } from '../../src/sampling/sampler.js';
 import type { Sampler } from '../../src/sampling/types.js';
@@ -257,6 +258,43 @@ describe('PEARL buffers and checkpoints', () => {
     } finally {
       a.dispose();
       b.dispose();
+    }
+  });
+
+  it('a shipped state without its optimiser (zoo/) evaluates exactly as the full state and trains on with fresh Adam moments; unmarked, missing moments are still corrupt', async () => {
+    const cfg = config({ numTrainSteps: 5, trainTasks: 6 });
+    const line = families['line-goal'];
+    const a = await learner(cfg, 23);
+    const b = await learner(cfg, 24);
+    const c = await learner(cfg, 25);
+    try {
+      const taskRng = new Rng(9);
+      for (let i = 0; i < 2; i++) await a.iterate(line.sampleTasks(taskRng, cfg.collectTasks));
+      const full = await a.state();
+      const shipped = withoutOptimiser(definition.shippedState!(full));
+      const moments = Object.keys(full.arrays).filter((k) => /adam\/[mv]\//.test(k));
+      expect(moments.length).toBeGreaterThan(0);
+      expect(Object.keys(shipped.arrays).some((k) => moments.includes(k))).toBe(false);
+      expect(Object.keys(shipped.meta).some((k) => k.endsWith('adamStep'))).toBe(false);
+      // Weights are two fifths of what a shipped PEARL state held with its moments.
+      const floats = (st: typeof full) => Object.values(st.arrays).reduce((n, x) => n + x.data.length, 0);
+      expect(floats(shipped)).toBeLessThan(0.5 * floats(definition.shippedState!(full)));
+
+      await b.restore(shipped);
+      const heldOut = line.sampleTasks(new Rng(3), 3);
+      expect(await b.evaluate(heldOut, { seed: 5 })).toEqual(await a.evaluate(heldOut, { seed: 5 }));
+      await b.iterate(line.sampleTasks(taskRng, cfg.collectTasks));
+      const after = await b.state();
+      // The moments start again from zero: one iteration is numTrainSteps Adam steps.
+      expect(after.meta['critic/adamStep']).toBe(cfg.numTrainSteps);
+      expect(full.meta['critic/adamStep']).toBe(2 * cfg.numTrainSteps);
+
+      const { optimiser: _marker, ...unmarkedMeta } = shipped.meta;
+      await expect(c.restore({ arrays: shipped.arrays, meta: unmarkedMeta })).rejects.toMatchObject({ code: 'METARL_CHECKPOINT_CORRUPT' });
+    } finally {
+      a.dispose();
+      b.dispose();
+      c.dispose();
     }
   });
 
