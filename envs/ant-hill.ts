@@ -1,30 +1,36 @@
 /**
- * ant-hill — the ant stands on a flat landing on a hillside it cannot see, and is paid
+ * ant-hill — the ant stands on flat ground at the foot of a hill it cannot see, and is paid
  * for climbing. The hill rises along +x or along −x; which, and how steeply, is the task.
  *
  * Why this family: on `ant-terrain` one forward gait serves every terrain type, so a
  * belief about the terrain has little to choose between (docs/results.md measured it).
- * Here the terrain decides what to do: climbing one way pays, the other way costs, and
- * from the landing the two are alike. Only walking onto the slope shows the way, as the
- * body pitches and the reward comes in, so the first episode is spent finding out and a
- * meta-learner should walk straight uphill in the next. It is the terrain counterpart of
- * the MAML/PEARL "forward-backward" ant, with the way set by the ground, not the reward.
+ * Here the terrain decides what to do: one way the ground rises and climbing it pays, the
+ * other way it stays flat and pays nothing, and from the start the two are alike. Only
+ * walking out shows the way (the body pitches on the slope and the reward comes in, or
+ * the ground stays level and nothing does), so the first episode is spent finding out and
+ * a meta-learner should walk straight to the hill in the next. It is the terrain
+ * counterpart of the MAML/PEARL "forward-backward" ant, with the way set by the ground.
+ *
+ * Why the other side is flat, not downhill: with a descent there, walking either way is
+ * worth nothing on average before the task is known, and a first PEARL run (220
+ * iterations, 880 k env steps) learned to stand still on the landing for the alive bonus
+ * and never left it, so its context never held the slope.
  *
  * Task: { direction: d, grade: g }: d = +1 (uphill towards +x) or −1, each with
  * probability ½; g ~ U[0.1, 0.3] (option `gradeRange`; 0.3 is 17°, about where a
  * hand-made trot stops on ant-terrain's slopes). Not observed.
  *
- * Ground: height 0 on the landing |x| ≤ 1.25 m (the spawn area of ant-terrain), then
- * d·g·(x ∓ 1.25) beyond it: uphill on one side, downhill on the other, out to
- * |x| = 12 m and |z| = 4 m (an ant that leaves the field falls and is terminated).
+ * Ground: height g·max(0, d·x − 1.25): flat within 1.25 m of the spawn point (ant-terrain's
+ * start area) and on the far side, rising by g per metre beyond 1.25 m on the hill's side,
+ * out to |x| = 12 m and |z| = 4 m (an ant that leaves the field falls and is terminated).
  *
  * Actions and observation (27 floats, obs 0 measured above the local ground): as
  * ant-dir (robots/ant-env.ts).
  *
  * Reward per step: climb + 1 − 0.5·‖a‖², climb = Δ(ground height under the torso's
- * centre of mass) / (g·dt): the speed up the hill along x (m/s), 0 on the landing,
- * negative going down. Dividing by g keeps a metre gained uphill worth the same on every
- * grade, as forward speed is on ant-terrain.
+ * centre of mass) / (g·dt): the speed up the hill along x (m/s), 0 on flat ground,
+ * negative walking back down. Dividing by g keeps a metre gained uphill worth the same on
+ * every grade, as forward speed is on ant-terrain.
  *   info: climb_reward, alive_bonus = 1, ctrl_cost = 0.5·‖a‖², height = torso height above the ground.
  * Termination: as ant-terrain (0.2 ≤ torso height above the ground under it ≤ 1.0 m).
  * Horizon H = 200 (option `horizon`), dt = 0.05 s.
@@ -54,7 +60,7 @@ export interface AntHillTask extends Task {
   grade: number;
 }
 
-/** Half side of the flat landing around the spawn point, m. */
+/** Distance from the spawn point to the foot of the hill, m: ground within it is flat. */
 export const HILL_LANDING = DEFAULT_TERRAIN_OPTIONS.startHalfSize;
 const HILL_EXTENT = 12;
 const HILL_HALF_WIDTH = 4;
@@ -69,7 +75,7 @@ export function createAntHill(options: AntHillOptions = {}) {
   const spec = { obsSize: ANT_BASE_OBS_SIZE, actSize: ANT_ACT_SIZE, ...unitActionSpec(ANT_ACT_SIZE), horizon: opts.horizon, dt: ANT_DT, bodyCount: antDescription().bodies.length };
   return defineTaskFamily<AntHillTask>({
     name: 'ant-hill',
-    description: 'Ant on a landing of a hillside it cannot see, paid for climbing: the hill rises along +x or −x.',
+    description: 'Ant at the foot of a hill it cannot see, paid for climbing: the hill rises along +x or −x, the other way is flat.',
     spec,
     taskRanges: { 'uphill direction': '+1 (towards +x) | −1', grade: `U[${lo}, ${hi}]` },
     sampleTasks: (rng, n) => Array.from({ length: n }, () => ({ direction: rng.uniform(0, 1) < 0.5 ? 1 : -1, grade: rng.uniform(lo, hi) })),
@@ -89,7 +95,7 @@ export function createAntHill(options: AntHillOptions = {}) {
   });
 }
 
-/** The hillside of a task: flat on the landing, rising d·g per metre of x beyond it. */
+/** The ground of a task: flat, except where d·x > HILL_LANDING, where it rises g per metre. */
 export function hillTerrain(task: AntHillTask): Terrain {
   if (task.direction !== 1 && task.direction !== -1) {
     throw new MetarlError('METARL_CONFIG_INVALID', `ant-hill task direction must be 1 or -1, got ${String(task.direction)}`, { field: 'direction' });
@@ -102,7 +108,7 @@ export function hillTerrain(task: AntHillTask): Terrain {
   const heights = new Float32Array(nrows * ncols);
   for (let j = 0; j < ncols; j++) {
     const x = -HILL_EXTENT + j * HILL_CELL;
-    const h = task.direction * task.grade * Math.sign(x) * Math.max(0, Math.abs(x) - HILL_LANDING);
+    const h = task.grade * Math.max(0, task.direction * x - HILL_LANDING);
     for (let i = 0; i < nrows; i++) heights[i * ncols + j] = h;
   }
   return new Terrain(nrows, ncols, HILL_CELL, -HILL_EXTENT, -HILL_HALF_WIDTH, heights);

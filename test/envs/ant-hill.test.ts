@@ -36,13 +36,13 @@ describe('ant-hill tasks', () => {
 });
 
 describe('ant-hill ground', () => {
-  it('is flat on the landing, rises by the grade on the uphill side and falls on the other', () => {
+  it('is flat around the spawn point and on the far side, and rises by the grade past the foot of the hill', () => {
     for (const direction of [1, -1] as const) {
       const t = hillTerrain({ direction, grade: 0.25 });
       for (const x of [-1.25, -0.6, 0, 0.9, 1.25]) for (const z of [-2, 0, 3]) expect(t.heightAt(x, z)).toBeCloseTo(0, 6);
       expect(t.heightAt(direction * 5.25, 1)).toBeCloseTo(0.25 * 4, 5);
-      expect(t.heightAt(-direction * 5.25, -1)).toBeCloseTo(-0.25 * 4, 5);
       expect(t.heightAt(direction * 3.1, 0.3)).toBeCloseTo(0.25 * (3.1 - HILL_LANDING), 5);
+      for (const x of [2, 5.25, 11]) expect(t.heightAt(-direction * x, -1)).toBeCloseTo(0, 6);
     }
   });
 });
@@ -69,10 +69,12 @@ describe('ant-hill reward on hand-made states', () => {
     expect(info.climb_reward).toBeCloseTo(2, 4);
   });
 
-  it('charges going down, and pays nothing on the landing or sideways', () => {
+  it('charges walking back down, and pays nothing on flat ground or sideways', () => {
     const info: Record<string, number> = {};
-    antHillReward(step(3, 3.1), terrain, 0.2, info);
+    antHillReward(step(-3.1, -3), terrain, 0.2, info);
     expect(info.climb_reward).toBeCloseTo(-2, 4);
+    antHillReward(step(3, 3.1), terrain, 0.2, info);
+    expect(info.climb_reward).toBeCloseTo(0, 6);
     antHillReward(step(-0.5, 0.5), terrain, 0.2, info);
     expect(info.climb_reward).toBeCloseTo(0, 6);
     antHillReward(step(-3, -3, 0.4), terrain, 0.2, info);
@@ -91,7 +93,7 @@ describe('ant-hill env', () => {
     return env;
   };
 
-  it('does not show the way on the landing: both directions give the same observations and rewards there', () => {
+  it('does not show the way at the start: both directions give the same observations and rewards near the spawn point', () => {
     const up = make({ direction: 1, grade: 0.3 });
     const down = make({ direction: -1, grade: 0.3 });
     expect(Array.from(up.reset(5))).toEqual(Array.from(down.reset(5)));
