@@ -39,8 +39,8 @@ describe('ant-hill ground', () => {
   it('is flat around the spawn point and on the far side, and rises by the grade past the foot of the hill', () => {
     for (const direction of [1, -1] as const) {
       const t = hillTerrain({ direction, grade: 0.25 });
-      for (const x of [-1.25, -0.6, 0, 0.9, 1.25]) for (const z of [-2, 0, 3]) expect(t.heightAt(x, z)).toBeCloseTo(0, 6);
-      expect(t.heightAt(direction * 5.25, 1)).toBeCloseTo(0.25 * 4, 5);
+      for (const x of [-1, -0.6, 0, 0.9, 1]) for (const z of [-2, 0, 3]) expect(t.heightAt(x, z)).toBeCloseTo(0, 6);
+      expect(t.heightAt(direction * 5, 1)).toBeCloseTo(0.25 * 4, 5);
       expect(t.heightAt(direction * 3.1, 0.3)).toBeCloseTo(0.25 * (3.1 - HILL_LANDING), 5);
       for (const x of [2, 5.25, 11]) expect(t.heightAt(-direction * x, -1)).toBeCloseTo(0, 6);
     }
@@ -61,8 +61,8 @@ describe('ant-hill reward on hand-made states', () => {
     // Uphill is −x here: 0.1 m towards −x on the slope is 2 m/s up it.
     const r = antHillReward(step(-3, -3.1), terrain, 0.2, info);
     expect(info.climb_reward).toBeCloseTo(2, 4);
-    expect(info.ctrl_cost).toBeCloseTo(0.5 * 8 * 0.25, 6);
-    expect(r).toBeCloseTo(2 + 1 - 1, 4);
+    expect(info.ctrl_cost).toBeCloseTo(0.1 * 8 * 0.25, 6);
+    expect(r).toBeCloseTo(2 + 1 - 0.2, 4);
     expect(info.height).toBeCloseTo(1 - 0.2 * (3.1 - HILL_LANDING), 5);
     const steep = hillTerrain({ direction: -1, grade: 0.3 });
     antHillReward(step(-3, -3.1), steep, 0.3, info);
