@@ -41,10 +41,9 @@
  */
 import { z } from 'zod';
 import { defineTaskFamily } from '../src/core/define.js';
-import { MetarlError } from '../src/core/errors.js';
 import type { Task } from '../src/core/types.js';
 import { parseFamilyOptions, unitActionSpec } from '../src/physics/index.js';
-import { Terrain } from '../src/physics/terrain.js';
+import { climbSpeed, generateHill, type HillTask, type Terrain } from '../src/physics/terrain.js';
 import { ANT_ACT_SIZE, ANT_BASE_OBS_SIZE, ANT_DT, makeAntEnv, squaredNorm, type AntStep } from './robots/ant-env.js';
 import { antDescription } from './robots/ant.js';
 
@@ -58,18 +57,11 @@ export const antHillOptions = z.object({
 });
 export type AntHillOptions = z.input<typeof antHillOptions>;
 
-export interface AntHillTask extends Task {
-  /** +1: the ground rises towards +x; −1: towards −x. */
-  direction: 1 | -1;
-  grade: number;
-}
+/** direction +1: the ground rises towards +x; −1: towards −x. */
+export interface AntHillTask extends Task, HillTask {}
 
 /** Distance from the spawn point to the foot of the hill, m: ground within it is flat. */
 export const HILL_LANDING = 1;
-const HILL_EXTENT = 12;
-const HILL_HALF_WIDTH = 4;
-/** The ground is piecewise planar with its kink at ±HILL_LANDING, which this grid has as a sample. */
-const HILL_CELL = 0.25;
 const CTRL_COST = 0.1;
 const ALIVE_BONUS = 1;
 
@@ -99,33 +91,15 @@ export function createAntHill(options: AntHillOptions = {}) {
   });
 }
 
-/** The ground of a task: flat, except where d·x > HILL_LANDING, where it rises g per metre. */
-export function hillTerrain(task: AntHillTask): Terrain {
-  if (task.direction !== 1 && task.direction !== -1) {
-    throw new MetarlError('METARL_CONFIG_INVALID', `ant-hill task direction must be 1 or -1, got ${String(task.direction)}`, { field: 'direction' });
-  }
-  if (!(task.grade > 0 && Number.isFinite(task.grade))) {
-    throw new MetarlError('METARL_CONFIG_INVALID', `ant-hill task grade must be a positive number, got ${String(task.grade)}`, { field: 'grade' });
-  }
-  const ncols = Math.round((2 * HILL_EXTENT) / HILL_CELL) + 1;
-  const nrows = Math.round((2 * HILL_HALF_WIDTH) / HILL_CELL) + 1;
-  const heights = new Float32Array(nrows * ncols);
-  for (let j = 0; j < ncols; j++) {
-    const x = -HILL_EXTENT + j * HILL_CELL;
-    const h = task.grade * Math.max(0, task.direction * x - HILL_LANDING);
-    for (let i = 0; i < nrows; i++) heights[i * ncols + j] = h;
-  }
-  return new Terrain(nrows, ncols, HILL_CELL, -HILL_EXTENT, -HILL_HALF_WIDTH, heights);
-}
+/** The ground of a task: flat, except past HILL_LANDING m on the hill's side, where it rises g per metre. */
+export const hillTerrain = (task: HillTask): Terrain => generateHill(task, HILL_LANDING);
 
 /** climb + 1 − 0.1‖a‖², with its terms written into `info`. */
 export function antHillReward(s: AntStep, terrain: Terrain, grade: number, info: Record<string, number>): number {
-  const before = terrain.heightAt(s.comBefore[0], s.comBefore[2]);
-  const after = terrain.heightAt(s.comAfter[0], s.comAfter[2]);
-  info.climb_reward = (after - before) / (grade * s.dt);
+  info.climb_reward = climbSpeed(terrain, grade, s.comBefore, s.comAfter, s.dt);
   info.alive_bonus = ALIVE_BONUS;
   info.ctrl_cost = CTRL_COST * squaredNorm(s.action);
-  info.height = s.comAfter[1] - after;
+  info.height = s.comAfter[1] - terrain.heightAt(s.comAfter[0], s.comAfter[2]);
   return info.climb_reward + info.alive_bonus - info.ctrl_cost;
 }
 

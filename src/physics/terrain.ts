@@ -315,3 +315,44 @@ function fillObstacles(heights: Float32Array, nrows: number, ncols: number, c: n
     for (let i = i0; i <= i1; i++) for (let j = j0; j <= j1; j++) heights[i * ncols + j] = level;
   }
 }
+
+/** A hill task (ant-hill, cheetah-hill): the ground rises along +x (direction 1) or −x (−1) by `grade` per metre. */
+export interface HillTask {
+  direction: 1 | -1;
+  grade: number;
+}
+
+/**
+ * The ground of a hill task: height g·max(0, d·x − landing), flat around the spawn point and on
+ * the far side, rising past `landing` metres on the hill's side. The grid has the kink as a
+ * sample, so the collider is exactly this ground; ±`extent` m along x, ±`halfWidth` m across.
+ */
+export function generateHill(task: HillTask, landing: number, extent = 12, halfWidth = 4): Terrain {
+  if (task.direction !== 1 && task.direction !== -1) {
+    throw new MetarlError('METARL_CONFIG_INVALID', `hill task direction must be 1 or -1, got ${String(task.direction)}`, { field: 'direction' });
+  }
+  if (!(task.grade > 0 && Number.isFinite(task.grade))) {
+    throw new MetarlError('METARL_CONFIG_INVALID', `hill task grade must be a positive number, got ${String(task.grade)}`, { field: 'grade' });
+  }
+  const cell = HILL_CELL;
+  const ncols = Math.round((2 * extent) / cell) + 1;
+  const nrows = Math.round((2 * halfWidth) / cell) + 1;
+  const heights = new Float32Array(nrows * ncols);
+  for (let j = 0; j < ncols; j++) {
+    const h = quantize(task.grade * Math.max(0, task.direction * (-extent + j * cell) - landing));
+    for (let i = 0; i < nrows; i++) heights[i * ncols + j] = h;
+  }
+  return new Terrain(nrows, ncols, cell, -extent, -halfWidth, heights);
+}
+
+/**
+ * The speed up a hill task's slope over a step, m/s along x: the rise of the ground under a
+ * point (the torso's centre of mass) from `before` to `after` (world x, y, z), over g·dt. 0 on
+ * flat ground, negative going down; dividing by g makes a metre gained worth the same on every grade.
+ */
+export function climbSpeed(terrain: Terrain, grade: number, before: ArrayLike<number>, after: ArrayLike<number>, dt: number): number {
+  return (terrain.heightAt(after[0], after[2]) - terrain.heightAt(before[0], before[2])) / (grade * dt);
+}
+
+/** A planar hill needs no fine grid: 0.25 m has the landings used here (1 m) on a sample. */
+const HILL_CELL = 0.25;

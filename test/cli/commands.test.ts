@@ -30,6 +30,7 @@ const SPACES: Record<string, [obs: number, act: number]> = {
   'ant-terrain': [52, 8], // the ant's 27 and a 5 × 5 grid of terrain heights
   'ant-terrain-blind': [27, 8],
   'ant-hill': [27, 8],
+  'cheetah-hill': [17, 6],
 };
 
 function expectSuccess(run: CliRun): void {

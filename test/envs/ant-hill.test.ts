@@ -35,7 +35,7 @@ describe('ant-hill tasks', () => {
   });
 });
 
-describe('ant-hill ground', () => {
+describe('hill ground (generateHill), as ant-hill builds it', () => {
   it('is flat around the spawn point and on the far side, and rises by the grade past the foot of the hill', () => {
     for (const direction of [1, -1] as const) {
       const t = hillTerrain({ direction, grade: 0.25 });

@@ -170,6 +170,10 @@ const factorsIn = (xs: number[], base: number, len: number) => {
 };
 
 /** The ant-terrain families' tasks, seen or blind. */
+const hillTask = (t: { direction: number; grade: number }): void => {
+  expect([1, -1]).toContain(t.direction);
+  inRange(t.grade, 0.1, 0.3);
+};
 const terrainTask = (t: { type: string; difficulty: number; seed: number }): void => {
   expect(['flat', 'rough', 'slope-up', 'slope-down', 'stairs-up', 'stairs-down', 'obstacles']).toContain(t.type);
   inRange(t.difficulty, 0, 1);
@@ -202,10 +206,8 @@ const RANGE_CHECKS: Record<string, (task: any, family: TaskFamily) => void> = {
   },
   'ant-terrain': terrainTask,
   'ant-terrain-blind': terrainTask,
-  'ant-hill': (t: { direction: number; grade: number }) => {
-    expect([1, -1]).toContain(t.direction);
-    inRange(t.grade, 0.1, 0.3);
-  },
+  'ant-hill': hillTask,
+  'cheetah-hill': hillTask,
 };
 
 describe('dispose frees WASM memory', () => {
