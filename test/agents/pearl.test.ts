@@ -287,6 +287,9 @@ describe('PEARL buffers and checkpoints', () => {
       const after = await b.state();
       // The moments start again from zero: one iteration is numTrainSteps Adam steps.
       expect(after.meta['critic/adamStep']).toBe(cfg.numTrainSteps);
+      // What it saves next has its moments again, and says nothing of the dropped ones.
+      expect(after.meta.optimiser).toBeUndefined();
+      expect(Object.keys(after.arrays).filter((k) => /adam\/[mv]\//.test(k)).sort()).toEqual(moments.sort());
       expect(full.meta['critic/adamStep']).toBe(2 * cfg.numTrainSteps);
 
       const { optimiser: _marker, ...unmarkedMeta } = shipped.meta;
