@@ -48,14 +48,11 @@ import { parseFamilyOptions, unitActionSpec } from '../src/physics/index.js';
 import { climbSpeed, generateHill, type HillTask, type Terrain } from '../src/physics/terrain.js';
 import { ANT_ACT_SIZE, ANT_BASE_OBS_SIZE, ANT_DT, makeAntEnv, squaredNorm, type AntStep } from './robots/ant-env.js';
 import { antDescription } from './robots/ant.js';
+import { hillGradeRange } from './robots/hill.js';
 
 export const antHillOptions = z.object({
   horizon: z.number().int().positive().default(200).describe('steps per episode'),
-  gradeRange: z
-    .tuple([z.number().positive(), z.number().positive()])
-    .default([0.1, 0.3])
-    .refine(([lo, hi]) => lo <= hi, 'must be [low, high] with low <= high')
-    .describe('the hill grade g (rise over run) is drawn uniformly from [low, high]'),
+  gradeRange: hillGradeRange,
 });
 export type AntHillOptions = z.input<typeof antHillOptions>;
 

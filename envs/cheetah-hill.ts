@@ -31,14 +31,11 @@ import type { Task } from '../src/core/types.js';
 import { RobotEnv, parseFamilyOptions, unitActionSpec } from '../src/physics/index.js';
 import { climbSpeed, generateHill, type HillTask, type Terrain } from '../src/physics/terrain.js';
 import { CHEETAH_DT, CHEETAH_OBS_SIZE, CHEETAH_SUBSTEPS, HALF_CHEETAH, cheetahResetPose, observeCheetah } from './robots/half-cheetah.js';
+import { hillGradeRange } from './robots/hill.js';
 
 export const cheetahHillOptions = z.object({
   horizon: z.number().int().positive().default(200).describe('steps per episode'),
-  gradeRange: z
-    .tuple([z.number().positive(), z.number().positive()])
-    .default([0.1, 0.3])
-    .refine(([lo, hi]) => lo <= hi, 'must be [low, high] with low <= high')
-    .describe('the hill grade g (rise over run) is drawn uniformly from [low, high]'),
+  gradeRange: hillGradeRange,
 });
 export type CheetahHillOptions = z.input<typeof cheetahHillOptions>;
 
