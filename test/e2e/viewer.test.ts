@@ -23,7 +23,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = join(root, 'test-output/e2e');
 
 /** Small enough for a few seconds an iteration on two busy cores; 50 steps = 2.5 s on screen. */
-const TRAIN_ARGS = ['--env', 'cheetah-vel', '--agent', 'maml', '--iterations', '40', '--seed', '3', '--backend', 'wasm', '--workers', '1', '--quiet'];
+// More iterations than any machine runs before the test's Ctrl-C: a fast CI machine had finished 40 first.
+const TRAIN_ARGS = ['--env', 'cheetah-vel', '--agent', 'maml', '--iterations', '100000', '--seed', '3', '--backend', 'wasm', '--workers', '1', '--quiet'];
 const AGENT_ARGS = ['--meta-batch-size', '4', '--episodes-per-task', '4', '--horizon', '50'];
 
 const launch = (userDataDir: string): Promise<BrowserContext> => launchChromium(userDataDir, { width: 960, height: 540 });
