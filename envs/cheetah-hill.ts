@@ -2,28 +2,31 @@
  * cheetah-hill — the half-cheetah starts on flat ground with a hill 1 m ahead of it or 1 m
  * behind it, and is paid for climbing. Which way the hill is, and how steep, is the task.
  *
- * The terrain family where the ground decides what to do (docs/envs.md): from the start
- * both ways look alike; running onto the hill pays, running the other way over flat ground
- * pays nothing. So the first episode finds out where the hill is (the rootz reading rises
- * and the reward comes in, or neither happens), and a meta-learner should run straight to
- * it in the next. ant-hill is the same ground for the ant; there PEARL never left the start
- * (docs/results.md), where the cheetah, with no alive bonus to keep by standing still,
- * runs from its first iterations.
+ * The terrain family where the ground decides what to do (docs/envs.md): the reward is the
+ * same function on every task, and from the start both ways look alike; running onto the
+ * hill pays three times what running the other way over flat ground does. So the first
+ * episode finds out where the hill is (the rootz reading rises and the climb pays, or
+ * neither happens), and a meta-learner should run straight to it in the next.
  *
  * Task: { direction: d, grade: g }: d = +1 (the hill rises towards +x) or −1, each with
  * probability ½; g ~ U[0.1, 0.3] (option `gradeRange`). Not observed.
  *
- * Ground: height g·max(0, d·x − 1) (src/physics/terrain.ts `generateHill`), x ∈ [−12, 12] m:
- * the cheetah's feet reach about 0.7 m from its centre, so at reset it stands on flat ground
- * whichever way the hill is.
+ * Ground: height g·max(0, d·x − 1) (src/physics/terrain.ts `generateHill`), x ∈ [−30, 30] m
+ * (room for 200 steps at a gallop): the cheetah's feet reach about 0.7 m from its centre,
+ * so at reset it stands on flat ground whichever way the hill is.
  *
  * Actions and observation (17 floats): as cheetah-vel (robots/half-cheetah.ts); observation
  * 0 is rootz, the torso's height over its start (it rises on the hill).
  *
- * Reward per step: climb − 0.05·‖a‖², climb = Δ(ground height under the torso's centre of
- * mass) / (g·dt), the speed up the hill along x (m/s): 0 on flat ground, negative running
- * back down. info: climb_reward, ctrl_cost, x_velocity. Never terminates.
- * Horizon H = 200 (option `horizon`), dt = 0.05 s.
+ * Reward per step: climb + 0.5·away − 0.05·‖a‖², climb = Δ(ground height under the torso's
+ * centre of mass) / (g·dt), the speed up the hill along x (m/s): 0 on flat ground, negative
+ * running back down; away = Δ|x| / dt, the speed away from the spawn point, either way. The
+ * running term pays both ways alike, so it says nothing of the task; it is there because a
+ * climb alone, first paid 1 m away, was too rare for any agent to find (docs/results.md),
+ * where cheetah-dir's reward pays from the first step. It counts distance, not |v_x|, so
+ * rocking in place earns nothing. info: climb_reward,
+ * run_reward, ctrl_cost, x_velocity. Never terminates. Horizon H = 200 (option `horizon`),
+ * dt = 0.05 s.
  */
 import { z } from 'zod';
 import { defineTaskFamily } from '../src/core/define.js';
@@ -44,6 +47,9 @@ export interface CheetahHillTask extends Task, HillTask {}
 
 /** Distance from the spawn point to the foot of the hill, m. */
 export const CHEETAH_HILL_LANDING = 1;
+/** Half-length of the ground along x, m, centred on the spawn point: a gallop of 200 steps (~2 m/s) stays on it. */
+const CHEETAH_HILL_EXTENT = 30;
+const RUN_WEIGHT = 0.5;
 const CTRL_COST = 0.05;
 
 export function createCheetahHill(options: CheetahHillOptions = {}) {
@@ -52,19 +58,19 @@ export function createCheetahHill(options: CheetahHillOptions = {}) {
   const spec = { obsSize: CHEETAH_OBS_SIZE, actSize: 6, ...unitActionSpec(6), horizon: opts.horizon, dt: CHEETAH_DT, bodyCount: HALF_CHEETAH.bodies.length };
   return defineTaskFamily<CheetahHillTask>({
     name: 'cheetah-hill',
-    description: 'Planar half-cheetah paid for climbing a hill it cannot see, 1 m ahead or behind; the other way is flat.',
+    description: 'Planar half-cheetah paid for running, and three times as much for climbing a hill it cannot see, 1 m ahead or behind; the other way is flat.',
     spec,
     taskRanges: { 'uphill direction': '+1 (towards +x) | −1', grade: `U[${lo}, ${hi}]` },
     sampleTasks: (rng, n) => Array.from({ length: n }, () => ({ direction: rng.int(2) === 0 ? 1 : -1, grade: rng.uniform(lo, hi) })),
     makeEnv: (task) => {
-      const terrain = generateHill(task, CHEETAH_HILL_LANDING);
+      const terrain = generateHill(task, CHEETAH_HILL_LANDING, CHEETAH_HILL_EXTENT);
       return new RobotEnv({
         family: 'cheetah-hill',
         robot: HALF_CHEETAH,
         ground: terrain.description(),
         spec,
         substeps: CHEETAH_SUBSTEPS,
-        infoKeys: ['climb_reward', 'ctrl_cost', 'x_velocity'],
+        infoKeys: ['climb_reward', 'run_reward', 'ctrl_cost', 'x_velocity'],
         resetPose: cheetahResetPose,
         observe: observeCheetah,
         reward: (ctx, info) => cheetahHillReward(ctx, terrain, task.grade, info),
@@ -75,7 +81,7 @@ export function createCheetahHill(options: CheetahHillOptions = {}) {
   });
 }
 
-/** climb − 0.05‖a‖², with its terms written into `info`. */
+/** climb + 0.5·Δ|x|/dt − 0.05‖a‖², with its terms written into `info`. */
 export function cheetahHillReward(
   s: { action: Float32Array; comBefore: ArrayLike<number>; comAfter: ArrayLike<number>; dt: number },
   terrain: Terrain,
@@ -87,7 +93,8 @@ export function cheetahHillReward(
   info.climb_reward = climbSpeed(terrain, grade, s.comBefore, s.comAfter, s.dt);
   info.ctrl_cost = CTRL_COST * a2;
   info.x_velocity = (s.comAfter[0] - s.comBefore[0]) / s.dt;
-  return info.climb_reward - info.ctrl_cost;
+  info.run_reward = (RUN_WEIGHT * (Math.abs(s.comAfter[0]) - Math.abs(s.comBefore[0]))) / s.dt;
+  return info.climb_reward + info.run_reward - info.ctrl_cost;
 }
 
 export default createCheetahHill();

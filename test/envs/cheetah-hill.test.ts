@@ -20,17 +20,25 @@ describe('cheetah-hill reward on hand-made states', () => {
   const terrain = generateHill({ direction: 1, grade: 0.15 }, CHEETAH_HILL_LANDING);
   const step = (x0: number, x1: number) => ({ action: new Float32Array(6).fill(-1), comBefore: [x0, 0.7, 0], comAfter: [x1, 0.7, 0], dt: 0.05 });
 
-  it('pays the speed up the hill and charges 0.05‖a‖²; flat ground pays nothing either way', () => {
+  it('pays the speed up the hill plus half the speed away from the spawn point, and charges 0.05‖a‖²', () => {
     const info: Record<string, number> = {};
-    expect(cheetahHillReward(step(2, 2.1), terrain, 0.15, info)).toBeCloseTo(2 - 0.3, 4);
+    expect(cheetahHillReward(step(2, 2.1), terrain, 0.15, info)).toBeCloseTo(2 + 1 - 0.3, 4);
     expect(info.climb_reward).toBeCloseTo(2, 4);
+    expect(info.run_reward).toBeCloseTo(1, 5);
     expect(info.x_velocity).toBeCloseTo(2, 6);
-    cheetahHillReward(step(2.1, 2), terrain, 0.15, info);
+    // Running back down towards the start: both are charged.
+    expect(cheetahHillReward(step(2.1, 2), terrain, 0.15, info)).toBeCloseTo(-2 - 1 - 0.3, 4);
     expect(info.climb_reward).toBeCloseTo(-2, 4);
-    cheetahHillReward(step(-3, -3.1), terrain, 0.15, info);
+    expect(info.run_reward).toBeCloseTo(-1, 5);
+    // Flat ground, away from the hill or before its foot: only the running pays.
+    expect(cheetahHillReward(step(-3, -3.1), terrain, 0.15, info)).toBeCloseTo(1 - 0.3, 4);
     expect(info.climb_reward).toBeCloseTo(0, 6);
     cheetahHillReward(step(0.2, 0.3), terrain, 0.15, info);
     expect(info.climb_reward).toBeCloseTo(0, 6);
+    // Rocking across the spawn point earns nothing: away and back cancel.
+    const there = cheetahHillReward(step(-0.05, 0.05), terrain, 0.15, info);
+    const back = cheetahHillReward(step(0.05, -0.05), terrain, 0.15, info);
+    expect(there + back).toBeCloseTo(-0.6, 4);
   });
 });
 
