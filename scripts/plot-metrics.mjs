@@ -1,7 +1,8 @@
 // Draws a run's training curve (mean return per adaptation stage vs iteration) as a PNG,
 // for docs/results.md: node scripts/plot-metrics.mjs <run-dir> <out.png> [title]
+// A run trained with --validate-every also gets its checks as dots with ± 1 stderr bars.
 // Renders an SVG in Debian's headless Chromium (the one the browser tests use).
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -11,7 +12,9 @@ if (!runDir || !out) {
   console.error('usage: node scripts/plot-metrics.mjs <run-dir> <out.png> [title]');
   process.exit(2);
 }
-const rows = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const readRows = (file) => (existsSync(join(runDir, file)) ? readFileSync(join(runDir, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+const rows = readRows('metrics.jsonl');
+const checks = readRows('validation.jsonl');
 const stages = Object.keys(rows[0]).filter((k) => /^return\d+$/.test(k));
 // MAML adapts by gradient steps; the others (RL², PEARL) by the episodes of a trial.
 const labels = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).agent !== 'maml'
@@ -20,7 +23,7 @@ const labels = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).age
 
 const W = 720, H = 400, L = 70, R = 20, T = 40, B = 50;
 const xs = rows.map((r) => r.iteration);
-const ys = stages.flatMap((s) => rows.map((r) => r[s]));
+const ys = [...stages.flatMap((s) => rows.map((r) => r[s])), ...checks.flatMap((c) => stages.flatMap((s, i) => [c[s] - c[`stderr${i}`], c[s] + c[`stderr${i}`]]))];
 const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
 const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
 const px = (x) => L + ((x - x0) / Math.max(1e-9, x1 - x0)) * (W - L - R);
@@ -35,6 +38,8 @@ ${ticks(x0, x1, 5).map((x) => `<text x="${px(x)}" y="${H - B + 18}" text-anchor=
 <text x="${W / 2}" y="${H - 10}" text-anchor="middle">iteration</text>
 <text transform="translate(16 ${H / 2}) rotate(-90)" text-anchor="middle">mean return</text>
 ${stages.map((s, i) => `<polyline fill="none" stroke="${colors[i % colors.length]}" stroke-width="2" points="${rows.map((r) => `${px(r.iteration)},${py(r[s])}`).join(' ')}"/>`).join('')}
+${checks.flatMap((c) => stages.map((s, i) => `<line x1="${px(c.iteration)}" x2="${px(c.iteration)}" y1="${py(c[s] - c[`stderr${i}`])}" y2="${py(c[s] + c[`stderr${i}`])}" stroke="${colors[i % colors.length]}"/><circle cx="${px(c.iteration)}" cy="${py(c[s])}" r="3.5" fill="white" stroke="${colors[i % colors.length]}" stroke-width="2"/>`)).join('')}
+${checks.length ? `<text x="${L + 8}" y="${T + 14}">○ validation: ${checks[0].tasks} tasks of their own, ± 1 stderr</text>` : ''}
 ${labels.map((l, i) => `<rect x="${W - R - 160}" y="${H - B - 10 - (labels.length - i) * 18}" width="12" height="12" fill="${colors[i % colors.length]}"/><text x="${W - R - 142}" y="${H - B - (labels.length - i) * 18}">${l}</text>`).join('')}
 </svg>`;
 

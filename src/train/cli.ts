@@ -107,6 +107,8 @@ program
   .option('--force', 'replace the run already in --out (its config, metrics and checkpoints) instead of refusing')
   .option('--checkpoint-every <n>', 'iterations between checkpoints', intFlag('--checkpoint-every', 1))
   .option('--eval-tasks <n>', 'held-out tasks in the final adaptation table', intFlag('--eval-tasks', 1))
+  .option('--validate-every <n>', 'every n iterations, measure adaptation on validation tasks (their own draw, not the final table\'s) into validation.jsonl (default 0: never)', intFlag('--validate-every'))
+  .option('--validate-tasks <n>', 'validation tasks per check (default 10)', intFlag('--validate-tasks', 1))
   .option('--config <file>', 'JSON file with run options and an "agentConfig" object')
   .option('--resume <dir>', 'continue a run from its latest checkpoint')
   .option('--quiet', 'plain log lines instead of a progress bar')
@@ -150,6 +152,8 @@ program
       out: pick('out') as string,
       checkpointEvery: pick('checkpointEvery') as number,
       evalTasks: pick('evalTasks') as number,
+      validateEvery: pick('validateEvery') as number,
+      validateTasks: pick('validateTasks') as number,
       agentConfig: opts.resume ? undefined : agentConfig,
       resume: opts.resume as string | undefined,
       force: Boolean(opts.force),

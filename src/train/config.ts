@@ -20,6 +20,8 @@ export const runConfigSchema = z.strictObject({
   out: z.string().min(1).describe('run directory'),
   checkpointEvery: z.number().int().positive().default(10).describe('iterations between checkpoints'),
   evalTasks: z.number().int().positive().default(40).describe('held-out tasks in the final adaptation table'),
+  validateEvery: z.number().int().nonnegative().default(0).describe('iterations between adaptation checks on validation tasks, written to validation.jsonl (0 = none)'),
+  validateTasks: z.number().int().positive().default(10).describe('validation tasks per check (their own draw, not the held-out tasks of the final table)'),
   agentConfig: z.record(z.string(), z.unknown()).default({}).describe("the agent's hyperparameters, validated by its schema"),
 });
 

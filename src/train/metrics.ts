@@ -5,24 +5,32 @@ import { withFileErrors, writeFileAtomic } from './files.js';
 
 export type MetricsRow = Record<string, number>;
 
+/** A run's two tables: training figures per iteration, and the periodic adaptation checks (src/train/validation.ts). */
+export type MetricsFile = 'metrics' | 'validation';
+
 /**
- * Appends one row per iteration to `metrics.jsonl` and `metrics.csv`. The CSV's
- * columns are fixed by the first row; on resume, rows past the checkpoint are cut so
- * the files read as one uninterrupted run.
+ * Appends rows to `<name>.jsonl` and `<name>.csv` (`metrics`: one per iteration; `validation`:
+ * one per check). The CSV's columns are fixed by the first row; on resume, rows past the
+ * checkpoint are cut so the files read as one uninterrupted run.
  */
 export class MetricsWriter {
   private readonly jsonlPath: string;
   private readonly csvPath: string;
   private columns: string[] | null = null;
 
-  /** `log` hears of rows up to the checkpoint that were lost before a resume (it cannot recreate them). */
-  constructor(runDir: string, resumeAfterIteration?: number, log?: (line: string) => void) {
-    this.jsonlPath = join(runDir, 'metrics.jsonl');
-    this.csvPath = join(runDir, 'metrics.csv');
-    const kept = resumeAfterIteration === undefined ? [] : readMetrics(runDir).filter((row) => row.iteration <= resumeAfterIteration);
-    const present = new Set(kept.map((row) => row.iteration));
-    const lost = Array.from({ length: resumeAfterIteration ?? 0 }, (_, i) => i + 1).filter((it) => !present.has(it));
-    if (lost.length > 0) log?.(`warning: ${this.jsonlPath} has no rows for iteration(s) ${lost.join(', ')}; they were lost before this resume`);
+  /**
+   * `log` hears of rows up to the checkpoint that were lost before a resume (it cannot recreate
+   * them); give it only for a file with a row every iteration.
+   */
+  constructor(runDir: string, resumeAfterIteration?: number, log?: (line: string) => void, name: MetricsFile = 'metrics') {
+    this.jsonlPath = join(runDir, `${name}.jsonl`);
+    this.csvPath = join(runDir, `${name}.csv`);
+    const kept = resumeAfterIteration === undefined ? [] : readMetrics(runDir, name).filter((row) => row.iteration <= resumeAfterIteration);
+    if (log) {
+      const present = new Set(kept.map((row) => row.iteration));
+      const lost = Array.from({ length: resumeAfterIteration ?? 0 }, (_, i) => i + 1).filter((it) => !present.has(it));
+      if (lost.length > 0) log(`warning: ${this.jsonlPath} has no rows for iteration(s) ${lost.join(', ')}; they were lost before this resume`);
+    }
     if (kept.length > 0) this.columns = Object.keys(kept[0]);
     // Whole-file rewrites through temporary files: a disk still full on resume must not lose the rows kept.
     writeFileAtomic(this.jsonlPath, kept.map((row) => `${JSON.stringify(row)}\n`).join(''));
@@ -45,12 +53,12 @@ function formatCell(value: number | undefined): string {
 }
 
 /**
- * The rows of `metrics.jsonl`. A write cut short (a full disk, a kill) leaves a last line
+ * The rows of `<name>.jsonl` (default `metrics.jsonl`). A write cut short (a full disk, a kill) leaves a last line
  * without its newline that does not parse: that row never completed and is dropped. A
  * bad line anywhere else is damage, reported with its line number.
  */
-export function readMetrics(runDir: string): MetricsRow[] {
-  const path = join(runDir, 'metrics.jsonl');
+export function readMetrics(runDir: string, name: MetricsFile = 'metrics'): MetricsRow[] {
+  const path = join(runDir, `${name}.jsonl`);
   if (!existsSync(path)) return [];
   const lines = withFileErrors('read', path, () => readFileSync(path, 'utf8')).split('\n');
   const tail = parseRow(lines.pop()!);

@@ -19,6 +19,7 @@ export class Progress {
   private readonly pool?: () => PoolProgress;
   private readonly ticker: ReturnType<typeof setInterval> | null = null;
   private last: { iteration: number; summary: string };
+  private validation = '';
 
   /** `pool`: the task pool's counts (queue workers alive, shards done / in flight / retried), refreshed every second on a terminal. */
   constructor(total: number, start: number, options: { quiet?: boolean; log?: (line: string) => void; pool?: () => PoolProgress } = {}) {
@@ -47,12 +48,26 @@ export class Progress {
     else this.log(`iter ${p.iteration} | ${summary}`);
   }
 
+  /**
+   * An adaptation check (src/train/validation.ts): its own line in a log; on a terminal, where a
+   * line would tear the bar, its gain rides at the end of the bar's figures until the next one.
+   */
+  validated(line: string, gain: string): void {
+    if (!this.bar) {
+      this.log(line);
+      return;
+    }
+    this.validation = ` | validation ${gain}`;
+    this.bar.update(this.last.iteration, { summary: this.withPool(this.last.summary) });
+  }
+
   stop(): void {
     if (this.ticker) clearInterval(this.ticker);
     this.bar?.stop();
   }
 
-  private withPool(summary: string): string {
+  private withPool(figures: string): string {
+    const summary = `${figures}${this.validation}`;
     if (!this.pool) return summary;
     const q = this.pool();
     return `${summary} | ${q.workersAlive} worker${q.workersAlive === 1 ? '' : 's'}, shards ${q.done} done ${q.inFlight} in flight ${q.retried} retried`;

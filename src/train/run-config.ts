@@ -8,10 +8,11 @@ import { withFileErrors } from './files.js';
 
 /**
  * The options a resumed run may change: how long it trains, how often it saves, how it
- * computes and within what limits, and how large its final table is; never what it learns
+ * computes and within what limits, how often and how widely it checks its adaptation, and how
+ * large its final table is; never what it learns
  * (env, agent, seed, hyperparameters), which would make the run two runs under one name.
  */
-export const RESUMABLE_OPTIONS = ['iterations', 'checkpointEvery', 'evalTasks', 'workers', 'backend', 'stepTimeout', 'workerMemoryMb'] as const;
+export const RESUMABLE_OPTIONS = ['iterations', 'checkpointEvery', 'evalTasks', 'validateEvery', 'validateTasks', 'workers', 'backend', 'stepTimeout', 'workerMemoryMb'] as const;
 
 /** The config of a new run, or of the run in `resume` with the options that may change applied. */
 export function resolveRunConfig(options: Partial<RunConfigInput>, resume?: string): RunConfig {

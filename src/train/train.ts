@@ -17,6 +17,7 @@ import { Progress } from './progress.js';
 import { resolveRunConfig } from './run-config.js';
 import { checkRunDir, initRunDir, type RunDirMode } from './run-dir.js';
 import { letEventLoopRun } from '../core/event-loop.js';
+import { formatValidation, validate } from './validation.js';
 import { queueUrl } from '../workers/queue/url.js';
 
 /** Where a training run sends what a viewer shows; see src/stream. */
@@ -24,6 +25,8 @@ export interface TrainObserver {
   runInfo?(info: { family: string; agent: string; backend: string; stages: readonly string[]; dt: number; config: RunConfig }): void;
   watch?(stage: number, stageLabel: string): WatchHooks | undefined;
   metrics?(row: MetricsRow, stages: readonly string[]): void;
+  /** An adaptation check on the validation tasks (`validateEvery`; src/train/validation.ts). */
+  validation?(row: MetricsRow, stages: readonly string[]): void;
 }
 
 export interface TrainOptions extends Partial<RunConfigInput> {
@@ -99,6 +102,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     options.observer?.runInfo?.({ family: family.name, agent: config.agent, backend: backend.name, stages: learner.stages, dt: family.spec.dt, config });
 
     const metrics = new MetricsWriter(config.out, checkpoint ? iteration : undefined, log);
+    const validation = config.validateEvery > 0 ? new MetricsWriter(config.out, checkpoint ? iteration : undefined, undefined, 'validation') : null;
     const rows: MetricsRow[] = [];
     const pool = 'progress' in workers ? workers : null;
     const progress = new Progress(config.iterations, iteration, { quiet: options.quiet, log, pool: pool?.progress ? () => pool.progress!() : undefined });
@@ -126,6 +130,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         rows.push(row);
         options.observer?.metrics?.(row, learner.stages);
         progress.update({ iteration, stageReturns: result.stageReturns, stages: learner.stages, figures: result.figures, stepsPerSecond: row.stepsPerSecond });
+        // Before the checkpoint, so a run resumed from it has every check up to there.
+        if (validation && iteration % config.validateEvery === 0) {
+          const check = await validate(learner, family, config.seed, config.validateTasks, iteration, row.wallSeconds);
+          validation.write(check);
+          options.observer?.validation?.(check, learner.stages);
+          const text = formatValidation(check, learner.stages);
+          progress.validated(text.line, text.gain);
+        }
         if (iteration % config.checkpointEvery === 0 || iteration === config.iterations || interrupted) {
           await save(iteration);
           lastSaved = iteration;

@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveFamily } from '../../src/train/families.js';
+import { readMetrics } from '../../src/train/metrics.js';
+import { heldOutTasks, train } from '../../src/train/train.js';
+import { validationTasks } from '../../src/train/validation.js';
+
+const env = new URL('../fixtures/envs/line-goal.ts', import.meta.url).pathname;
+const TIMING = new Set(['sampleSeconds', 'learnSeconds', 'stepsPerSecond', 'wallSeconds', 'outerSeconds', 'validateSeconds']);
+const withoutTiming = (row: Record<string, number>) => Object.fromEntries(Object.entries(row).filter(([k]) => !TIMING.has(k)));
+
+const AGENT_CONFIG: Record<string, Record<string, unknown>> = {
+  maml: { metaBatchSize: 3, episodesPerTask: 3, hidden: [8] },
+  rl2: { metaBatchSize: 3, trialsPerTask: 2, hidden: 8 },
+  pearl: { collectTasks: 3, trainTasks: 4, numTrainSteps: 5, metaBatchSize: 2, batchSize: 8, contextBatch: 8, hidden: [8], encoderHidden: [8] },
+};
+
+describe.each(['maml', 'rl2', 'pearl'])('train --validate-every with %s', (agent) => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'metarl-validate-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const base = { env, agent, seed: 3, workers: 0, backend: 'cpu' as const, quiet: true, log: () => {}, skipFinalEval: true, agentConfig: AGENT_CONFIG[agent] };
+
+  it('writes one check every n iterations, each stage with its paired gain, and leaves the training as it was', async () => {
+    const lines: string[] = [];
+    await train({ ...base, iterations: 4, out: join(dir, 'checked'), validateEvery: 2, validateTasks: 5, log: (l) => lines.push(l) });
+    await train({ ...base, iterations: 4, out: join(dir, 'plain') });
+
+    const checks = readMetrics(join(dir, 'checked'), 'validation');
+    expect(checks.map((r) => r.iteration)).toEqual([2, 4]);
+    for (const row of checks) {
+      expect(row.tasks).toBe(5);
+      for (const key of ['return0', 'stderr0', 'return1', 'gain1', 'gainStderr1']) expect(Number.isFinite(row[key]), key).toBe(true);
+      expect(row.stderr0).toBeGreaterThan(0);
+      expect(row.gainStderr1).toBeGreaterThan(0);
+    }
+    // The learner changed between the checks, and the checks saw it.
+    expect(checks[1].return0).not.toBe(checks[0].return0);
+    expect(lines.filter((l) => l.startsWith('validation at iteration'))).toHaveLength(2);
+    expect(readMetrics(join(dir, 'checked')).map(withoutTiming)).toEqual(readMetrics(join(dir, 'plain')).map(withoutTiming));
+  });
+
+  it('on resume recomputes the checks after the checkpoint, the same as an uninterrupted run', async () => {
+    await train({ ...base, iterations: 4, out: join(dir, 'whole'), validateEvery: 1, validateTasks: 3 });
+    await train({ ...base, iterations: 3, out: join(dir, 'split'), validateEvery: 1, validateTasks: 3, checkpointEvery: 2 });
+    // Killed after the check of iteration 3, before its checkpoint: that row must not stay twice.
+    rmSync(join(dir, 'split', 'checkpoints', '3'), { recursive: true });
+    await train({ resume: join(dir, 'split'), iterations: 4, quiet: true, log: () => {}, skipFinalEval: true });
+
+    const split = readMetrics(join(dir, 'split'), 'validation');
+    expect(split.map((r) => r.iteration)).toEqual([1, 2, 3, 4]);
+    expect(split.map(withoutTiming)).toEqual(readMetrics(join(dir, 'whole'), 'validation').map(withoutTiming));
+  });
+});
+
+describe('validation tasks', () => {
+  it('are a draw of their own: not the held-out tasks of the final table, and the same for one seed', async () => {
+    const { family } = await resolveFamily('cheetah-vel');
+    expect(validationTasks(family, 1, 10)).toEqual(validationTasks(family, 1, 10));
+    expect(validationTasks(family, 1, 10)).not.toEqual(heldOutTasks(family, 1, 10));
+    expect(validationTasks(family, 2, 10)).not.toEqual(validationTasks(family, 1, 10));
+  });
+});
