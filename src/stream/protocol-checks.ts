@@ -5,7 +5,7 @@
  */
 import { MetarlError } from '../core/errors.js';
 import type { SceneDescription } from '../core/scene.js';
-import type { BeliefMessage, MetricsRow, ReferenceCurve, RunInfo, Stage } from './protocol.js';
+import type { BeliefMessage, MetricsRow, ReferenceCurve, RunInfo, Stage, ValidationPoint } from './protocol.js';
 
 /** Most latent dimensions a `belief` message carries (PEARL's default is 5); protocol.ts re-exports it. */
 export const MAX_BELIEF_DIMS = 64;
@@ -158,11 +158,24 @@ export function metricsRow(v: unknown): MetricsRow {
   if (!Array.isArray(stageReturns) || stageReturns.some((x) => x !== null && typeof x !== 'number')) {
     throw protocolError('metrics row stageReturns must be an array of numbers');
   }
-  return {
+  const row: MetricsRow = {
     iteration: id(o, 'iteration', 'metrics row'),
     stageReturns: stageReturns.map((x) => (x === null ? Number.NaN : (x as number))),
     values: values as Record<string, number>,
   };
+  if (o.validation !== undefined) row.validation = validationPoint(o.validation, stageReturns.length);
+  return row;
+}
+
+function validationPoint(v: unknown, stages: number): ValidationPoint {
+  const what = 'metrics row validation';
+  const o = obj(v, what);
+  const returns = numbers(o.returns, `${what}.returns`, stages);
+  const stderr = numbers(o.stderr, `${what}.stderr`, stages);
+  if (stderr.some((x) => x < 0)) throw protocolError(`${what}.stderr must be ≥ 0, got ${show(stderr)}`);
+  const tasks = int(o, 'tasks', what);
+  if (tasks < 1) throw protocolError(`${what}.tasks must be at least 1, got ${tasks}`);
+  return { returns, stderr, tasks };
 }
 
 const SHAPE_KINDS = ['sphere', 'box', 'capsule', 'cylinder'];

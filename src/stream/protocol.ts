@@ -75,6 +75,14 @@ export interface MetricsRow {
   stageReturns: number[];
   /** Losses, KL, env steps, seconds… anything numeric, by name. */
   values: Record<string, number>;
+  /** The adaptation check made at this iteration (`train --validate-every`): mean and stderr per stage over `tasks` validation tasks. */
+  validation?: ValidationPoint;
+}
+
+export interface ValidationPoint {
+  returns: number[];
+  stderr: number[];
+  tasks: number;
 }
 
 // ---------------------------------------------------------------- server → client

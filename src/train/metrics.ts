@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetarlError } from '../core/errors.js';
+import type { MetricsRow as WireMetricsRow } from '../stream/protocol.js';
 import { withFileErrors, writeFileAtomic } from './files.js';
 
 export type MetricsRow = Record<string, number>;
@@ -77,4 +78,21 @@ function parseRow(line: string): MetricsRow | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A metrics row as the viewer's wire carries it (returns per stage, other figures by name), with the check of `validation.jsonl` made at its iteration. */
+export function wireMetricsRow(row: MetricsRow, stages: number, check?: MetricsRow): WireMetricsRow {
+  const wire: WireMetricsRow = {
+    iteration: row.iteration,
+    stageReturns: Array.from({ length: stages }, (_, s) => row[`return${s}`]),
+    values: Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'iteration' && !/^return\d+$/.test(k))),
+  };
+  if (check) {
+    wire.validation = {
+      returns: Array.from({ length: stages }, (_, s) => check[`return${s}`]),
+      stderr: Array.from({ length: stages }, (_, s) => check[`stderr${s}`]),
+      tasks: check.tasks,
+    };
+  }
+  return wire;
 }

@@ -24,9 +24,8 @@ import { queueUrl } from '../workers/queue/url.js';
 export interface TrainObserver {
   runInfo?(info: { family: string; agent: string; backend: string; stages: readonly string[]; dt: number; config: RunConfig }): void;
   watch?(stage: number, stageLabel: string): WatchHooks | undefined;
-  metrics?(row: MetricsRow, stages: readonly string[]): void;
-  /** An adaptation check on the validation tasks (`validateEvery`; src/train/validation.ts). */
-  validation?(row: MetricsRow, stages: readonly string[]): void;
+  /** `validation`: the adaptation check made at this iteration (`validateEvery`; src/train/validation.ts). */
+  metrics?(row: MetricsRow, stages: readonly string[], validation?: MetricsRow): void;
 }
 
 export interface TrainOptions extends Partial<RunConfigInput> {
@@ -128,16 +127,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (bad) throw diverged(iteration, `${bad[0]} = ${bad[1]}`, lastSaved, config.out);
         metrics.write(row);
         rows.push(row);
-        options.observer?.metrics?.(row, learner.stages);
         progress.update({ iteration, stageReturns: result.stageReturns, stages: learner.stages, figures: result.figures, stepsPerSecond: row.stepsPerSecond });
         // Before the checkpoint, so a run resumed from it has every check up to there.
-        if (validation && iteration % config.validateEvery === 0) {
-          const check = await validate(learner, family, config.seed, config.validateTasks, iteration, row.wallSeconds);
-          validation.write(check);
-          options.observer?.validation?.(check, learner.stages);
+        const check = validation && iteration % config.validateEvery === 0 ? await validate(learner, family, config.seed, config.validateTasks, iteration, row.wallSeconds) : undefined;
+        if (check) {
+          validation!.write(check);
           const text = formatValidation(check, learner.stages);
           progress.validated(text.line, text.gain);
         }
+        options.observer?.metrics?.(row, learner.stages, check);
         if (iteration % config.checkpointEvery === 0 || iteration === config.iterations || interrupted) {
           await save(iteration);
           lastSaved = iteration;

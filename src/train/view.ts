@@ -29,7 +29,7 @@ import { createRecorder, rolloutPath } from '../stream/recorder.js';
 import { outputDir, resolveRunDir } from './zoo.js';
 import { loadRecording, startReplay, type Replay } from '../stream/replay.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
-import { readMetrics } from './metrics.js';
+import { readMetrics, wireMetricsRow } from './metrics.js';
 import { openRun } from './open-run.js';
 import { seedFor } from './assemble.js';
 import type { TrainObserver } from './train.js';
@@ -238,15 +238,12 @@ function writeTracks(out: Publisher, tracks: Map<number, Track>, mode: ViewMode)
   for (let i = 0; i < longest; i++) for (const t of list) if (i < t.steps.length) frame(t, i);
 }
 
-/** The run's metrics.jsonl as the wire's rows (return per stage, other figures by name). */
+/** The run's metrics.jsonl as the wire's rows, each with the check of validation.jsonl made at its iteration. */
 function trainingCurve(runDir: string, stages: number): WireMetricsRow[] {
+  const checks = new Map(readMetrics(runDir, 'validation').map((row) => [row.iteration, row]));
   return readMetrics(runDir)
     .slice(-METRICS_KEPT)
-    .map((row) => ({
-      iteration: row.iteration,
-      stageReturns: Array.from({ length: stages }, (_, s) => row[`return${s}`]),
-      values: Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'iteration' && !/^return\d+$/.test(k))),
-    }));
+    .map((row) => wireMetricsRow(row, stages, checks.get(row.iteration)));
 }
 
 // ---------------------------------------------------------------- reference curves

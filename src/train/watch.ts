@@ -4,7 +4,7 @@ import type { Belief } from '../sampling/types.js';
 import type { Publisher } from '../stream/publisher.js';
 import type { Stage } from '../stream/protocol.js';
 import type { SceneDescription } from '../core/scene.js';
-import type { MetricsRow } from './metrics.js';
+import { wireMetricsRow, type MetricsRow } from './metrics.js';
 import type { TrainObserver } from './train.js';
 
 /**
@@ -77,10 +77,8 @@ export function viewerObserver(publisher: Publisher): TrainObserver {
         },
       };
     },
-    metrics(row: MetricsRow, stages: readonly string[]) {
-      const stageReturns = stages.map((_, i) => row[`return${i}`]);
-      const values = Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'iteration' && !/^return\d+$/.test(k)));
-      publisher.metrics({ iteration: row.iteration, stageReturns, values });
+    metrics(row: MetricsRow, stages: readonly string[], check?: MetricsRow) {
+      publisher.metrics(wireMetricsRow(row, stages.length, check));
     },
   };
 }

@@ -97,11 +97,13 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer: reference curves and fading trai
     // A new episode (the step starts again at 0): the trail starts afresh instead of joining the
     // two. Any length short of the ring shows the restart; a busy machine may poll it late.
     viewer.clock.step = 0;
-    await page.waitForFunction((n) => {
+    // The lengths that showed it are the trace's first sample: a loaded machine may fill the
+    // ring between this poll and the next.
+    const restarted = await page.waitForFunction((n) => {
       const points = (document.getElementById('app')!.dataset.trailPoints ?? '').split(' ').map(Number);
-      return points.length === 2 && points.every((p) => p > 0 && p < n);
+      return points.length === 2 && points.every((p) => p > 0 && p < n) ? points : null;
     }, TRAIL_POINTS, { timeout: 30_000, polling: 50 });
-    const seen: number[][] = [];
+    const seen: number[][] = [(await restarted.jsonValue()) as number[]];
     const deadline = Date.now() + 40_000;
     while (Date.now() < deadline) {
       const points = await trailPoints(page);
@@ -124,6 +126,20 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer: reference curves and fading trai
     expect(seen.at(-1)).toEqual([TRAIL_POINTS, TRAIL_POINTS]);
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  it("the training chart draws a run's checks on validation tasks as whiskered dots beside its curve, labelled per stage", async () => {
+    const row = (iteration: number, validation?: { returns: number[]; stderr: number[]; tasks: number }) => ({ iteration, stageReturns: [-40 + iteration, -35 + 2 * iteration], values: { loss: 1 }, ...(validation ? { validation } : {}) });
+    server.metrics(row(1));
+    server.metrics(row(2, { returns: [-37, -30], stderr: [1.5, 1.2], tasks: 10 }));
+    server.metrics(row(3));
+    server.metrics(row(4, { returns: [-35, -24], stderr: [1.4, 1.1], tasks: 10 }));
+    await page.waitForFunction(() => document.getElementById('chart-train')!.dataset.points === '8', null, { timeout: 20_000 });
+    expect(await page.$eval('#chart-train', (el) => el.getAttribute('data-validation-points'))).toBe('4');
+    const legend = await page.$$eval('#chart-train .u-legend .u-label', (els) => els.map((e) => e.textContent));
+    expect(legend).toEqual(['pre', 'step 1', 'pre, validation', 'step 1, validation']);
+    await page.locator('#chart-train').screenshot({ path: join(outDir, 'training-validation.png') });
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
 
   it('a run without reference curves (train mode) draws the live curve alone', async () => {
     server.hello({ ...RUN, mode: 'train', reference: undefined });

@@ -162,6 +162,19 @@ describe('protocol rejects malformed input', () => {
     expectProtocolError(() => decodeServerMessage(hello([{ ...curve, stderr: [0.5, -1] }])), /hello.run.reference\[0\].stderr must be ≥ 0/);
   });
 
+  it('a metrics row\'s validation check: one finite mean and stderr ≥ 0 per stage, and a task count', () => {
+    const validation = { returns: [-3, -2], stderr: [0.5, 0.25], tasks: 10 };
+    const wire = (v: unknown) => JSON.stringify({ type: 'metrics', replace: false, rows: [{ iteration: 5, stageReturns: [-4, -1], values: {}, validation: v }] });
+    expect(decodeServerMessage(wire(validation))).toMatchObject({ rows: [{ iteration: 5, validation }] });
+    expect((decodeServerMessage(wire(undefined)) as Extract<ServerMessage, { type: 'metrics' }>).rows[0]).not.toHaveProperty('validation');
+    expectProtocolError(() => decodeServerMessage(wire('x')), /metrics row validation must be an object/);
+    expectProtocolError(() => decodeServerMessage(wire({ ...validation, returns: [-3] })), /metrics row validation.returns must have 2 numbers, got 1/);
+    expectProtocolError(() => decodeServerMessage(wire({ ...validation, returns: [-3, null] })), /metrics row validation.returns must be an array of finite numbers/);
+    expectProtocolError(() => decodeServerMessage(wire({ ...validation, stderr: [0.5, -1] })), /metrics row validation.stderr must be ≥ 0/);
+    expectProtocolError(() => decodeServerMessage(wire({ ...validation, tasks: 0 })), /metrics row validation.tasks must be at least 1/);
+    expectProtocolError(() => decodeServerMessage(wire({ ...validation, tasks: 2.5 })), /metrics row validation.tasks must be an integer/);
+  });
+
   it('beliefs (issue 8): finite means, std > 0, as many stds as means, 1 to MAX_BELIEF_DIMS of each', () => {
     const good = { type: 'belief', envId: 1, stage: { index: 1, label: 'episode 2' }, episode: 1, mean: [0.5, -0.5], std: [0.3, 0.4] };
     const wire = (o: object) => JSON.stringify({ ...good, ...o });

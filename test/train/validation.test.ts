@@ -26,7 +26,9 @@ describe.each(['maml', 'rl2', 'pearl'])('train --validate-every with %s', (agent
 
   it('writes one check every n iterations, each stage with its paired gain, and leaves the training as it was', async () => {
     const lines: string[] = [];
-    await train({ ...base, iterations: 4, out: join(dir, 'checked'), validateEvery: 2, validateTasks: 5, log: (l) => lines.push(l) });
+    const observed: Array<[number, number | undefined]> = [];
+    const observer = { metrics: (row: { iteration: number }, _stages: readonly string[], check?: { iteration: number }) => observed.push([row.iteration, check?.iteration]) };
+    await train({ ...base, iterations: 4, out: join(dir, 'checked'), validateEvery: 2, validateTasks: 5, log: (l) => lines.push(l), observer });
     await train({ ...base, iterations: 4, out: join(dir, 'plain') });
 
     const checks = readMetrics(join(dir, 'checked'), 'validation');
@@ -40,6 +42,8 @@ describe.each(['maml', 'rl2', 'pearl'])('train --validate-every with %s', (agent
     // The learner changed between the checks, and the checks saw it.
     expect(checks[1].return0).not.toBe(checks[0].return0);
     expect(lines.filter((l) => l.startsWith('validation at iteration'))).toHaveLength(2);
+    // A viewer gets each check with its iteration's row.
+    expect(observed).toEqual([[1, undefined], [2, 2], [3, undefined], [4, 4]]);
     expect(readMetrics(join(dir, 'checked')).map(withoutTiming)).toEqual(readMetrics(join(dir, 'plain')).map(withoutTiming));
   });
 

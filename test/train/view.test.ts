@@ -14,6 +14,7 @@ import { decodeServerMessage, encodeClientMessage, type RunInfo, type ServerMess
 import { createRecorder } from '../../src/stream/recorder.js';
 import { loadRecording } from '../../src/stream/replay.js';
 import type { ViewerServer } from '../../src/stream/server.js';
+import { readMetrics } from '../../src/train/metrics.js';
 import { train } from '../../src/train/train.js';
 import { replayFile, viewRun } from '../../src/train/view.js';
 import { ViewerProbe } from '../fixtures/viewer-probe.js';
@@ -76,6 +77,22 @@ describe('metarl view <run>', () => {
     expect(times.get(0)).toBe(0);
     expect(times.get(1)).toBeCloseTo(10 * 0.05, 6);
     expect(loadRecording(seq[0].path).durationS).toBeCloseTo(20 * 0.05, 6);
+  }, 60_000);
+
+  it("sends a run's checks on validation tasks with the training curve, each on the row of its iteration", async () => {
+    const runDir = join(dir, 'rl2-validated');
+    await train({
+      env: 'cheetah-vel', agent: 'rl2', iterations: 2, seed: 2, backend: 'cpu', workers: 0, out: runDir, quiet: true, log: () => {}, skipFinalEval: true,
+      validateEvery: 2, validateTasks: 2,
+      agentConfig: { metaBatchSize: 1, trialsPerTask: 1, episodesPerTrial: 2, horizon: 10, hidden: 8, epochs: 1, minibatches: 1 },
+    });
+    const [viewed] = await viewRun(runDir, { tasks: 1, speed: 16, workers: 0, log: () => {} });
+    const curve = loadRecording(viewed.path).messages.flatMap((m) => (m.type === 'metrics' ? m.rows : []));
+    const [check] = readMetrics(runDir, 'validation');
+    expect(curve.map((r) => r.validation)).toEqual([
+      undefined,
+      { returns: [check.return0, check.return1], stderr: [check.stderr0, check.stderr1], tasks: 2 },
+    ]);
   }, 60_000);
 
   it("a PEARL run's recording carries each episode's belief, in its lane after its scene: the prior, then the posteriors (issue 8)", async () => {

@@ -4,7 +4,8 @@
  * evaluation on screen (return vs stage), beside the run's reference curves when it has
  * them (its held-out mean and the fine-tuning baselines, each mean ± stderr). Each
  * container carries `data-points`, the number of live points drawn, and the adaptation
- * chart `data-reference-points` too, for tests and for anyone inspecting the page.
+ * chart `data-reference-points` too, the training chart `data-validation-points` (its checks on
+ * validation tasks, `train --validate-every`), for tests and for anyone inspecting the page.
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -101,6 +102,7 @@ export class TrainingChart extends Chart {
     private readonly label: (s: number) => string,
   ) {
     super(el);
+    el.dataset.validationPoints = '0';
   }
 
   add(rows: MetricsRow[], replace: boolean): void {
@@ -110,16 +112,44 @@ export class TrainingChart extends Chart {
     this.redraw();
   }
 
-  /** Series labels changed (new run info). */
+  /**
+   * Series labels changed (new run info). A run trained with --validate-every also gets, per
+   * stage, its checks on the validation tasks: open dots with ± 1 stderr whiskers, in the
+   * stage's colour, read against the training curve's line.
+   */
   redraw(): void {
     if (this.rows.length === 0) return;
     const stages = Math.max(...this.rows.map((r) => r.stageReturns.length));
     const xs = this.rows.map((r) => r.iteration);
     const ys = Array.from({ length: stages }, (_, s) => this.rows.map((r) => finiteOrNull(r.stageReturns[s])));
+    const checked = this.rows.some((r) => r.validation !== undefined);
+    const checks = checked ? Array.from({ length: stages }, (_, s) => this.rows.map((r) => finiteOrNull(r.validation?.returns[s]))) : [];
     const series: uPlot.Series[] = [{ label: 'iteration' }];
     for (let s = 0; s < stages; s++) series.push({ label: this.label(s), stroke: stageColor(s), width: 2, points: { show: this.rows.length < 40 } });
-    this.draw([xs, ...ys], series, { xLabel: 'iteration', legend: true });
+    for (let s = 0; s < checks.length; s++) {
+      series.push({ label: `${this.label(s)}, validation`, stroke: stageColor(s), width: 0, paths: () => null, points: { show: true, size: 8, width: 2, fill: '#1b1f24' } });
+    }
+    this.draw([xs, ...ys, ...checks], series, {
+      xLabel: 'iteration',
+      legend: true,
+      yRange: checked ? (_u, min, max) => this.yRange(min, max) : undefined,
+      plugins: checked ? [{ hooks: { draw: [(u) => this.drawWhiskers(u, stages)] } }] : [],
+    });
     this.el.dataset.points = String(countPoints(ys));
+    this.el.dataset.validationPoints = String(countPoints(checks));
+  }
+
+  private yRange(min: number, max: number): uPlot.Range.MinMax {
+    const bars = this.rows.flatMap((r) => r.validation?.returns.flatMap((y, s) => [y - r.validation!.stderr[s], y + r.validation!.stderr[s]]) ?? []);
+    return widenedRange(min, max, bars);
+  }
+
+  private drawWhiskers(u: uPlot, stages: number): void {
+    for (let s = 0; s < stages; s++) {
+      if (u.series[stages + s + 1]?.show !== true) continue; // hidden from its legend entry
+      const points = this.rows.flatMap((r) => (r.validation ? [{ x: r.iteration, y: r.validation.returns[s], e: r.validation.stderr[s] }] : []));
+      whiskers(u, stageColor(s), points);
+    }
   }
 }
 
@@ -199,50 +229,48 @@ export class AdaptationChart extends Chart {
     return this.liveLabels.get(s) ?? this.stageName(s);
   }
 
-  /** The data's range widened to every whisker, so none is cut at the chart's edge. */
   private yRange(min: number, max: number): uPlot.Range.MinMax {
-    let lo = min;
-    let hi = max;
-    for (const c of this.reference) {
-      for (const s of this.stages) {
-        const y = c.returns[s];
-        const e = c.stderr[s];
-        if (!Number.isFinite(y) || !Number.isFinite(e)) continue;
-        lo = Math.min(lo, y - e);
-        hi = Math.max(hi, y + e);
-      }
-    }
-    return Number.isFinite(lo) && Number.isFinite(hi) ? uPlot.rangeNum(lo, hi, 0.1, true) : [min, max];
+    return widenedRange(min, max, this.reference.flatMap((c) => this.stages.flatMap((s) => [c.returns[s] - c.stderr[s], c.returns[s] + c.stderr[s]])));
   }
 
-  /** Mean ± stderr of each shown reference point: a vertical bar with caps, in its curve's colour. */
   private drawWhiskers(u: uPlot): void {
-    const { ctx } = u;
-    const cap = CAP_PX * uPlot.pxRatio;
-    ctx.save();
-    ctx.lineWidth = 1.5 * uPlot.pxRatio;
     this.reference.forEach((c, i) => {
       if (u.series[i + 2]?.show !== true) return; // hidden from its legend entry
-      ctx.strokeStyle = referenceColor(i);
-      ctx.beginPath();
-      for (const s of this.stages) {
-        const y = c.returns[s];
-        const e = c.stderr[s];
-        if (!Number.isFinite(y) || !(e > 0)) continue;
-        const x = u.valToPos(s, 'x', true);
-        const top = u.valToPos(y + e, 'y', true);
-        const bottom = u.valToPos(y - e, 'y', true);
-        ctx.moveTo(x, top);
-        ctx.lineTo(x, bottom);
-        ctx.moveTo(x - cap, top);
-        ctx.lineTo(x + cap, top);
-        ctx.moveTo(x - cap, bottom);
-        ctx.lineTo(x + cap, bottom);
-      }
-      ctx.stroke();
+      whiskers(u, referenceColor(i), this.stages.map((s) => ({ x: s, y: c.returns[s], e: c.stderr[s] })));
     });
-    ctx.restore();
   }
+}
+
+/** The data's range widened to every whisker end, so none is cut at the chart's edge. */
+function widenedRange(min: number, max: number, ends: readonly number[]): uPlot.Range.MinMax {
+  const finite = ends.filter(Number.isFinite);
+  const lo = Math.min(min, ...finite);
+  const hi = Math.max(max, ...finite);
+  return Number.isFinite(lo) && Number.isFinite(hi) ? uPlot.rangeNum(lo, hi, 0.1, true) : [min, max];
+}
+
+/** Mean ± stderr at each point: a vertical bar with caps, in one colour. */
+function whiskers(u: uPlot, color: string, points: ReadonlyArray<{ x: number; y: number; e: number }>): void {
+  const { ctx } = u;
+  const cap = CAP_PX * uPlot.pxRatio;
+  ctx.save();
+  ctx.lineWidth = 1.5 * uPlot.pxRatio;
+  ctx.strokeStyle = color;
+  ctx.beginPath();
+  for (const { x: xv, y, e } of points) {
+    if (!Number.isFinite(y) || !(e > 0)) continue;
+    const x = u.valToPos(xv, 'x', true);
+    const top = u.valToPos(y + e, 'y', true);
+    const bottom = u.valToPos(y - e, 'y', true);
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, bottom);
+    ctx.moveTo(x - cap, top);
+    ctx.lineTo(x + cap, top);
+    ctx.moveTo(x - cap, bottom);
+    ctx.lineTo(x + cap, bottom);
+  }
+  ctx.stroke();
+  ctx.restore();
 }
 
 function countPoints(ys: ReadonlyArray<ReadonlyArray<number | null>>): number {
