@@ -614,7 +614,7 @@ class MamlLearner implements MetaLearner {
     this.checkAlive('evaluate');
     const K = options.adaptationSteps ?? this.config.innerSteps;
     const shards = shardRanges(tasks.length, this.pool.lanes);
-    const watched = this.watched(K);
+    const watched = this.watched(K, options.watch !== false);
     const theta = await readFlat(this.metaParams);
     const request = (from: number, to: number): EvaluateRequest => ({ seed: options.seed ?? 0, theta, tasks: indexedTasks(tasks, from, to), stages: K, watch: watched.slots });
     const perTask = await askTaskShards<number[]>(this.pool, 'MAML', 'evaluate', shards, request, watched.onEvent);
@@ -641,10 +641,10 @@ class MamlLearner implements MetaLearner {
     });
   }
 
-  /** The viewer's hooks of each stage 0..K, as the slots the workers stream and a router for their events. */
-  private watched(K: number): { slots: WatchedSlot[]; onEvent: Emit } {
+  /** The viewer's hooks of each stage 0..K (none when `on` is false), as the slots the workers stream and a router for their events. */
+  private watched(K: number, on = true): { slots: WatchedSlot[]; onEvent: Emit } {
     const names = stageNames(K);
-    const hooks = names.map((name, j) => this.watch?.(j, name));
+    const hooks = on ? names.map((name, j) => this.watch?.(j, name)) : [];
     return {
       slots: hooks.flatMap((h, stage) => (h?.watchSlots ?? []).map((slot) => ({ stage, slot }))),
       onEvent: routeEvents(hooks),

@@ -929,7 +929,7 @@ class PearlLearner implements MetaLearner {
   async evaluate(tasks: Task[], options: EvaluateOptions = {}): Promise<AdaptationResult> {
     this.alive();
     const episodes = options.adaptationSteps !== undefined ? options.adaptationSteps + 1 : this.ctx.config.evalEpisodes;
-    const trial = await this.trial(tasks, episodes, options.seed ?? 0);
+    const trial = await this.trial(tasks, episodes, options.seed ?? 0, options.watch !== false);
     return { stages: stageNames(episodes), returns: trial.returns };
   }
 

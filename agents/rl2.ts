@@ -738,7 +738,7 @@ class Rl2Learner implements MetaLearner {
     this.alive();
     const episodes = options.adaptationSteps !== undefined ? options.adaptationSteps + 1 : this.ctx.config.episodesPerTrial;
     const shards = shardsOf(tasks, this.ctx.config.tasksPerShard);
-    const watched = this.watched(episodes);
+    const watched = this.watched(episodes, options.watch !== false);
     const theta = await readFlat(this.ctx.policy.params);
     const seed = options.seed ?? 0;
     const results = await this.ask<{ id: number; returns: number[][] }>('evaluate', shards, (mine) => ({ seed, theta, shards: mine, episodes, watch: watched.slots }), watched.onEvent);
@@ -776,9 +776,9 @@ class Rl2Learner implements MetaLearner {
     return out;
   }
 
-  /** The viewer's hooks: one watch call, its slots streamed from whichever worker runs them. */
-  private watched(episodes: number): { slots: number[]; onEvent: Emit } {
-    const hooks = this.ctx.watch?.(0, stageNames(episodes)[0]);
+  /** The viewer's hooks (none when `on` is false): one watch call, its slots streamed from whichever worker runs them. */
+  private watched(episodes: number, on = true): { slots: number[]; onEvent: Emit } {
+    const hooks = on ? this.ctx.watch?.(0, stageNames(episodes)[0]) : undefined;
     return {
       slots: hooks?.watchSlots ?? [],
       onEvent: routeEvents([hooks]),

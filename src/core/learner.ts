@@ -48,6 +48,8 @@ export interface EvaluateOptions {
   adaptationSteps?: number;
   /** Reset seed of the evaluation rollouts. */
   seed?: number;
+  /** false: stream nothing to a viewer (training's periodic checks, which would take over its lanes); default true. */
+  watch?: boolean;
 }
 
 export interface AdaptOptions {

@@ -15,4 +15,4 @@ export {
   isVersionMismatch,
   ROLLOUT_STAGE,
 } from './protocol.js';
-export type { ClientMessage, MetricsRow, ReferenceCurve, RunInfo, ServerMessage, Stage, ViewMode } from './protocol.js';
+export type { ClientMessage, MetricsRow, ReferenceCurve, RunInfo, ServerMessage, Stage, ValidationPoint, ViewMode } from './protocol.js';

@@ -80,8 +80,11 @@ export interface MetricsRow {
 }
 
 export interface ValidationPoint {
+  /** Mean return per adaptation stage over the validation tasks. */
   returns: number[];
+  /** Its standard error per stage, ≥ 0. */
   stderr: number[];
+  /** Validation tasks the means are over. */
   tasks: number;
 }
 

@@ -16,7 +16,7 @@ import type { RunConfig } from './config.js';
 import { resolveFamily } from './families.js';
 
 /** The independent random streams of a run, each seeded from the one user seed. */
-export const SEEDS = { tasks: 1, agent: 2, evalTasks: 3, evalRollouts: 4, validationTasks: 5, validationRollouts: 6 } as const;
+export const SEEDS = { tasks: 1, agent: 2, evalTasks: 3, evalRollouts: 4, viewTasks: 5, validationTasks: 6, validationRollouts: 7 } as const;
 
 export function seedFor(seed: number, stream: number): number {
   return new Rng(seed * 7919 + stream).seed();

@@ -20,10 +20,12 @@ export class MetricsWriter {
   private columns: string[] | null = null;
 
   /**
-   * `log` hears of rows up to the checkpoint that were lost before a resume (it cannot recreate
-   * them); give it only for a file with a row every iteration.
+   * `resumeAfter`: the checkpoint's iteration, when resuming. `log` hears of rows up to it that
+   * were lost before the resume (it cannot recreate them); give it only for a file with a row
+   * every iteration.
    */
-  constructor(runDir: string, resumeAfterIteration?: number, log?: (line: string) => void, name: MetricsFile = 'metrics') {
+  constructor(runDir: string, options: { resumeAfter?: number; log?: (line: string) => void; name?: MetricsFile } = {}) {
+    const { resumeAfter: resumeAfterIteration, log, name = 'metrics' } = options;
     this.jsonlPath = join(runDir, `${name}.jsonl`);
     this.csvPath = join(runDir, `${name}.csv`);
     const kept = resumeAfterIteration === undefined ? [] : readMetrics(runDir, name).filter((row) => row.iteration <= resumeAfterIteration);

@@ -50,14 +50,14 @@ export class Progress {
 
   /**
    * An adaptation check (src/train/validation.ts): its own line in a log; on a terminal, where a
-   * line would tear the bar, its gain rides at the end of the bar's figures until the next one.
+   * line would tear the bar, its short form rides at the end of the bar's figures until the next one.
    */
-  validated(line: string, gain: string): void {
+  validated(line: string, short: string): void {
     if (!this.bar) {
       this.log(line);
       return;
     }
-    this.validation = ` | validation ${gain}`;
+    this.validation = ` | ${short}`;
     this.bar.update(this.last.iteration, { summary: this.withPool(this.last.summary) });
   }
 

@@ -6,7 +6,7 @@ import { assertCanCreateDirectory, assertWritableDirectory, makeDirectory, withF
 import { isShipped } from './zoo.js';
 
 /** What a run writes into its directory (`rollouts/` is written by `metarl view`). */
-const RUN_ENTRIES = ['config.json', 'metrics.jsonl', 'metrics.csv', 'eval.json', 'checkpoints', 'rollouts'];
+const RUN_ENTRIES = ['config.json', 'metrics.jsonl', 'metrics.csv', 'validation.jsonl', 'validation.csv', 'eval.json', 'checkpoints', 'rollouts'];
 
 /** A new run, a new run replacing the one in its directory (`--force`), or a resumed run. */
 export type RunDirMode = 'new' | 'replace' | 'resume';

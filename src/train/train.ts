@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WatchHooks } from '../../agents/types.js';
 import { MetarlError, isMetarlError, type MetarlErrorCode } from '../core/errors.js';
@@ -89,6 +90,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       `${config.agent}'s meta-batch of ${metaBatch} tasks`,
       'lower --meta-batch-size',
     );
+    if (config.validateEvery > 0) {
+      assertJobFits(
+        { slots: config.validateTasks, episodes: 1, horizon: spec.horizon, obsSize: spec.obsSize, actSize: spec.actSize, watchCount: 0, bodyCount: spec.bodyCount },
+        `--validate-tasks ${config.validateTasks}`,
+        'lower --validate-tasks',
+      );
+    }
     initRunDir(config.out, mode, { ...config, agentConfig });
     let taskRng = new Rng(seedFor(config.seed, SEEDS.tasks));
     let iteration = 0;
@@ -100,8 +108,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     options.observer?.runInfo?.({ family: family.name, agent: config.agent, backend: backend.name, stages: learner.stages, dt: family.spec.dt, config });
 
-    const metrics = new MetricsWriter(config.out, checkpoint ? iteration : undefined, log);
-    const validation = config.validateEvery > 0 ? new MetricsWriter(config.out, checkpoint ? iteration : undefined, undefined, 'validation') : null;
+    const resumeAfter = checkpoint ? iteration : undefined;
+    const metrics = new MetricsWriter(config.out, { resumeAfter, log });
+    // A resumed run trims its checks past the checkpoint even when it makes no more, so a later
+    // resume that makes them again finds no rows of a stretch that was trained over.
+    const validation = config.validateEvery > 0 || (checkpoint && existsSync(join(config.out, 'validation.jsonl')))
+      ? new MetricsWriter(config.out, { resumeAfter, name: 'validation' })
+      : null;
     const rows: MetricsRow[] = [];
     const pool = 'progress' in workers ? workers : null;
     const progress = new Progress(config.iterations, iteration, { quiet: options.quiet, log, pool: pool?.progress ? () => pool.progress!() : undefined });
@@ -109,18 +122,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       learner.state().then((state) => writeCheckpoint(config.out, { iteration: it, learner: state, loop: { taskRng: taskRng.state() as unknown as JsonValue } }));
     let lastSaved = iteration;
     const started = performance.now();
+    // A NaN in the update shows up as the policy's next action: report it as the divergence it is.
+    const divergedAt = (it: number) => (err: unknown): never => {
+      if (isMetarlError(err, 'METARL_BAD_ACTION') && err.message.includes('non-finite action')) {
+        throw diverged(it, 'a non-finite policy output (its update produced NaN)', lastSaved, config.out, err);
+      }
+      throw err;
+    };
 
     try {
       while (iteration < config.iterations && !interrupted) {
         await letEventLoopRun(); // the viewer's sockets and Ctrl-C, even with --workers 0
         const tasks = family.sampleTasks(taskRng, learner.tasksPerIteration);
-        const result = await learner.iterate(tasks).catch((err: unknown) => {
-          // A NaN in the update shows up as the policy's next action: report it as the divergence it is.
-          if (isMetarlError(err, 'METARL_BAD_ACTION') && err.message.includes('non-finite action')) {
-            throw diverged(iteration + 1, 'a non-finite policy output (its update produced NaN)', lastSaved, config.out, err);
-          }
-          throw err;
-        });
+        const result = await learner.iterate(tasks).catch(divergedAt(iteration + 1));
         iteration += 1;
         const row = metricsRow(iteration, learner.stages, result, (performance.now() - started) / 1000);
         const bad = Object.entries(row).find(([, v]) => !Number.isFinite(v));
@@ -128,12 +142,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         metrics.write(row);
         rows.push(row);
         progress.update({ iteration, stageReturns: result.stageReturns, stages: learner.stages, figures: result.figures, stepsPerSecond: row.stepsPerSecond });
-        // Before the checkpoint, so a run resumed from it has every check up to there.
-        const check = validation && iteration % config.validateEvery === 0 ? await validate(learner, family, config.seed, config.validateTasks, iteration, row.wallSeconds) : undefined;
+        // Before the checkpoint, so a run resumed from it has every check up to there. Its rollouts
+        // may be the first to act on this iteration's update, so a NaN there is a divergence too.
+        const check = validation && config.validateEvery > 0 && iteration % config.validateEvery === 0
+          ? await validate(learner, family, config.seed, config.validateTasks, iteration, row.wallSeconds).catch(divergedAt(iteration))
+          : undefined;
         if (check) {
           validation!.write(check);
           const text = formatValidation(check, learner.stages);
-          progress.validated(text.line, text.gain);
+          progress.validated(text.line, text.short);
         }
         options.observer?.metrics?.(row, learner.stages, check);
         if (iteration % config.checkpointEvery === 0 || iteration === config.iterations || interrupted) {

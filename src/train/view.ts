@@ -31,7 +31,7 @@ import { loadRecording, startReplay, type Replay } from '../stream/replay.js';
 import { startViewer, type ViewerServer } from '../stream/server.js';
 import { readMetrics, wireMetricsRow } from './metrics.js';
 import { openRun } from './open-run.js';
-import { seedFor } from './assemble.js';
+import { SEEDS, seedFor } from './assemble.js';
 import type { TrainObserver } from './train.js';
 import { viewerObserver } from './watch.js';
 
@@ -65,8 +65,6 @@ export interface ViewTaskResult {
   stages: string[];
 }
 
-/** Stream of held-out tasks for `view`, apart from training's and evaluation's. */
-const VIEW_TASK_STREAM = 5;
 /** Seconds the last picture of a task stays up before the next task. */
 const HOLD_S = 1.5;
 /** Training curve rows carried in each recording. */
@@ -105,7 +103,7 @@ export async function viewRun(given: string, options: ViewOptions = {}): Promise
     server.hello(info);
     const metrics = trainingCurve(runDir, learner.stages.length);
     const seed = options.seed ?? config.seed;
-    const rng = new Rng(seedFor(seed, VIEW_TASK_STREAM));
+    const rng = new Rng(seedFor(seed, SEEDS.viewTasks));
     const results: ViewTaskResult[] = [];
     for (let i = 0; options.tasks === undefined || i < options.tasks; i++) {
       if (options.signal?.aborted) break;

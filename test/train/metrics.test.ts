@@ -48,7 +48,7 @@ describe('metrics files', () => {
     writeRows(5);
     const text = readFileSync(join(dir, 'metrics.jsonl'), 'utf8');
     writeFileSync(join(dir, 'metrics.jsonl'), `${text}{"iteration":6,"ret`);
-    const writer = new MetricsWriter(dir, 3);
+    const writer = new MetricsWriter(dir, { resumeAfter: 3 });
     writer.write(row(4));
     expect(readMetrics(dir).map((r) => r.iteration)).toEqual([1, 2, 3, 4]);
     expect(readFileSync(join(dir, 'metrics.csv'), 'utf8')).toBe('iteration,return0,envSteps\n1,-1,10\n2,-2,20\n3,-3,30\n4,-4,40\n');
@@ -59,7 +59,7 @@ describe('metrics files', () => {
     const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n');
     writeFileSync(join(dir, 'metrics.jsonl'), [lines[0], lines[3], ''].join('\n'));
     const logged: string[] = [];
-    new MetricsWriter(dir, 4, (line) => logged.push(line));
+    new MetricsWriter(dir, { resumeAfter: 4, log: (line) => logged.push(line) });
     expect(logged).toEqual([expect.stringMatching(/metrics\.jsonl has no rows for iteration\(s\) 2, 3; they were lost before this resume/)]);
   });
 });

@@ -1,7 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tf } from '../../src/nn/tf.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
+import { SEEDS, seedFor } from '../../src/train/assemble.js';
 import { resolveFamily } from '../../src/train/families.js';
 import { readMetrics } from '../../src/train/metrics.js';
 import { heldOutTasks, train } from '../../src/train/train.js';
@@ -27,9 +30,15 @@ describe.each(['maml', 'rl2', 'pearl'])('train --validate-every with %s', (agent
   it('writes one check every n iterations, each stage with its paired gain, and leaves the training as it was', async () => {
     const lines: string[] = [];
     const observed: Array<[number, number | undefined]> = [];
-    const observer = { metrics: (row: { iteration: number }, _stages: readonly string[], check?: { iteration: number }) => observed.push([row.iteration, check?.iteration]) };
-    await train({ ...base, iterations: 4, out: join(dir, 'checked'), validateEvery: 2, validateTasks: 5, log: (l) => lines.push(l), observer });
-    await train({ ...base, iterations: 4, out: join(dir, 'plain') });
+    const watches = { checked: 0, plain: 0 };
+    const observer = (run: 'checked' | 'plain') => ({
+      metrics: (row: { iteration: number }, _stages: readonly string[], check?: { iteration: number }) => run === 'checked' && observed.push([row.iteration, check?.iteration]),
+      watch: () => void watches[run]++,
+    });
+    const tensors = tf.memory().numTensors;
+    await train({ ...base, iterations: 4, out: join(dir, 'checked'), validateEvery: 2, validateTasks: 5, log: (l) => lines.push(l), observer: observer('checked') });
+    expect(tf.memory().numTensors).toBe(tensors);
+    await train({ ...base, iterations: 4, out: join(dir, 'plain'), observer: observer('plain') });
 
     const checks = readMetrics(join(dir, 'checked'), 'validation');
     expect(checks.map((r) => r.iteration)).toEqual([2, 4]);
@@ -42,8 +51,10 @@ describe.each(['maml', 'rl2', 'pearl'])('train --validate-every with %s', (agent
     // The learner changed between the checks, and the checks saw it.
     expect(checks[1].return0).not.toBe(checks[0].return0);
     expect(lines.filter((l) => l.startsWith('validation at iteration'))).toHaveLength(2);
-    // A viewer gets each check with its iteration's row.
+    // A viewer gets each check with its iteration's row, and none of its rollouts in the lanes.
     expect(observed).toEqual([[1, undefined], [2, 2], [3, undefined], [4, 4]]);
+    expect(watches.checked).toBe(watches.plain);
+    expect(watches.plain).toBeGreaterThan(0);
     expect(readMetrics(join(dir, 'checked')).map(withoutTiming)).toEqual(readMetrics(join(dir, 'plain')).map(withoutTiming));
   });
 
@@ -60,11 +71,42 @@ describe.each(['maml', 'rl2', 'pearl'])('train --validate-every with %s', (agent
   });
 });
 
+describe('train --validate-every, the run directory', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'metarl-validate-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const base = { env, agent: 'maml', seed: 3, backend: 'cpu' as const, quiet: true, log: () => {}, skipFinalEval: true, agentConfig: AGENT_CONFIG.maml };
+
+  it('task workers make the same checks and training as the main thread', async () => {
+    await train({ ...base, workers: 0, iterations: 2, out: join(dir, 'main'), validateEvery: 1, validateTasks: 4 });
+    await train({ ...base, workers: 2, iterations: 2, out: join(dir, 'pool'), validateEvery: 1, validateTasks: 4 });
+    expect(readMetrics(join(dir, 'pool'), 'validation').map(withoutTiming)).toEqual(readMetrics(join(dir, 'main'), 'validation').map(withoutTiming));
+    expect(readMetrics(join(dir, 'pool')).map(withoutTiming)).toEqual(readMetrics(join(dir, 'main')).map(withoutTiming));
+  });
+
+  it('a resume that makes no checks still cuts those past its checkpoint; --force removes an old run\'s', async () => {
+    const out = join(dir, 'run');
+    await train({ ...base, workers: 0, iterations: 3, out, validateEvery: 1, validateTasks: 2, checkpointEvery: 2 });
+    rmSync(join(out, 'checkpoints', '3'), { recursive: true });
+    await train({ resume: out, iterations: 4, validateEvery: 0, quiet: true, log: () => {}, skipFinalEval: true });
+    expect(readMetrics(out, 'validation').map((r) => r.iteration)).toEqual([1, 2]);
+    expect(readFileSync(join(out, 'validation.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+
+    await train({ ...base, workers: 0, iterations: 1, out, force: true });
+    expect(existsSync(join(out, 'validation.jsonl'))).toBe(false);
+    expect(existsSync(join(out, 'validation.csv'))).toBe(false);
+  });
+});
+
 describe('validation tasks', () => {
   it('are a draw of their own: not the held-out tasks of the final table, and the same for one seed', async () => {
     const { family } = await resolveFamily('cheetah-vel');
     expect(validationTasks(family, 1, 10)).toEqual(validationTasks(family, 1, 10));
     expect(validationTasks(family, 1, 10)).not.toEqual(heldOutTasks(family, 1, 10));
     expect(validationTasks(family, 2, 10)).not.toEqual(validationTasks(family, 1, 10));
+    // Nor the tasks `metarl view` shows.
+    expect(validationTasks(family, 1, 10)).not.toEqual(family.sampleTasks(new Rng(seedFor(1, SEEDS.viewTasks)), 10));
+    expect(new Set(Object.values(SEEDS)).size).toBe(Object.keys(SEEDS).length);
   });
 });

@@ -113,9 +113,9 @@ export class TrainingChart extends Chart {
   }
 
   /**
-   * Series labels changed (new run info). A run trained with --validate-every also gets, per
-   * stage, its checks on the validation tasks: open dots with ± 1 stderr whiskers, in the
-   * stage's colour, read against the training curve's line.
+   * Draws the rows; also called when the series labels change (new run info). A run trained
+   * with --validate-every also gets, per stage, its checks on the validation tasks: open dots
+   * with ± 1 stderr whiskers, in the stage's colour, read against the training curve's line.
    */
   redraw(): void {
     if (this.rows.length === 0) return;
@@ -243,9 +243,14 @@ export class AdaptationChart extends Chart {
 
 /** The data's range widened to every whisker end, so none is cut at the chart's edge. */
 function widenedRange(min: number, max: number, ends: readonly number[]): uPlot.Range.MinMax {
-  const finite = ends.filter(Number.isFinite);
-  const lo = Math.min(min, ...finite);
-  const hi = Math.max(max, ...finite);
+  // A loop, not Math.min(...ends): thousands of checks would pass engines' argument limits.
+  let lo = min;
+  let hi = max;
+  for (const e of ends) {
+    if (!Number.isFinite(e)) continue;
+    lo = Math.min(lo, e);
+    hi = Math.max(hi, e);
+  }
   return Number.isFinite(lo) && Number.isFinite(hi) ? uPlot.rangeNum(lo, hi, 0.1, true) : [min, max];
 }
 
