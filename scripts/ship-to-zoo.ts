@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // Copies what `metarl view` and `metarl eval` need of a trained run into zoo/<name>/: its
-// config.json, its latest checkpoint and its eval.json (run `metarl eval <run> --baselines ...`
+// config.json, the checkpoint its eval.json measured (the newest, or one chosen with
+// `metarl eval <run> --checkpoint N`) and that eval.json (run `metarl eval <run> --baselines ...`
 // first). Metrics and older checkpoints stay behind, and the checkpoint keeps only what the agent
 // needs to act (its definition's `shippedState`, without the optimiser's moments), so a zoo run
 // is tens to a hundred and some KB.
@@ -18,15 +19,13 @@ if (!/^[\w-][\w.-]*$/.test(name)) fail(`'${name}' cannot name a zoo run: letters
 for (const file of ['config.json', 'eval.json']) {
   if (!existsSync(join(run, file))) fail(`${run} has no ${file}${file === 'eval.json' ? ': run `metarl eval` on it first' : ''}`);
 }
-const latest = listCheckpoints(run).at(-1);
-if (latest === undefined) fail(`${run} has no checkpoint`);
 const evaluated = JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8')).iteration;
-if (evaluated !== latest) fail(`${run}/eval.json is of iteration ${evaluated}, its latest checkpoint ${latest}: run \`metarl eval ${run}\` again first`);
+if (!listCheckpoints(run).includes(evaluated)) fail(`${run}/eval.json is of iteration ${evaluated}, which has no checkpoint: run \`metarl eval ${run}\` again first`);
 
 // What the run learned stays; how this machine ran it (its path, backend, worker count and
 // limits) goes back to the defaults, which suit whoever runs it next.
 const { backend, workers, workerMemoryMb, stepTimeout, ...config } = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
-const checkpoint = readCheckpoint(join(checkpointsDir(run), String(latest)));
+const checkpoint = readCheckpoint(join(checkpointsDir(run), String(evaluated)));
 const shipped = withoutOptimiser(agentDefinition(config.agent).shippedState?.(checkpoint.learner) ?? checkpoint.learner);
 
 const out = join(fileURLToPath(new URL('../zoo/', import.meta.url)), name);
@@ -34,7 +33,7 @@ rmSync(out, { recursive: true, force: true });
 writeCheckpoint(out, { ...checkpoint, learner: shipped });
 writeFileSync(join(out, 'config.json'), `${JSON.stringify({ ...config, out: join('zoo', name) }, null, 2)}\n`);
 writeFileSync(join(out, 'eval.json'), readFileSync(join(run, 'eval.json')));
-console.log(`zoo/${name}: checkpoint ${latest}`);
+console.log(`zoo/${name}: checkpoint ${evaluated}`);
 
 function fail(message: string, code = 1): never {
   console.error(message);

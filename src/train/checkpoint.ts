@@ -119,6 +119,20 @@ export function readLatestCheckpoint(runDir: string): Checkpoint {
   return readCheckpoint(join(checkpointsDir(runDir), String(iterations[iterations.length - 1])));
 }
 
+/**
+ * The run's checkpoint of `iteration` (default its newest): to evaluate or watch one chosen by
+ * the run's validation checks. A missing one is named with the iterations the run has.
+ */
+export function readRunCheckpoint(runDir: string, iteration?: number): Checkpoint {
+  if (iteration === undefined) return readLatestCheckpoint(runDir);
+  const iterations = listCheckpoints(runDir);
+  if (!iterations.includes(iteration)) {
+    const has = iterations.length === 0 ? 'none' : iterations.length > 12 ? `${iterations.slice(0, 3).join(', ')}, …, ${iterations.slice(-8).join(', ')}` : iterations.join(', ');
+    throw new MetarlError('METARL_CHECKPOINT_MISSING', `${runDir} has no checkpoint of iteration ${iteration}; it has ${has}`, { runDir, iteration, checkpoints: iterations });
+  }
+  return readCheckpoint(join(checkpointsDir(runDir), String(iteration)));
+}
+
 export function readCheckpoint(dir: string): Checkpoint {
   const corrupt = (why: string): never => {
     throw new MetarlError('METARL_CHECKPOINT_CORRUPT', `checkpoint ${dir} is corrupted: ${why}. Delete that folder to resume from the one before it.`, { dir });

@@ -177,13 +177,14 @@ program
   .option('--baselines', 'add the baselines: random init + fine-tune, and the runs given by --pretrained and --oracle')
   .option('--pretrained <run>', 'a run of `train --agent maml --inner-steps 0` on the same family: the pretrained + fine-tune row (implies --baselines)')
   .option('--oracle <run>', 'a run of `train --agent maml --inner-steps 0 --oracle` on the same family: the oracle row, played as it is at every stage (implies --baselines)')
+  .option('--checkpoint <iteration>', "evaluate this checkpoint instead of the newest (one picked by the run's validation checks, say); the table records its iteration", intFlag('--checkpoint'))
   .option('--by <field>', "also cut the agent's gain by this task field (e.g. type for ant-terrain; a number with many values in quarters of the tasks)")
   .option('--out <file>', 'where to write the table as JSON (default <run>/eval.json; for a shipped zoo/<name>, runs/zoo/<name>/eval.json)')
-  .action(async (runDir: string, opts: { tasks: number; seed?: number; baselines?: boolean; pretrained?: string; oracle?: string; by?: string; out?: string }) => {
+  .action(async (runDir: string, opts: { tasks: number; seed?: number; checkpoint?: number; baselines?: boolean; pretrained?: string; oracle?: string; by?: string; out?: string }) => {
     const wantBaselines = Boolean(opts.baselines || opts.pretrained || opts.oracle);
     const baselines = wantBaselines ? { ...(opts.pretrained ? { pretrained: opts.pretrained } : {}), ...(opts.oracle ? { oracle: opts.oracle } : {}) } : undefined;
     const out = opts.out ?? defaultEvalPath(runDir);
-    const result = await evaluate(runDir, { tasks: opts.tasks, seed: opts.seed, out: opts.out, baselines, by: opts.by });
+    const result = await evaluate(runDir, { tasks: opts.tasks, seed: opts.seed, checkpoint: opts.checkpoint, out: opts.out, baselines, by: opts.by });
     const rows = [{ label: result.agent, adaptation: result.adaptation }, ...(result.baselines ?? [])];
     const table = `${result.baselines ? formatComparisonTable(rows) : formatAdaptationTable(result.adaptation)}\n${formatGains(result.adaptation)}`;
     const missing = wantBaselines ? [!opts.pretrained && 'pretrained (--pretrained <run>)', !opts.oracle && 'oracle (--oracle <run>)'].filter(Boolean) : [];
@@ -201,10 +202,11 @@ program
   .option('--tasks <n>', 'tasks to show (default: until Ctrl-C)', intFlag('--tasks', 1))
   .addOption(new Option('--mode <mode>', 'stages played together or one after the other, until a page connects: its layout toggle then decides, from the next task').choices(VIEW_MODES).default('side-by-side'))
   .option('--seed <n>', 'seed of the held-out tasks (default: the run\'s)', intFlag('--seed'))
+  .option('--checkpoint <iteration>', 'show this checkpoint instead of the newest', intFlag('--checkpoint'))
   .option('--workers <n>', 'task worker threads (0 = main thread: the page stalls while a task is sampled)', intFlag('--workers'), 1)
   .option('--port <n>', 'viewer port (default: a free one)', intFlag('--port'), 0)
   .option('--host <addr>', 'viewer interface (default 127.0.0.1: this machine only)', '127.0.0.1')
-  .action(async (runDir: string | undefined, opts: { replay?: string; tasks?: number; mode: ViewMode; seed?: number; workers: number; port: number; host: string }) => {
+  .action(async (runDir: string | undefined, opts: { replay?: string; tasks?: number; mode: ViewMode; seed?: number; checkpoint?: number; workers: number; port: number; host: string }) => {
     if (!opts.replay && !runDir) program.error('view needs a run directory (runs/<name>) or --replay <file>');
     // Ctrl-C stops after the current task and closes the server, sampler and learner; twice quits at once.
     const stop = new AbortController();
@@ -217,7 +219,7 @@ program
       await replayFile(opts.replay, { port: opts.port, host: opts.host, signal: stop.signal, onListening });
       return;
     }
-    await viewRun(runDir!, { port: opts.port, host: opts.host, tasks: opts.tasks, mode: opts.mode, seed: opts.seed, workers: opts.workers, signal: stop.signal, onListening });
+    await viewRun(runDir!, { port: opts.port, host: opts.host, tasks: opts.tasks, mode: opts.mode, seed: opts.seed, checkpoint: opts.checkpoint, workers: opts.workers, signal: stop.signal, onListening });
   });
 
 program

@@ -20,6 +20,8 @@ export interface EvaluateRunOptions {
   seed?: number;
   /** Add the transfer-learning baselines: random init always, pretrained and oracle from these runs (`zoo/<name>` names a shipped one). */
   baselines?: BaselineRuns;
+  /** The iteration of the checkpoint to evaluate (default the newest); the table records it as `iteration`. */
+  checkpoint?: number;
   /** Also cut the agent's gain by this task field (`type` for ant-terrain; a number with many values in quarters of the tasks): `groups`. */
   by?: string;
 }
@@ -57,7 +59,7 @@ export async function evaluate(runDir: string, options: EvaluateRunOptions = {})
     if (!options.out && outputDir(dir) !== dir) makeDirectory(dirname(out), 'the output folder of a shipped run');
     assertWritableFile(out);
   }
-  const run = await openRun(dir, { backend: options.backend });
+  const run = await openRun(dir, { backend: options.backend, checkpoint: options.checkpoint });
   const seed = options.seed ?? run.config.seed;
   let evaluated: Awaited<ReturnType<typeof evaluateLearner>>;
   try {

@@ -2,7 +2,7 @@ import type { WatchHooks } from '../../agents/types.js';
 import type { MetaLearner } from '../core/learner.js';
 import type { FamilyRef } from '../core/registry.js';
 import type { TaskFamily } from '../core/types.js';
-import { readLatestCheckpoint } from './checkpoint.js';
+import { readRunCheckpoint } from './checkpoint.js';
 import type { RunConfig } from './config.js';
 import { readRunConfig } from './run-config.js';
 import { assembleRun } from './assemble.js';
@@ -25,16 +25,18 @@ export interface OpenRunOptions {
   watch?: (stage: number, label: string) => WatchHooks | undefined;
   /** Fresh weights from the run's seed instead of its checkpoint: the random-init baseline. */
   fresh?: boolean;
+  /** The iteration of the checkpoint to load (default the newest). */
+  checkpoint?: number;
   /** Agent hyperparameters to change, e.g. a baseline's fine-tuning step size. */
   agentConfig?: Record<string, unknown>;
 }
 
-/** A trained run (`zoo/<name>`: a shipped one), loaded from its latest checkpoint, ready to evaluate, watch or adapt. */
+/** A trained run (`zoo/<name>`: a shipped one), loaded from its latest checkpoint (or `checkpoint`), ready to evaluate, watch or adapt. */
 export async function openRun(given: string, options: OpenRunOptions = {}): Promise<OpenRun> {
   const runDir = resolveRunDir(given);
   const saved = readRunConfig(runDir, options.backend ? { backend: options.backend } : {});
   const config = { ...saved, agentConfig: { ...saved.agentConfig, ...options.agentConfig } };
-  const checkpoint = options.fresh ? null : readLatestCheckpoint(runDir);
+  const checkpoint = options.fresh ? null : readRunCheckpoint(runDir, options.checkpoint);
   const { family, ref, backend, workers, learner } = await assembleRun({ ...config, workers: options.workers ?? config.workers }, { watch: options.watch });
   const close = async () => {
     learner.dispose();

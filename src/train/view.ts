@@ -44,6 +44,8 @@ export interface ViewOptions {
   mode?: ViewMode;
   /** Seed of the held-out tasks; default the run's seed. */
   seed?: number;
+  /** The iteration of the checkpoint to show (default the newest). */
+  checkpoint?: number;
   /** Playback speed (1 = simulation speed). */
   speed?: number;
   /**
@@ -76,6 +78,7 @@ export async function viewRun(given: string, options: ViewOptions = {}): Promise
   const log = options.log ?? ((line: string) => console.log(line));
   let current: TrainObserver | null = null;
   const run = await openRun(runDir, {
+    checkpoint: options.checkpoint,
     workers: options.workers ?? 1,
     watch: (stage: number, label: string): WatchHooks | undefined => current?.watch?.(stage, label),
   });
