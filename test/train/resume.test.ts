@@ -4,21 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readMetrics } from '../../src/train/metrics.js';
 import { train } from '../../src/train/train.js';
+import { LINE_GOAL_ENV, TINY_AGENT_CONFIG, learningFigures } from '../fixtures/tiny-runs.js';
 
-const env = new URL('../fixtures/envs/line-goal.ts', import.meta.url).pathname;
-const TIMING = new Set(['sampleSeconds', 'learnSeconds', 'stepsPerSecond', 'wallSeconds', 'outerSeconds']);
-
-function learningFigures(row: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(row).filter(([k]) => !TIMING.has(k)));
-}
-
-const AGENT_CONFIG: Record<string, Record<string, unknown>> = {
-  maml: { metaBatchSize: 3, episodesPerTask: 3, hidden: [8] },
-  rl2: { metaBatchSize: 3, trialsPerTask: 2, hidden: 8 },
-  // PEARL's checkpoint carries its replay and encoder buffers: the resumed run samples the same minibatches.
-  pearl: { collectTasks: 3, trainTasks: 4, numTrainSteps: 5, metaBatchSize: 2, batchSize: 8, contextBatch: 8, hidden: [8], encoderHidden: [8] },
-};
-
+const env = LINE_GOAL_ENV;
 describe.each(['maml', 'rl2', 'pearl'])('train --resume with %s', (agent) => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'metarl-resume-'))));
@@ -35,7 +23,7 @@ describe.each(['maml', 'rl2', 'pearl'])('train --resume with %s', (agent) => {
       quiet: true,
       log: () => {},
       skipFinalEval: true,
-      agentConfig: AGENT_CONFIG[agent],
+      agentConfig: TINY_AGENT_CONFIG[agent],
     };
     await train({ ...base, iterations: 4, out: join(dir, 'whole') });
     await train({ ...base, iterations: 2, out: join(dir, 'split') });

@@ -1,31 +1,23 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tf } from '../../src/nn/tf.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
+import { tf } from '../../src/nn/tf.js';
 import { SEEDS, seedFor } from '../../src/train/assemble.js';
 import { resolveFamily } from '../../src/train/families.js';
 import { readMetrics } from '../../src/train/metrics.js';
 import { heldOutTasks, train } from '../../src/train/train.js';
 import { validationTasks } from '../../src/train/validation.js';
+import { LINE_GOAL_ENV, TINY_AGENT_CONFIG, learningFigures } from '../fixtures/tiny-runs.js';
 
-const env = new URL('../fixtures/envs/line-goal.ts', import.meta.url).pathname;
-const TIMING = new Set(['sampleSeconds', 'learnSeconds', 'stepsPerSecond', 'wallSeconds', 'outerSeconds', 'validateSeconds']);
-const withoutTiming = (row: Record<string, number>) => Object.fromEntries(Object.entries(row).filter(([k]) => !TIMING.has(k)));
-
-const AGENT_CONFIG: Record<string, Record<string, unknown>> = {
-  maml: { metaBatchSize: 3, episodesPerTask: 3, hidden: [8] },
-  rl2: { metaBatchSize: 3, trialsPerTask: 2, hidden: 8 },
-  pearl: { collectTasks: 3, trainTasks: 4, numTrainSteps: 5, metaBatchSize: 2, batchSize: 8, contextBatch: 8, hidden: [8], encoderHidden: [8] },
-};
-
+const env = LINE_GOAL_ENV;
 describe.each(['maml', 'rl2', 'pearl'])('train --validate-every with %s', (agent) => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'metarl-validate-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const base = { env, agent, seed: 3, workers: 0, backend: 'cpu' as const, quiet: true, log: () => {}, skipFinalEval: true, agentConfig: AGENT_CONFIG[agent] };
+  const base = { env, agent, seed: 3, workers: 0, backend: 'cpu' as const, quiet: true, log: () => {}, skipFinalEval: true, agentConfig: TINY_AGENT_CONFIG[agent] };
 
   it('writes one check every n iterations, each stage with its paired gain, and leaves the training as it was', async () => {
     const lines: string[] = [];
@@ -55,7 +47,7 @@ describe.each(['maml', 'rl2', 'pearl'])('train --validate-every with %s', (agent
     expect(observed).toEqual([[1, undefined], [2, 2], [3, undefined], [4, 4]]);
     expect(watches.checked).toBe(watches.plain);
     expect(watches.plain).toBeGreaterThan(0);
-    expect(readMetrics(join(dir, 'checked')).map(withoutTiming)).toEqual(readMetrics(join(dir, 'plain')).map(withoutTiming));
+    expect(readMetrics(join(dir, 'checked')).map(learningFigures)).toEqual(readMetrics(join(dir, 'plain')).map(learningFigures));
   });
 
   it('on resume recomputes the checks after the checkpoint, the same as an uninterrupted run', async () => {
@@ -67,7 +59,7 @@ describe.each(['maml', 'rl2', 'pearl'])('train --validate-every with %s', (agent
 
     const split = readMetrics(join(dir, 'split'), 'validation');
     expect(split.map((r) => r.iteration)).toEqual([1, 2, 3, 4]);
-    expect(split.map(withoutTiming)).toEqual(readMetrics(join(dir, 'whole'), 'validation').map(withoutTiming));
+    expect(split.map(learningFigures)).toEqual(readMetrics(join(dir, 'whole'), 'validation').map(learningFigures));
   });
 });
 
@@ -76,13 +68,13 @@ describe('train --validate-every, the run directory', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'metarl-validate-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const base = { env, agent: 'maml', seed: 3, backend: 'cpu' as const, quiet: true, log: () => {}, skipFinalEval: true, agentConfig: AGENT_CONFIG.maml };
+  const base = { env, agent: 'maml', seed: 3, backend: 'cpu' as const, quiet: true, log: () => {}, skipFinalEval: true, agentConfig: TINY_AGENT_CONFIG.maml };
 
   it('task workers make the same checks and training as the main thread', async () => {
     await train({ ...base, workers: 0, iterations: 2, out: join(dir, 'main'), validateEvery: 1, validateTasks: 4 });
     await train({ ...base, workers: 2, iterations: 2, out: join(dir, 'pool'), validateEvery: 1, validateTasks: 4 });
-    expect(readMetrics(join(dir, 'pool'), 'validation').map(withoutTiming)).toEqual(readMetrics(join(dir, 'main'), 'validation').map(withoutTiming));
-    expect(readMetrics(join(dir, 'pool')).map(withoutTiming)).toEqual(readMetrics(join(dir, 'main')).map(withoutTiming));
+    expect(readMetrics(join(dir, 'pool'), 'validation').map(learningFigures)).toEqual(readMetrics(join(dir, 'main'), 'validation').map(learningFigures));
+    expect(readMetrics(join(dir, 'pool')).map(learningFigures)).toEqual(readMetrics(join(dir, 'main')).map(learningFigures));
   });
 
   it('a resume that makes no checks still cuts those past its checkpoint; --force removes an old run\'s', async () => {
