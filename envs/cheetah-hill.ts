@@ -11,9 +11,11 @@
  * Task: { direction: d, grade: g }: d = +1 (the hill rises towards +x) or −1, each with
  * probability ½; g ~ U[0.1, 0.3] (option `gradeRange`). Not observed.
  *
- * Ground: height g·max(0, d·x − 1) (src/physics/terrain.ts `generateHill`), x ∈ [−30, 30] m
- * (room for 200 steps at a gallop): the cheetah's feet reach about 0.7 m from its centre,
- * so at reset it stands on flat ground whichever way the hill is.
+ * Ground: height g·max(0, d·x − 1) (src/physics/terrain.ts `generateHill`), |x| ≤ 15 m/s × H·dt
+ * + 2 m (152 m at H = 200): no gait leaves it within an episode. (It was ±30 m, and PEARL's
+ * flat-ground gait ran off its end at 3.5 m/s and fell through space, still paid for its x.)
+ * The cheetah's feet reach about 0.7 m from its centre, so at reset it stands on flat ground
+ * whichever way the hill is.
  *
  * Actions and observation (17 floats): as cheetah-vel (robots/half-cheetah.ts); observation
  * 0 is rootz, the torso's height over its start (it rises on the hill).
@@ -47,8 +49,8 @@ export interface CheetahHillTask extends Task, HillTask {}
 
 /** Distance from the spawn point to the foot of the hill, m. */
 export const CHEETAH_HILL_LANDING = 1;
-/** Half-length of the ground along x, m, centred on the spawn point: a gallop of 200 steps (~2 m/s) stays on it. */
-const CHEETAH_HILL_EXTENT = 30;
+/** Faster than any half-cheetah gait (MuJoCo's best policies run about 12 m/s): the ground is this many m/s × the episode's length long each way. */
+export const CHEETAH_TOP_SPEED = 15;
 const RUN_WEIGHT = 0.5;
 const CTRL_COST = 0.05;
 
@@ -56,6 +58,8 @@ export function createCheetahHill(options: CheetahHillOptions = {}) {
   const opts = parseFamilyOptions('cheetah-hill', cheetahHillOptions, options);
   const [lo, hi] = opts.gradeRange;
   const spec = { obsSize: CHEETAH_OBS_SIZE, actSize: 6, ...unitActionSpec(6), horizon: opts.horizon, dt: CHEETAH_DT, bodyCount: HALF_CHEETAH.bodies.length };
+  // Past the end of the ground there is nothing: a cheetah that got there would fall, still paid for its x.
+  const extent = CHEETAH_TOP_SPEED * opts.horizon * CHEETAH_DT + CHEETAH_HILL_LANDING + 1;
   return defineTaskFamily<CheetahHillTask>({
     name: 'cheetah-hill',
     description: 'Planar half-cheetah paid for running, and three times as much for climbing a hill it cannot see, 1 m ahead or behind; the other way is flat.',
@@ -63,7 +67,7 @@ export function createCheetahHill(options: CheetahHillOptions = {}) {
     taskRanges: { 'uphill direction': '+1 (towards +x) | −1', grade: `U[${lo}, ${hi}]` },
     sampleTasks: (rng, n) => Array.from({ length: n }, () => ({ direction: rng.int(2) === 0 ? 1 : -1, grade: rng.uniform(lo, hi) })),
     makeEnv: (task) => {
-      const terrain = generateHill(task, CHEETAH_HILL_LANDING, CHEETAH_HILL_EXTENT);
+      const terrain = generateHill(task, CHEETAH_HILL_LANDING, extent);
       return new RobotEnv({
         family: 'cheetah-hill',
         robot: HALF_CHEETAH,

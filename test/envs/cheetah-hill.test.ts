@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import cheetahHill, { CHEETAH_HILL_LANDING, cheetahHillReward, type CheetahHillTask } from '../../envs/cheetah-hill.js';
+import cheetahHill, { CHEETAH_HILL_LANDING, CHEETAH_TOP_SPEED, cheetahHillReward, type CheetahHillTask } from '../../envs/cheetah-hill.js';
 import { Rng } from '../../src/core/rng.js';
 import type { RobotEnv } from '../../src/physics/index.js';
 import { generateHill } from '../../src/physics/terrain.js';
@@ -91,5 +91,23 @@ describe('cheetah-hill env', () => {
     const x = rw.rootPos[0];
     expect(x).toBeLessThan(4);
     expect(climb).toBeLessThan(0);
+  });
+
+  it('has ground as far as the fastest gait can run in an episode, both ways (a 30 m ground was run off at 3.5 m/s)', () => {
+    const far = CHEETAH_TOP_SPEED * 200 * 0.05;
+    for (const [task, x] of [[{ direction: -1 as const, grade: 0.3 }, far], [{ direction: 1 as const, grade: 0.1 }, -far]] as const) {
+      const env = make(task);
+      env.reset(2);
+      const rw = env.robotWorld;
+      rw.setPose({ rootPos: [x, 0.8, 0], jointAngles: new Float32Array(6) });
+      for (let t = 0; t < 40; t++) env.step(new Float32Array(6));
+      // Set down on the flat far end, it rests there instead of falling through.
+      expect(rw.rootPos[1]).toBeGreaterThan(0.2);
+      expect(Math.abs(rw.rootPos[0] - x)).toBeLessThan(1);
+    }
+    // The hill's side reaches as far, risen by the grade.
+    const env = make({ direction: 1, grade: 0.1 });
+    env.reset(3);
+    expect(env.robotWorld.groundHeight(far - 0.13, 0.01)).toBeCloseTo(0.1 * (far - 0.13 - CHEETAH_HILL_LANDING), 2);
   });
 });
