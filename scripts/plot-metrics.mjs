@@ -12,9 +12,9 @@ if (!runDir || !out) {
   console.error('usage: node scripts/plot-metrics.mjs <run-dir> <out.png> [title]');
   process.exit(2);
 }
-const readRows = (file) => (existsSync(join(runDir, file)) ? readFileSync(join(runDir, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+const readRows = (file) => readFileSync(join(runDir, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const rows = readRows('metrics.jsonl');
-const checks = readRows('validation.jsonl');
+const checks = existsSync(join(runDir, 'validation.jsonl')) ? readRows('validation.jsonl') : [];
 const stages = Object.keys(rows[0]).filter((k) => /^return\d+$/.test(k));
 // MAML adapts by gradient steps; the others (RL², PEARL) by the episodes of a trial.
 const labels = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).agent !== 'maml'

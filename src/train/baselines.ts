@@ -59,7 +59,7 @@ export async function evaluateBaselines(runDir: string, config: RunConfig, steps
   const measure = async (dir: string, options: { fresh?: boolean; agentConfig?: Record<string, unknown> }) => {
     const opened = await openRun(dir, { backend, ...options });
     try {
-      return (await evaluateLearner(opened.learner, opened.family, seed, tasks, steps)).adaptation;
+      return (await evaluateLearner(opened.learner, opened.family, seed, tasks, { adaptationSteps: steps })).adaptation;
     } finally {
       await opened.close();
     }

@@ -203,21 +203,45 @@ function withCheckpointNote(err: MetarlError, lastSaved: number, out: string): M
   return new MetarlError(err.code, `${err.message}; ${kept}`, { ...err.details, lastCheckpoint: lastSaved }, { cause: err });
 }
 
-/** The held-out tasks of `seed`: the same for every run, checkpoint and baseline evaluated with it. */
-export function heldOutTasks(family: TaskFamily, seed: number, nTasks: number): Task[] {
-  return family.sampleTasks(new Rng(seedFor(seed, SEEDS.evalTasks)), nTasks);
+/**
+ * The two task sets a seed draws, each with its own streams of tasks and rollout seeds: the
+ * held-out tasks every result is reported on, and the validation tasks a run checks itself on
+ * while it trains (`validateEvery`), so a checkpoint picked by those was not picked on these.
+ */
+const TASK_SETS = {
+  'held-out': { tasks: SEEDS.evalTasks, rollouts: SEEDS.evalRollouts },
+  validation: { tasks: SEEDS.validationTasks, rollouts: SEEDS.validationRollouts },
+} as const;
+export type TaskSet = keyof typeof TASK_SETS;
+
+/** The tasks of `set` for `seed`: the same for every run, checkpoint and baseline evaluated with it. */
+export function heldOutTasks(family: TaskFamily, seed: number, nTasks: number, set: TaskSet = 'held-out'): Task[] {
+  return family.sampleTasks(new Rng(seedFor(seed, TASK_SETS[set].tasks)), nTasks);
 }
 
 /**
- * Mean ± stderr per stage on `nTasks` held-out tasks, over `adaptationSteps` steps after the first
- * stage (default the learner's own), and each task's own returns under it.
+ * Mean ± stderr per stage on `nTasks` tasks of `set` (default the held-out ones), over
+ * `adaptationSteps` steps after the first stage (default the learner's own), and each task's
+ * own returns under it.
  * The tasks and the rollouts' seed come from their own streams of `seed`, so every evaluation
  * with one seed, of any learner, sees the same tasks (and learners that seed resets the same
- * way, such as two MAML policies, the same reset states).
+ * way, such as two MAML policies, the same reset states). A validation check streams nothing
+ * to a viewer: its lanes show training, and a check every few iterations would take them over.
  */
-export async function evaluateLearner(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number, adaptationSteps?: number): Promise<{ adaptation: StageSummary[]; perTask: TaskReturns[] }> {
-  const tasks = heldOutTasks(family, seed, nTasks);
-  const result: AdaptationResult = await learner.evaluate(tasks, { seed: seedFor(seed, SEEDS.evalRollouts), ...(adaptationSteps !== undefined ? { adaptationSteps } : {}) });
+export async function evaluateLearner(
+  learner: MetaLearner,
+  family: TaskFamily,
+  seed: number,
+  nTasks: number,
+  options: { adaptationSteps?: number; set?: TaskSet } = {},
+): Promise<{ adaptation: StageSummary[]; perTask: TaskReturns[] }> {
+  const { adaptationSteps, set = 'held-out' } = options;
+  const tasks = heldOutTasks(family, seed, nTasks, set);
+  const result: AdaptationResult = await learner.evaluate(tasks, {
+    seed: seedFor(seed, TASK_SETS[set].rollouts),
+    ...(adaptationSteps !== undefined ? { adaptationSteps } : {}),
+    ...(set === 'validation' ? { watch: false } : {}),
+  });
   return { adaptation: summarizeAdaptation(result), perTask: perTaskReturns(tasks, result) };
 }
 

@@ -1,25 +1,20 @@
 import type { MetaLearner } from '../core/learner.js';
-import { Rng } from '../core/rng.js';
-import type { Task, TaskFamily } from '../core/types.js';
-import { summarizeAdaptation } from './adaptation-table.js';
-import { SEEDS, seedFor } from './assemble.js';
+import type { TaskFamily } from '../core/types.js';
 import type { MetricsRow } from './metrics.js';
+import { evaluateLearner } from './train.js';
 
 /**
- * The adaptation check a run makes every `--validate-every` iterations: the same measurement
- * as the final table (src/train/train.ts `evaluateLearner`) on tasks and rollouts of streams
- * of their own, so a checkpoint chosen by these figures was not chosen on the held-out tasks
+ * The adaptation check a run makes every `--validate-every` iterations: the final table's
+ * measurement (`evaluateLearner`) on the validation tasks, which are not the held-out tasks
  * the results are reported on. With one --validate-tasks the tasks are the same at every
  * check (a larger count adds tasks after the same first ones), so the row-to-row change is
  * the learner's, not the draw's.
  */
 export async function validate(learner: MetaLearner, family: TaskFamily, seed: number, nTasks: number, iteration: number, wallSeconds: number): Promise<MetricsRow> {
-  const tasks = validationTasks(family, seed, nTasks);
   const started = performance.now();
-  // Unwatched: a viewer's lanes show training, and a check every few iterations would take them over.
-  const stages = summarizeAdaptation(await learner.evaluate(tasks, { seed: seedFor(seed, SEEDS.validationRollouts), watch: false }));
+  const { adaptation } = await evaluateLearner(learner, family, seed, nTasks, { set: 'validation' });
   const row: MetricsRow = { iteration, tasks: nTasks };
-  stages.forEach((s, i) => {
+  adaptation.forEach((s, i) => {
     row[`return${i}`] = s.mean;
     row[`stderr${i}`] = s.stderr;
     if (s.gain) {
@@ -30,11 +25,6 @@ export async function validate(learner: MetaLearner, family: TaskFamily, seed: n
   row.validateSeconds = (performance.now() - started) / 1000;
   row.wallSeconds = wallSeconds;
   return row;
-}
-
-/** The tasks every check of a run with this seed measures on. */
-export function validationTasks(family: TaskFamily, seed: number, nTasks: number): Task[] {
-  return family.sampleTasks(new Rng(seedFor(seed, SEEDS.validationTasks)), nTasks);
 }
 
 /**

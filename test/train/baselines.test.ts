@@ -40,7 +40,7 @@ describe('metarl eval --baselines', () => {
     const oracleAt = async (innerLr: number) => {
       const opened = await openRun(run('oracle'), { agentConfig: { innerLr, episodesPerTask: SMALL.episodesPerTask } });
       try {
-        return (await evaluateLearner(opened.learner, opened.family, 3, 6, 1)).adaptation;
+        return (await evaluateLearner(opened.learner, opened.family, 3, 6, { adaptationSteps: 1 })).adaptation;
       } finally {
         await opened.close();
       }

@@ -8,7 +8,6 @@ import { SEEDS, seedFor } from '../../src/train/assemble.js';
 import { resolveFamily } from '../../src/train/families.js';
 import { readMetrics } from '../../src/train/metrics.js';
 import { heldOutTasks, train } from '../../src/train/train.js';
-import { validationTasks } from '../../src/train/validation.js';
 import { LINE_GOAL_ENV, TINY_AGENT_CONFIG, learningFigures } from '../fixtures/tiny-runs.js';
 
 const env = LINE_GOAL_ENV;
@@ -94,11 +93,11 @@ describe('train --validate-every, the run directory', () => {
 describe('validation tasks', () => {
   it('are a draw of their own: not the held-out tasks of the final table, and the same for one seed', async () => {
     const { family } = await resolveFamily('cheetah-vel');
-    expect(validationTasks(family, 1, 10)).toEqual(validationTasks(family, 1, 10));
-    expect(validationTasks(family, 1, 10)).not.toEqual(heldOutTasks(family, 1, 10));
-    expect(validationTasks(family, 2, 10)).not.toEqual(validationTasks(family, 1, 10));
+    expect(heldOutTasks(family, 1, 10, 'validation')).toEqual(heldOutTasks(family, 1, 10, 'validation'));
+    expect(heldOutTasks(family, 1, 10, 'validation')).not.toEqual(heldOutTasks(family, 1, 10));
+    expect(heldOutTasks(family, 2, 10, 'validation')).not.toEqual(heldOutTasks(family, 1, 10, 'validation'));
     // Nor the tasks `metarl view` shows.
-    expect(validationTasks(family, 1, 10)).not.toEqual(family.sampleTasks(new Rng(seedFor(1, SEEDS.viewTasks)), 10));
+    expect(heldOutTasks(family, 1, 10, 'validation')).not.toEqual(family.sampleTasks(new Rng(seedFor(1, SEEDS.viewTasks)), 10));
     expect(new Set(Object.values(SEEDS)).size).toBe(Object.keys(SEEDS).length);
   });
 });
